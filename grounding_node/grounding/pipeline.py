@@ -1,0 +1,113 @@
+"""Run a backend on one frame and turn its boxes into objects with pixel boxes and 3D positions.
+
+This is the whole data path after the messages: backend.ground -> score filter/top-k -> geometry.
+It has no ROS in it, so the node, the Python API, the CLI and the evaluation share one implementation.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import List, Sequence
+
+import numpy as np
+
+from grounding_node.geometry.boxes import box1024_to_pixels, box1024_to_xywh_norm, clamp_box1024
+from grounding_node.geometry.depth import depth_to_metres, estimate_objects_3d
+from grounding_node.grounding.types import Frame, GroundedObject, GroundingResult, GroundingSettings
+from grounding_node.models.base import GroundingBackend
+
+
+def confidence_label(score: float, hi: float, med: float) -> str:
+    """'hi' / 'med' / 'low' from the two thresholds (VLM Run-style metadata)."""
+    if score >= hi:
+        return "hi"
+    if score >= med:
+        return "med"
+    return "low"
+
+
+def select_detections(detections, threshold: float, top_k: int):
+    """Drop detections under the threshold, sort by score, keep the best `top_k` (stable for ties)."""
+    kept = [d for d in detections if np.isfinite(d.score) and d.score >= threshold]
+    kept.sort(key=lambda d: -float(d.score))
+    return kept[: max(0, int(top_k))]
+
+
+def ground_frame(
+    backend: GroundingBackend,
+    frame: Frame,
+    phrases: Sequence[str],
+    settings: GroundingSettings,
+) -> GroundingResult:
+    """Ground `phrases` on `frame`: one backend call for all phrases (they share the image encoding).
+
+    Raises whatever the backend raises; the caller decides how to report it (the node turns it into
+    the result's `error`). Geometry never raises on bad depth: it yields has_position=False instead.
+    """
+    phrases = list(phrases)
+    result = GroundingResult(phrases=phrases, objects=[])
+    if not phrases:
+        return result
+    width, height = frame.size
+
+    t0 = time.perf_counter()
+    per_phrase = backend.ground(frame.rgb, phrases)
+    result.inference_ms = (time.perf_counter() - t0) * 1000.0
+    if len(per_phrase) != len(phrases):
+        raise RuntimeError(
+            f"backend {backend.describe()} returned {len(per_phrase)} result lists for {len(phrases)} phrases"
+        )
+
+    t1 = time.perf_counter()
+    objects: List[GroundedObject] = []
+    for index, (phrase, detections) in enumerate(zip(phrases, per_phrase)):
+        for det in select_detections(detections, settings.score_threshold, settings.max_objects_per_phrase):
+            box = clamp_box1024(np.asarray(det.box_1024, dtype=np.float64))
+            score = float(np.clip(det.score, 0.0, 1.0))
+            objects.append(
+                GroundedObject(
+                    phrase=phrase,
+                    phrase_index=index,
+                    score=score,
+                    confidence=confidence_label(score, settings.confidence_hi, settings.confidence_med),
+                    box_1024=box,
+                    box_pixels=box1024_to_pixels(box, width, height),
+                    box_xywh=box1024_to_xywh_norm(box),
+                )
+            )
+    result.objects = objects
+    _locate(frame, objects, settings, result)
+    result.geometry_ms = (time.perf_counter() - t1) * 1000.0
+    return result
+
+
+def _locate(frame: Frame, objects: List[GroundedObject], settings: GroundingSettings, result: GroundingResult) -> None:
+    """Fill 3D position/size from depth + intrinsics, or say why there is none."""
+    if not objects:
+        return
+    if frame.depth is None:
+        result.warnings.append("no depth image: 2D results only")
+        return
+    if frame.intrinsics is None or not frame.intrinsics.is_valid():
+        result.warnings.append("no valid camera_info (K missing or all zeros): 2D results only")
+        return
+    depth_m = depth_to_metres(frame.depth, frame.depth_encoding, settings.depth_scale)
+    boxes = np.stack([o.box_pixels for o in objects])
+    estimates = estimate_objects_3d(
+        depth_m,
+        boxes,
+        frame.intrinsics,
+        frame.size,
+        roi_fraction=settings.roi_fraction,
+        min_depth=settings.min_depth,
+        max_depth=settings.max_depth,
+        min_valid_pixels=settings.min_valid_pixels,
+    )
+    for obj, est in zip(objects, estimates):
+        obj.has_position = bool(est.has_position)
+        obj.position = np.asarray(est.position, dtype=np.float64)
+        obj.size = np.asarray(est.size, dtype=np.float64)
+        obj.depth_valid_fraction = float(est.valid_fraction)
+    if not any(o.has_position for o in objects):
+        result.depth_invalid = True
+        result.warnings.append("depth had too few valid pixels in every box: 2D results only")

@@ -1,0 +1,132 @@
+"""sensor_msgs <-> numpy, zero-copy where possible.
+
+Why not cv_bridge: it is absent from the PyPI wheels, and on robots it copies and is no faster than
+`np.frombuffer` (about 1 us, read-only view). The reverse direction uses `arr.tobytes()`: assigning a numpy
+array or memoryview to `msg.data` is checked element by element by rclpy (54-93 ms for 640x480).
+This module imports message *types* only, never rclpy itself, so it is usable from the sim and tests.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header
+
+from grounding_node.geometry.camera import Intrinsics
+
+# encoding -> (dtype, channels)
+IMAGE_ENCODINGS: Dict[str, Tuple[np.dtype, int]] = {
+    "rgb8": (np.dtype(np.uint8), 3),
+    "bgr8": (np.dtype(np.uint8), 3),
+    "rgba8": (np.dtype(np.uint8), 4),
+    "bgra8": (np.dtype(np.uint8), 4),
+    "mono8": (np.dtype(np.uint8), 1),
+    "mono16": (np.dtype(np.uint16), 1),
+    "16UC1": (np.dtype(np.uint16), 1),
+    "32FC1": (np.dtype(np.float32), 1),
+}
+COLOR_ENCODINGS = ("rgb8", "bgr8", "rgba8", "bgra8", "mono8", "mono16")
+DEPTH_ENCODINGS = ("16UC1", "32FC1", "mono16")
+
+
+class ImageConversionError(ValueError):
+    """A message that cannot be turned into an array: the text says why (shown in logs and diagnostics)."""
+
+
+def image_to_numpy(msg: Image, allowed: Optional[Tuple[str, ...]] = None) -> np.ndarray:
+    """View `msg.data` as (H, W) or (H, W, C) without copying, honouring `step` (row padding).
+
+    Validates the encoding, the dimensions, `step` and that len(data) == height * step, so that a
+    malformed message is rejected here with a clear reason instead of crashing a later stage.
+    Big-endian multi-byte data is byte-swapped (the only case that copies).
+    """
+    enc = msg.encoding
+    if enc not in IMAGE_ENCODINGS or (allowed is not None and enc not in allowed):
+        ok = ", ".join(allowed if allowed is not None else IMAGE_ENCODINGS)
+        raise ImageConversionError(f"unsupported encoding '{enc}' (supported: {ok})")
+    dtype, channels = IMAGE_ENCODINGS[enc]
+    h, w, step = int(msg.height), int(msg.width), int(msg.step)
+    if h <= 0 or w <= 0:
+        raise ImageConversionError(f"empty image {w}x{h}")
+    row_bytes = w * channels * dtype.itemsize
+    if step < row_bytes:
+        raise ImageConversionError(f"step {step} < width*bytes_per_pixel {row_bytes}")
+    n = len(msg.data)
+    if n != h * step:
+        raise ImageConversionError(f"data length {n} != height*step {h * step} ({w}x{h} {enc}, step {step})")
+    buf = np.frombuffer(msg.data, dtype=np.uint8)
+    if step % dtype.itemsize == 0:
+        # Zero-copy: view the rows (padding included), then slice the padding off.
+        arr = buf.view(dtype).reshape(h, step // dtype.itemsize)[:, : w * channels]
+    else:
+        # A row padding that is not a multiple of the element size: only a copy can realign it.
+        arr = buf.reshape(h, step)[:, :row_bytes].copy().view(dtype)
+    if msg.is_bigendian and dtype.itemsize > 1:
+        arr = arr.view(dtype.newbyteorder(">")).astype(dtype)
+    return arr.reshape(h, w, channels) if channels > 1 else arr.reshape(h, w)
+
+
+def to_rgb8(arr: np.ndarray, encoding: str) -> np.ndarray:
+    """Any supported colour encoding -> contiguous HxWx3 uint8 RGB (what every backend takes)."""
+    if encoding == "rgb8":
+        return np.ascontiguousarray(arr)
+    if encoding == "bgr8":
+        return np.ascontiguousarray(arr[..., ::-1])
+    if encoding == "rgba8":
+        return np.ascontiguousarray(arr[..., :3])
+    if encoding == "bgra8":
+        return np.ascontiguousarray(arr[..., 2::-1])
+    if encoding == "mono8":
+        return np.repeat(arr[..., None], 3, axis=2)
+    if encoding == "mono16":
+        # Display only: scale the used range to 8 bits.
+        a = arr.astype(np.float32)
+        lo, hi = float(a.min()), float(a.max())
+        scaled = (a - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(a)
+        return np.repeat(scaled.astype(np.uint8)[..., None], 3, axis=2)
+    raise ImageConversionError(f"'{encoding}' is not a colour encoding")
+
+
+def numpy_to_image(arr: np.ndarray, encoding: str, header: Optional[Header] = None) -> Image:
+    """Build an Image from an array; data goes in as bytes (fast), never as an array."""
+    if encoding not in IMAGE_ENCODINGS:
+        raise ImageConversionError(f"unsupported encoding '{encoding}'")
+    dtype, channels = IMAGE_ENCODINGS[encoding]
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if (channels == 1 and arr.ndim != 2) or (channels > 1 and (arr.ndim != 3 or arr.shape[2] != channels)):
+        raise ImageConversionError(f"array of shape {arr.shape} does not fit encoding {encoding}")
+    msg = Image()
+    if header is not None:
+        msg.header = header
+    msg.height, msg.width = int(arr.shape[0]), int(arr.shape[1])
+    msg.encoding = encoding
+    msg.is_bigendian = 0
+    msg.step = int(arr.shape[1] * channels * dtype.itemsize)
+    msg.data = arr.tobytes()
+    return msg
+
+
+def intrinsics_from_camera_info(msg: CameraInfo) -> Intrinsics:
+    """K and size from CameraInfo (the K of the raw image, as REP 104 says for undistorted use)."""
+    return Intrinsics.from_K(np.asarray(msg.k, dtype=np.float64), int(msg.width), int(msg.height))
+
+
+def camera_info_from_intrinsics(intr: Intrinsics, header: Optional[Header] = None) -> CameraInfo:
+    """A CameraInfo for an ideal pinhole camera (plumb_bob, zero distortion, P = [K|0], R = I)."""
+    msg = CameraInfo()
+    if header is not None:
+        msg.header = header
+    msg.width, msg.height = int(intr.width), int(intr.height)
+    msg.distortion_model = "plumb_bob"
+    msg.d = [0.0] * 5
+    msg.k = [float(v) for v in intr.K.reshape(-1)]
+    msg.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+    msg.p = [intr.fx, 0.0, intr.cx, 0.0, 0.0, intr.fy, intr.cy, 0.0, 0.0, 0.0, 1.0, 0.0]
+    return msg
+
+
+def stamp_to_ns(stamp) -> int:
+    """builtin_interfaces/Time -> integer nanoseconds (exact, unlike float seconds)."""
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)

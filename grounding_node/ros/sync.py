@@ -1,0 +1,162 @@
+"""Approximate time pairing of colour and depth, keeping only the newest complete frame.
+
+Why not a queue: grounding must use the newest frame, and a slow model must never let frames pile up.
+So this keeps a small bounded window of recent images and depths to pair by stamp (within `slop`), and a
+single slot for the newest complete pair: a newer complete pair replaces it. camera_info is not paired by
+stamp: intrinsics are static in practice, and drivers stamp it inconsistently, so the newest one is used.
+
+When depth stops (nothing for `depth_timeout`), images complete on their own (2D only), so colour keeps
+flowing; when depth returns, pairing resumes. It is ROS-free (payloads are opaque) and thread-safe, so the
+node uses it from its sensor callbacks while the worker reads `latest()`.
+
+Why not message_filters' ApproximateTimeSynchronizer (present on robots, absent from the wheels): it only
+emits complete tuples, so a dead depth stream would silence the 2D results too, and it has no notion of
+"newest frame only". The pairing rule itself (nearest stamp within slop) is the same.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable, Deque, Optional, Tuple
+
+
+@dataclass
+class SyncedFrame:
+    """A complete frame: image payload, depth payload (None = 2D only), info payload (may be None)."""
+
+    image: Any
+    depth: Any
+    info: Any
+    stamp_ns: int
+    received_at: float   # monotonic seconds when it completed
+    seq: int             # increases by one per completed frame
+
+
+@dataclass
+class SyncStats:
+    images: int = 0
+    depths: int = 0
+    infos: int = 0
+    complete: int = 0
+    complete_without_depth: int = 0
+    sync_failures: int = 0   # images superseded while depth was flowing but no depth matched them
+    superseded: int = 0      # complete frames replaced before anyone used them
+
+
+class FrameSync:
+    """Pairs images with depth by stamp; `latest()` is the newest complete frame."""
+
+    def __init__(
+        self,
+        slop_s: float = 0.05,
+        window: int = 4,
+        depth_timeout_s: float = 0.5,
+        clock: Optional[Callable[[], float]] = None,
+    ) -> None:
+        import time
+
+        self.slop_ns = int(slop_s * 1e9)
+        self.depth_timeout_s = depth_timeout_s
+        self._clock = clock or time.monotonic
+        self._lock = threading.Lock()
+        self._images: Deque[Tuple[int, Any]] = deque(maxlen=window)   # pending, unmatched
+        self._depths: Deque[Tuple[int, Any]] = deque(maxlen=window)
+        self._info: Any = None
+        self._last_depth_at: Optional[float] = None
+        self._latest: Optional[SyncedFrame] = None
+        self._latest_used = True
+        self._seq = 0
+        self.stats = SyncStats()
+
+    # -- configuration -----------------------------------------------------------------------------
+    def set_slop(self, slop_s: float) -> None:
+        with self._lock:
+            self.slop_ns = int(slop_s * 1e9)
+
+    def reset(self) -> None:
+        """Forget everything (on deactivate), so a stale frame is never grounded after re-activation."""
+        with self._lock:
+            self._images.clear()
+            self._depths.clear()
+            self._info = None
+            self._last_depth_at = None
+            self._latest = None
+            self._latest_used = True
+
+    # -- inputs ------------------------------------------------------------------------------------
+    def add_info(self, info: Any) -> None:
+        with self._lock:
+            self.stats.infos += 1
+            self._info = info
+
+    def add_image(self, stamp_ns: int, image: Any) -> Optional[SyncedFrame]:
+        with self._lock:
+            self.stats.images += 1
+            match = self._pop_match(self._depths, stamp_ns)
+            if match is not None:
+                return self._complete(stamp_ns, image, match)
+            if not self._depth_flowing():
+                return self._complete(stamp_ns, image, None)
+            if len(self._images) == self._images.maxlen:
+                self.stats.sync_failures += 1   # the oldest pending image falls out unmatched
+            self._images.append((stamp_ns, image))
+            return None
+
+    def add_depth(self, stamp_ns: int, depth: Any) -> Optional[SyncedFrame]:
+        with self._lock:
+            self.stats.depths += 1
+            self._last_depth_at = self._clock()
+            # Pair with the newest pending image within slop; older pending images can no longer win.
+            best = self._best_index(self._images, stamp_ns)
+            if best is None:
+                self._depths.append((stamp_ns, depth))
+                return None
+            image_stamp, image = self._images[best]
+            for _ in range(best + 1):
+                self._images.popleft()
+            self.stats.sync_failures += best  # pending images older than the matched one
+            return self._complete(image_stamp, image, depth)
+
+    # -- output ------------------------------------------------------------------------------------
+    def latest(self) -> Optional[SyncedFrame]:
+        with self._lock:
+            return self._latest
+
+    def take_latest(self) -> Optional[SyncedFrame]:
+        """The newest frame, marked as used (so replacing it later does not count as superseded)."""
+        with self._lock:
+            self._latest_used = True
+            return self._latest
+
+    # -- internals (lock held) ---------------------------------------------------------------------
+    def _depth_flowing(self) -> bool:
+        return self._last_depth_at is not None and self._clock() - self._last_depth_at <= self.depth_timeout_s
+
+    def _best_index(self, items: Deque[Tuple[int, Any]], stamp_ns: int) -> Optional[int]:
+        best, best_dt = None, None
+        for i, (s, _) in enumerate(items):
+            dt = abs(s - stamp_ns)
+            if dt <= self.slop_ns and (best_dt is None or dt <= best_dt):
+                best, best_dt = i, dt
+        return best
+
+    def _pop_match(self, items: Deque[Tuple[int, Any]], stamp_ns: int) -> Any:
+        best = self._best_index(items, stamp_ns)
+        if best is None:
+            return None
+        payload = items[best][1]
+        del items[best]
+        return payload
+
+    def _complete(self, stamp_ns: int, image: Any, depth: Any) -> SyncedFrame:
+        self._seq += 1
+        frame = SyncedFrame(image, depth, self._info, stamp_ns, self._clock(), self._seq)
+        if not self._latest_used:
+            self.stats.superseded += 1
+        self._latest, self._latest_used = frame, False
+        self.stats.complete += 1
+        if depth is None:
+            self.stats.complete_without_depth += 1
+        return frame

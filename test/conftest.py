@@ -1,0 +1,44 @@
+"""Test-session set-up: the loopback-only DDS profile and a per-run ROS domain, before anything imports rclpy.
+
+scripts/test.sh sets all of this (and runs the suite in a private network namespace when root); these
+checks make a bare `pytest` in a shell without scripts/env.sh fail loudly instead of multicasting.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+TEST_DIR = Path(__file__).resolve().parent
+REPO = TEST_DIR.parent
+sys.path.insert(0, str(TEST_DIR))   # test-only backends and helpers (pg_test_backends, ros_harness)
+
+_profile = REPO / "config" / "fastdds_loopback.xml"
+if os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE") != str(_profile):
+    os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(_profile)
+os.environ.setdefault("ROS_DOMAIN_ID", str(random.randint(1, 100)))
+os.environ.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
+# Child processes (node, camera) import the test backends by module name.
+os.environ["PYTHONPATH"] = os.pathsep.join([str(TEST_DIR), str(REPO), os.environ.get("PYTHONPATH", "")])
+
+
+@pytest.fixture(scope="session")
+def ros():
+    """rclpy initialised once for the session (tests that need it say so by taking this fixture)."""
+    import rclpy
+
+    rclpy.init()
+    yield rclpy
+    rclpy.shutdown()
+
+
+@pytest.fixture
+def launcher(tmp_path):
+    from grounding_node.launcher import Launcher
+
+    with Launcher(log_dir=tmp_path / "logs") as launch:
+        yield launch

@@ -1,0 +1,69 @@
+"""Deterministic backends for the tests. They live in test/ on purpose: never shipped as product backends.
+
+ColorBackend finds the connected regions of a named colour (red, green, blue, yellow) by channel
+dominance, so integration tests get real boxes from real images with known geometry. Options in
+`config.extra`: sleep_ms (a slow model), fail_every (raise on every Nth call), fail_load (raise in load).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import List, Sequence
+
+import cv2
+import numpy as np
+
+from grounding_node.models.base import Detection, GroundingBackend, check_rgb
+
+COLOURS = {
+    "red": (0, (1, 2)),
+    "green": (1, (0, 2)),
+    "blue": (2, (0, 1)),
+}
+
+
+def colour_mask(rgb: np.ndarray, colour: str) -> np.ndarray:
+    """Pixels whose `colour` channel exceeds both others by 60 (yellow: red and green over blue)."""
+    a = rgb.astype(np.int16)
+    if colour == "yellow":
+        return (a[..., 0] > a[..., 2] + 60) & (a[..., 1] > a[..., 2] + 60)
+    c, (o1, o2) = COLOURS[colour]
+    return (a[..., c] > a[..., o1] + 60) & (a[..., c] > a[..., o2] + 60)
+
+
+class ColorBackend(GroundingBackend):
+    name = "test_color"
+
+    def load(self) -> None:
+        extra = self.config.extra
+        if extra.get("fail_load"):
+            raise RuntimeError("test backend told to fail loading")
+        self.sleep_s = float(extra.get("sleep_ms", 0)) / 1000.0
+        self.fail_every = int(extra.get("fail_every", 0))
+        self.calls = 0
+
+    def ground(self, rgb: np.ndarray, phrases: Sequence[str]) -> List[List[Detection]]:
+        check_rgb(rgb)
+        self.calls += 1
+        if self.sleep_s:
+            time.sleep(self.sleep_s)
+        if self.fail_every and self.calls % self.fail_every == 0:
+            raise RuntimeError(f"test backend failure on call {self.calls}")
+        h, w = rgb.shape[:2]
+        out: List[List[Detection]] = []
+        for phrase in phrases:
+            words = phrase.lower().split()
+            colour = next((c for c in ("red", "green", "blue", "yellow") if c in words), None)
+            if colour is None:
+                out.append([])
+                continue
+            n, _, stats, _ = cv2.connectedComponentsWithStats(colour_mask(rgb, colour).astype(np.uint8), 8)
+            dets = []
+            for x, y, bw, bh, area in stats[1:]:
+                if area < 20:
+                    continue
+                box = (x * 1024.0 / w, y * 1024.0 / h, (x + bw) * 1024.0 / w, (y + bh) * 1024.0 / h)
+                dets.append(Detection(box, float(min(0.99, 0.5 + area / (w * h) * 20))))
+            dets.sort(key=lambda d: -d.score)
+            out.append(dets)
+        return out

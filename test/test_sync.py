@@ -1,0 +1,79 @@
+"""Colour/depth pairing and the newest-frame slot (ROS-free)."""
+
+from grounding_node.ros.sync import FrameSync
+
+MS = 1_000_000
+
+
+class Clock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+def test_pairs_by_stamp_within_slop_in_either_arrival_order():
+    clock = Clock()
+    sync = FrameSync(slop_s=0.01, clock=clock)
+    sync.add_info("K")
+    assert sync.add_depth(100 * MS, "d1") is None          # depth first, no image yet
+    frame = sync.add_image(105 * MS, "i1")                 # within 10 ms
+    assert frame is not None and (frame.image, frame.depth, frame.info) == ("i1", "d1", "K")
+    clock.t = 0.01
+    assert sync.add_image(200 * MS, "i2") is None          # depth flowing: wait for its depth
+    frame = sync.add_depth(202 * MS, "d2")
+    assert (frame.image, frame.depth, frame.stamp_ns) == ("i2", "d2", 200 * MS)
+    assert sync.latest() is frame
+
+
+def test_out_of_slop_depth_does_not_pair():
+    clock = Clock()
+    sync = FrameSync(slop_s=0.01, clock=clock)
+    sync.add_depth(100 * MS, "d")
+    assert sync.add_image(150 * MS, "i") is None
+
+
+def test_images_complete_without_depth_when_depth_stops_and_pair_again_when_it_returns():
+    clock = Clock()
+    sync = FrameSync(slop_s=0.01, depth_timeout_s=0.5, clock=clock)
+    sync.add_depth(0, "d0")
+    sync.add_image(0, "i0")
+    clock.t = 1.0                                          # depth silent for 1 s
+    frame = sync.add_image(1000 * MS, "i1")
+    assert frame is not None and frame.depth is None
+    assert sync.stats.complete_without_depth == 1
+    clock.t = 1.1
+    sync.add_depth(1100 * MS, "d2")                        # depth is back
+    assert sync.add_image(1100 * MS, "i2").depth == "d2"
+
+
+def test_newest_complete_frame_replaces_older_and_counts_superseded():
+    sync = FrameSync(slop_s=0.01, clock=Clock())
+    for i in range(5):
+        sync.add_depth(i * 100 * MS, f"d{i}")
+        sync.add_image(i * 100 * MS, f"i{i}")
+    assert sync.latest().image == "i4" and sync.latest().seq == 5
+    assert sync.stats.superseded == 4                      # nobody took frames 1..4
+    assert sync.take_latest().image == "i4"
+    sync.add_depth(500 * MS, "d5")
+    sync.add_image(500 * MS, "i5")
+    assert sync.stats.superseded == 4                      # the taken one does not count
+
+
+def test_pending_window_is_bounded_and_counts_sync_failures():
+    clock = Clock()
+    sync = FrameSync(slop_s=0.001, window=3, clock=clock)
+    sync.add_depth(0, "d")                                 # depth is flowing, but never matches
+    for i in range(1, 10):
+        sync.add_image(i * 100 * MS, f"i{i}")
+    assert len(sync._images) == 3
+    assert sync.stats.sync_failures == 6
+
+
+def test_zero_stamps_still_pair_and_reset_forgets():
+    sync = FrameSync(slop_s=0.01, clock=Clock())
+    sync.add_depth(0, "d")
+    assert sync.add_image(0, "i").depth == "d"
+    sync.reset()
+    assert sync.latest() is None
