@@ -12,7 +12,7 @@ from typing import List, Sequence
 import numpy as np
 
 from grounding_node.geometry.boxes import box1024_to_pixels, box1024_to_xywh_norm, clamp_box1024
-from grounding_node.geometry.depth import depth_to_metres, estimate_objects_3d
+from grounding_node.geometry.depth import estimate_objects_3d
 from grounding_node.grounding.types import Frame, GroundedObject, GroundingResult, GroundingSettings
 from grounding_node.models.base import GroundingBackend
 
@@ -91,10 +91,9 @@ def _locate(frame: Frame, objects: List[GroundedObject], settings: GroundingSett
     if frame.intrinsics is None or not frame.intrinsics.is_valid():
         result.warnings.append("no valid camera_info (K missing or all zeros): 2D results only")
         return
-    depth_m = depth_to_metres(frame.depth, frame.depth_encoding, settings.depth_scale)
     boxes = np.stack([o.box_pixels for o in objects])
     estimates = estimate_objects_3d(
-        depth_m,
+        frame.depth,
         boxes,
         frame.intrinsics,
         frame.size,
@@ -102,6 +101,8 @@ def _locate(frame: Frame, objects: List[GroundedObject], settings: GroundingSett
         min_depth=settings.min_depth,
         max_depth=settings.max_depth,
         min_valid_pixels=settings.min_valid_pixels,
+        encoding=frame.depth_encoding,
+        depth_scale=settings.depth_scale,
     )
     for obj, est in zip(objects, estimates):
         obj.has_position = bool(est.has_position)

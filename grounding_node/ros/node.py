@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from typing import Any, Dict, List, Optional
 
 import rclpy
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSDurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -73,10 +73,9 @@ class GroundingNode(LifecycleNode):
         self._subs: List[Any] = []
         self._service = None
         self._active = False
-        self._sensor_group = MutuallyExclusiveCallbackGroup()
-        self._command_group = MutuallyExclusiveCallbackGroup()
-        self._service_group = ReentrantCallbackGroup()
-        self._timer_group = MutuallyExclusiveCallbackGroup()
+        self._service_node = None
+        self._service_executor = None
+        self._service_thread: Optional[threading.Thread] = None
 
     # ------------------------------------------------------------------------------------------------
     # lifecycle
@@ -86,23 +85,22 @@ class GroundingNode(LifecycleNode):
         from diagnostic_msgs.msg import DiagnosticArray
 
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", RELIABLE_10)
-        self._diag_timer = self.create_timer(self.values["diagnostics_period"], self._publish_diagnostics,
-                                             callback_group=self._timer_group)
+        self._diag_timer = self.create_timer(self.values["diagnostics_period"], self._publish_diagnostics)
+        self._start_service_node()
         self._worker.start()
         return super().on_configure(state)
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         ret = super().on_activate(state)   # enables the lifecycle publishers
-        sensor = dict(qos_profile=qos_profile_sensor_data, callback_group=self._sensor_group)
+        sensor = qos_profile_sensor_data
         self._subs = [
-            self.create_subscription(Image, "image", self._on_image, **sensor),
-            self.create_subscription(Image, "depth_image", self._on_depth, **sensor),
-            self.create_subscription(CameraInfo, "camera_info", self._on_info, **sensor),
-            self.create_subscription(String, "command", self._on_command, COMMAND_QOS,
-                                     callback_group=self._command_group, raw=True),
+            self.create_subscription(Image, "image", self._on_image, sensor),
+            self.create_subscription(Image, "depth_image", self._on_depth, sensor),
+            self.create_subscription(CameraInfo, "camera_info", self._on_info, sensor),
+            self.create_subscription(String, "command", self._on_command, COMMAND_QOS, raw=True),
         ]
-        self._service = self.create_service(Ground, "~/ground", self._on_ground,
-                                            callback_group=self._service_group)
+        self._service = self._service_node.create_service(
+            Ground, f"{self.get_fully_qualified_name()}/ground", self._on_ground)
         self._active = True
         self.get_logger().info(f"active: backend {self.stats.model}; waiting for image, depth_image, camera_info")
         return ret
@@ -113,7 +111,7 @@ class GroundingNode(LifecycleNode):
             self.destroy_subscription(sub)
         self._subs = []
         if self._service is not None:
-            self.destroy_service(self._service)
+            self._service_node.destroy_service(self._service)
             self._service = None
         self._worker.drain("node deactivated before this command ran")
         self._worker.clear_active()
@@ -129,8 +127,30 @@ class GroundingNode(LifecycleNode):
         self._teardown()
         return super().on_shutdown(state)
 
+    def _start_service_node(self) -> None:
+        """`~/ground` answers synchronously, so its callback blocks until the worker is done. It lives on a
+        companion node with its own executor thread: blocking there never stalls the sensor callbacks that
+        the worker may be waiting on. Its name is the main node's `~/ground`, fully resolved."""
+        self._service_node = rclpy.create_node(
+            f"{self.get_name()}_ground_service", namespace=self.get_namespace(), context=self.context,
+            use_global_arguments=False, start_parameter_services=False, enable_rosout=False)
+        self._service_executor = SingleThreadedExecutor(context=self.context)
+        self._service_executor.add_node(self._service_node)
+        self._service_thread = threading.Thread(target=self._spin_service, name="ground_service", daemon=True)
+        self._service_thread.start()
+
+    def _spin_service(self) -> None:
+        try:
+            self._service_executor.spin()
+        except (ExternalShutdownException, RuntimeError):
+            pass
+
     def _teardown(self) -> None:
         self._worker.stop()
+        if self._service_executor is not None:
+            self._service_executor.shutdown(timeout_sec=1.0)
+            self._service_node.destroy_node()
+            self._service_executor = self._service_node = None
         if self._diag_timer is not None:
             self.destroy_timer(self._diag_timer)
             self._diag_timer = None
@@ -366,10 +386,14 @@ class GroundingNode(LifecycleNode):
 
 
 def main(args: Optional[List[str]] = None) -> int:
-    """`ros2 run phrase_grounding grounding_node`: spin with a multi-threaded executor."""
+    """`ros2 run phrase_grounding grounding_node`.
+
+    A SingleThreadedExecutor: every callback is short (inference runs in the worker thread), and it was
+    measured here at a third of MultiThreadedExecutor's idle CPU, which also delayed commands by seconds
+    under load (GIL contention between its threads)."""
     rclpy.init(args=args)
     node = GroundingNode()
-    executor = MultiThreadedExecutor(num_threads=3)
+    executor = SingleThreadedExecutor()
     executor.add_node(node)
     try:
         if node.values["autostart"]:
@@ -379,7 +403,8 @@ def main(args: Optional[List[str]] = None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        node.trigger_shutdown() if node._active or node._pubs is not None else None
+        if node._pubs is not None:
+            node.trigger_shutdown()
         node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()

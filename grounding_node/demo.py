@@ -1,0 +1,206 @@
+"""The demo: a simulated camera sees a tabletop, phrases come in, the right objects are boxed and located.
+
+    bash scripts/demo.sh            # or: source scripts/env.sh && python -m grounding_node.demo
+
+It starts the MuJoCo sim camera and the grounding node as separate processes (real rclpy, loopback DDS),
+sends one command per referring-expression type through the `command` topic, and checks each answer
+against the simulator's ground truth (2D IoU >= 0.5 and 3D position inside the true 3D box). It prints a
+table, and writes the annotated debug images and a contact sheet to the output folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import numpy as np
+
+from grounding_node.launcher import Launcher, ros_args, wait_until
+
+
+def inside_box(point: np.ndarray, corners: np.ndarray, margin: float = 0.0) -> bool:
+    """Is `point` inside the oriented box given by its 8 corners (any corner order)? Uses the box's own axes
+    from PCA of the corners, so it works for boxes rotated in the camera frame."""
+    centre = corners.mean(axis=0)
+    _, _, axes = np.linalg.svd(corners - centre)
+    local = (corners - centre) @ axes.T
+    half = np.abs(local).max(axis=0) + margin
+    p = (np.asarray(point) - centre) @ axes.T
+    return bool(np.all(np.abs(p) <= half))
+
+
+def verdict(expr, result_objects: list, scene, threshold: float) -> tuple:
+    """(ok, note): the top object must overlap a target (IoU >= 0.5) and lie inside its true 3D box;
+    plural: every target found; no referent: nothing above the threshold."""
+    from grounding_node.geometry.boxes import box_iou
+
+    if expr.type == "no_referent":
+        ok = not result_objects
+        return ok, "nothing returned" if ok else f"returned {len(result_objects)} object(s)"
+    if not result_objects:
+        return False, "no object returned"
+    targets = [scene.objects[i] for i in expr.targets]
+    gt = np.stack([t.box_1024 for t in targets])
+    if expr.type == "plural":
+        boxes = np.stack([np.asarray(o.box_1024) for o in result_objects])
+        iou = box_iou(gt, boxes)
+        found = int((iou.max(axis=1) >= 0.5).sum())
+        return found == len(targets), f"{found}/{len(targets)} targets found"
+    top = result_objects[0]
+    iou = box_iou(np.asarray(top.box_1024)[None], gt)[0]
+    best = int(np.argmax(iou))
+    if iou[best] < 0.5:
+        return False, f"IoU {iou[best]:.2f} with the target"
+    if not top.has_position:
+        return False, "no 3D position"
+    pos = np.array([top.position.x, top.position.y, top.position.z])
+    in3d = inside_box(pos, targets[best].corners_cam)
+    return in3d, f"IoU {iou[best]:.2f}, 3D {'inside' if in3d else 'OUTSIDE'} true box"
+
+
+def contact_sheet(images: List[np.ndarray], captions: List[str], path: Path, cols: int = 4) -> None:
+    import cv2
+
+    h, w = images[0].shape[:2]
+    tw, th = 480, int(480 * h / w)
+    rows = (len(images) + cols - 1) // cols
+    sheet = np.full((rows * (th + 28), cols * tw, 3), 255, np.uint8)
+    for k, (img, cap) in enumerate(zip(images, captions)):
+        r, c = divmod(k, cols)
+        y, x = r * (th + 28), c * tw
+        sheet[y:y + th, x:x + tw] = cv2.resize(img, (tw, th), interpolation=cv2.INTER_AREA)
+        cv2.putText(sheet, cap[:60], (x + 4, y + th + 19), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+
+
+def run(out: Path, seeds: List[int], backend: str, width: int, height: int, timeout: float):
+    import cv2
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image
+    from std_msgs.msg import String
+    from std_srvs.srv import Trigger
+
+    from grounding_node.ros.conversions import image_to_numpy
+    from grounding_node.sim.expressions import TYPES, generate
+    from grounding_node.sim.scene import TabletopSim
+    from phrase_grounding.msg import GroundedObjectArray
+
+    out.mkdir(parents=True, exist_ok=True)
+    ns = "/demo"
+    reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+    rows, images, captions = [], [], []
+    threshold = 0.3
+    with Launcher(log_dir=out / "logs") as launch:
+        camera = launch.start("sim_camera", "grounding_node.sim.camera_node", ros_args(
+            namespace=ns, node_name="sim_camera",
+            params={"seed": seeds[0], "width": width, "height": height, "rate": 15.0, "scene_period": 0.0}))
+        node = launch.start("grounding_node", "grounding_node.ros.node", ros_args(
+            namespace=ns, params={"backend": backend, "score_threshold": threshold, "max_objects_per_phrase": 5}))
+        rclpy.init()
+        probe = Node("demo_commander", namespace=ns)
+        got: list = []
+        debug: dict = {}
+        lock = threading.Lock()
+
+        def on_det(msg):
+            with lock:
+                got.append(msg)
+
+        def on_debug(msg):
+            with lock:
+                debug[(msg.header.stamp.sec, msg.header.stamp.nanosec, len(debug))] = image_to_numpy(msg).copy()
+
+        probe.create_subscription(GroundedObjectArray, "detections", on_det, reliable)
+        probe.create_subscription(Image, f"{ns}/grounding_node/debug_image", on_debug, reliable)
+        pub = probe.create_publisher(String, "command", reliable)
+        new_scene = probe.create_client(Trigger, f"{ns}/sim_camera/new_scene")
+        executor = SingleThreadedExecutor()
+        executor.add_node(probe)
+        spin = threading.Thread(target=executor.spin, daemon=True)
+        spin.start()
+        try:
+            if not wait_until(lambda: pub.get_subscription_count() > 0, 60):
+                print(launch.log(node)[-3000:], launch.log(camera)[-3000:], sep="\n")
+                raise RuntimeError("the grounding node did not come up (logs above)")
+            sim = TabletopSim(width, height)
+            rng = np.random.default_rng(1234)
+            for k, seed in enumerate(seeds):
+                if k > 0:
+                    # the camera node advances its seed by one per new scene, like this loop
+                    fut = new_scene.call_async(Trigger.Request())
+                    wait_until(fut.done, 10)
+                    time.sleep(0.5)
+                scene = sim.new_scene(seed)
+                for etype in TYPES:
+                    expr = generate(scene, rng, etype)
+                    if expr is None:
+                        continue
+                    with lock:
+                        n = len(got)
+                        debug.clear()
+                    pub.publish(String(data=expr.text))
+                    if not wait_until(lambda: len(got) > n, timeout):
+                        rows.append((seed, etype, expr.text, "-", "-", "-", "FAIL: no result"))
+                        continue
+                    res = got[n]
+                    ok, note = verdict(expr, list(res.objects), scene, threshold)
+                    if res.error:
+                        ok, note = False, res.error
+                    top = res.objects[0] if res.objects else None
+                    pos = (f"({top.position.x:+.3f}, {top.position.y:+.3f}, {top.position.z:.3f})"
+                           if top is not None and top.has_position else "-")
+                    rows.append((seed, etype, expr.text, f"{top.score:.2f}" if top else "-",
+                                 "[" + ", ".join(f"{v:.0f}" for v in top.box_pixels) + "]" if top else "-", pos,
+                                 ("PASS: " if ok else "FAIL: ") + note))
+                    wait_until(lambda: bool(debug), 3)
+                    with lock:
+                        img = next(iter(debug.values()), None)
+                    if img is not None:
+                        path = out / f"seed{seed}_{etype}.png"
+                        cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+                        images.append(img)
+                        captions.append(f"{'OK' if ok else 'X'} {etype}: {expr.text}")
+            sim.close()
+        finally:
+            executor.shutdown(timeout_sec=1.0)
+            probe.destroy_node()
+            rclpy.shutdown()
+    return rows, images, captions
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=Path("demo_output"))
+    ap.add_argument("--seeds", type=int, nargs="+", default=[9001, 9002])
+    ap.add_argument("--backend", default="tabletop")
+    ap.add_argument("--width", type=int, default=640)
+    ap.add_argument("--height", type=int, default=480)
+    ap.add_argument("--timeout", type=float, default=30.0)
+    args = ap.parse_args(argv)
+    t0 = time.monotonic()
+    rows, images, captions = run(args.out, args.seeds, args.backend, args.width, args.height, args.timeout)
+    header = ("seed", "type", "phrase", "score", "pixel box", "3D position (m)", "verdict")
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths))
+    print(line + "\n" + "-" * len(line))
+    for r in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)))
+    passed = sum(r[-1].startswith("PASS") for r in rows)
+    print(f"\n{passed}/{len(rows)} commands correct against ground truth; {time.monotonic() - t0:.0f} s")
+    if images:
+        contact_sheet(images, captions, args.out / "contact_sheet.png")
+        print(f"annotated images and contact_sheet.png in {args.out}")
+    (args.out / "results.json").write_text(json.dumps([dict(zip(header, map(str, r))) for r in rows], indent=1))
+    return 0 if rows else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
