@@ -65,7 +65,9 @@ def image_to_numpy(msg: Image, allowed: Optional[Tuple[str, ...]] = None) -> np.
         arr = buf.reshape(h, step)[:, :row_bytes].copy().view(dtype)
     if msg.is_bigendian and dtype.itemsize > 1:
         arr = arr.view(dtype.newbyteorder(">")).astype(dtype)
-    return arr.reshape(h, w, channels) if channels > 1 else arr.reshape(h, w)
+    out = arr.reshape(h, w, channels) if channels > 1 else arr.reshape(h, w)
+    out.flags.writeable = False   # a view of the message: nobody downstream may modify it
+    return out
 
 
 def to_rgb8(arr: np.ndarray, encoding: str) -> np.ndarray:

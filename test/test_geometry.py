@@ -1,0 +1,164 @@
+"""Geometry: exact grid conversions, intrinsics, depth units/validity, ROI and the 3D estimate against an
+analytic scene (plane at 1.0 m with a fronto-parallel face at 0.6 m)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from grounding_node.geometry import (
+    Intrinsics,
+    backproject,
+    box1024_to_pixels,
+    box1024_to_xywh_norm,
+    box_iou,
+    clamp_box1024,
+    depth_to_metres,
+    estimate_object_3d,
+    estimate_objects_3d,
+    intrinsics_from_fovy,
+    pixels_to_box1024,
+    project,
+    roi_slices,
+    scale_box_pixels,
+    valid_depth_mask,
+)
+
+W, H = 640, 480
+INTR = Intrinsics(525.0, 525.0, (W - 1) / 2, (H - 1) / 2, W, H)
+
+
+def test_worked_example_is_exact():
+    px = box1024_to_pixels([256, 512, 768, 900], 1920, 1080)
+    assert px.tolist() == [480.0, 540.0, 1440.0, 949.21875]
+    np.testing.assert_array_equal(box1024_to_xywh_norm([256, 512, 768, 900]), [0.25, 0.5, 0.5, 388 / 1024])
+
+
+def test_rank_is_preserved_and_round_trip_is_exact():
+    boxes = np.array([[0, 0, 1024, 1024], [10.5, 20.25, 30, 40]])
+    px = box1024_to_pixels(boxes, 1280, 720)
+    assert px.shape == (2, 4) and box1024_to_pixels(boxes[1], 1280, 720).shape == (4,)
+    np.testing.assert_allclose(pixels_to_box1024(px, 1280, 720), boxes, rtol=0, atol=1e-12)
+
+
+def test_clamp_orders_and_clips():
+    np.testing.assert_array_equal(clamp_box1024([900, -5, 100, 2000]), [100, 0, 900, 1024])
+    np.testing.assert_array_equal(pixels_to_box1024([-10, 5, 700, 490], W, H), [0, 5 * 1024 / H, 1024, 1024])
+
+
+def test_scale_box_and_iou():
+    np.testing.assert_array_equal(scale_box_pixels([100, 50, 300, 250], (640, 480), (320, 240)), [50, 25, 150, 125])
+    iou = box_iou([[0, 0, 10, 10], [0, 0, 0, 0]], [[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]])
+    np.testing.assert_allclose(iou, [[1, 1 / 3, 0], [0, 0, 0]])
+
+
+def test_intrinsics_validity_and_from_k():
+    assert INTR.is_valid()
+    assert not Intrinsics.from_K([0] * 9, W, H).is_valid()
+    assert not Intrinsics(np.nan, 1, 1, 1, W, H).is_valid()
+    k = Intrinsics.from_K([[500, 0, 320], [0, 510, 240], [0, 0, 1]], W, H)
+    assert (k.fx, k.fy, k.cx, k.cy) == (500, 510, 320, 240)
+    np.testing.assert_array_equal(k.K, [[500, 0, 320], [0, 510, 240], [0, 0, 1]])
+
+
+def test_scaled_intrinsics_project_a_point_to_the_same_relative_place():
+    point = np.array([[0.12, -0.05, 0.9]])
+    full = project(point, INTR)[0]
+    half = INTR.scaled(W // 2, H // 2)
+    p_half = project(point, half)[0]
+    # pixel-centre convention: u_half = (u + 0.5) / 2 - 0.5
+    np.testing.assert_allclose(p_half, (full + 0.5) / 2 - 0.5, atol=1e-12)
+
+
+def test_fovy_intrinsics():
+    intr = intrinsics_from_fovy(90.0, 640, 480)
+    assert intr.fy == pytest.approx(240.0) and intr.fx == intr.fy
+    assert (intr.cx, intr.cy) == (319.5, 239.5)
+
+
+def test_backproject_inverts_project():
+    pts = np.array([[0.1, 0.2, 1.0], [-0.3, 0.05, 2.5]])
+    uv = project(pts, INTR)
+    np.testing.assert_allclose(backproject(uv[:, 0], uv[:, 1], pts[:, 2], INTR), pts, atol=1e-12)
+
+
+def test_depth_units_and_invalid_values():
+    mm = np.array([[0, 1000, 65535]], np.uint16)
+    m = depth_to_metres(mm, "16UC1")
+    assert np.isnan(m[0, 0]) and m[0, 1] == pytest.approx(1.0) and m[0, 2] == pytest.approx(65.535)
+    f = np.array([[np.nan, np.inf, -1.0, 0.0, 0.75]], np.float32)
+    out = depth_to_metres(f, "32FC1")
+    assert np.isnan(out[0, :4]).all() and out[0, 4] == pytest.approx(0.75)
+    assert depth_to_metres(np.array([[2]], np.uint16), "16UC1", depth_scale=0.25)[0, 0] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="unsupported depth encoding"):
+        depth_to_metres(mm, "rgb8")
+    mask = valid_depth_mask(np.array([0.05, 0.5, 20.0, np.nan]), 0.1, 10.0)
+    assert mask.tolist() == [False, True, False, False]
+
+
+def _scene(encoding="32FC1", scale=1):
+    depth = np.full((H, W), 1.0, np.float32)
+    depth[120:240, 100:220] = 0.6            # the face: columns 100..219, rows 120..239
+    if scale > 1:
+        depth = depth[::scale, ::scale].copy()
+    if encoding == "16UC1":
+        depth = np.round(depth * 1000).astype(np.uint16)
+    return depth
+
+
+FACE_BOX = [100.0, 120.0, 220.0, 240.0]
+FACE_CENTRE = np.array([((100 + 219) / 2 - INTR.cx) * 0.6 / 525.0, ((120 + 239) / 2 - INTR.cy) * 0.6 / 525.0, 0.6])
+
+
+@pytest.mark.parametrize("encoding", ["32FC1", "16UC1"])
+def test_position_of_a_face_is_its_analytic_centre(encoding):
+    obj = estimate_object_3d(_scene(encoding), FACE_BOX, INTR, (W, H), encoding=encoding)
+    assert obj.has_position and obj.valid_fraction == 1.0
+    np.testing.assert_allclose(obj.position, FACE_CENTRE, atol=1e-3)
+    np.testing.assert_allclose(obj.size[:2], [120 * 0.6 / 525, 120 * 0.6 / 525], rtol=1e-6)
+    assert obj.size[2] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_median_ignores_background_caught_by_a_loose_box():
+    loose = [90.0, 110.0, 230.0, 250.0]       # the box overhangs the face; ROI fraction 0.9 catches the plane
+    obj = estimate_object_3d(_scene(), loose, INTR, (W, H), roi_fraction=0.9)
+    assert obj.has_position and obj.valid_fraction == 1.0
+    assert obj.position[2] == pytest.approx(0.6)
+
+
+def test_depth_at_half_resolution_is_scaled_into():
+    obj = estimate_object_3d(_scene(scale=2), FACE_BOX, INTR, (W, H))
+    assert obj.has_position
+    np.testing.assert_allclose(obj.position, FACE_CENTRE, atol=2.5e-3)
+
+
+def test_roi_bounds():
+    assert roi_slices(FACE_BOX, 0.5, (W, H), (W, H)) == (150, 210, 130, 190)
+    assert roi_slices(FACE_BOX, 0.5, (W, H), (W // 2, H // 2)) == (75, 105, 65, 95)
+    assert roi_slices([700, 10, 800, 20], 0.5, (W, H), (W, H)) == (0, 0, 0, 0)     # outside
+    v0, v1, u0, u1 = roi_slices([10.2, 10.2, 10.3, 10.3], 0.5, (W, H), (W, H))    # sub-pixel box
+    assert (v1 - v0, u1 - u0) == (1, 1)
+    assert roi_slices([600, 400, 700, 500], 1.0, (W, H), (W, H)) == (400, 480, 600, 640)  # clipped
+
+
+@pytest.mark.parametrize("fill", [0.0, np.nan])
+def test_all_invalid_depth_gives_no_position_without_warnings(fill):
+    depth = np.full((H, W), fill, np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        obj = estimate_object_3d(depth, FACE_BOX, INTR, (W, H))
+        zeros16 = estimate_object_3d(np.zeros((H, W), np.uint16), FACE_BOX, INTR, (W, H), encoding="16UC1")
+    for o in (obj, zeros16):
+        assert not o.has_position and o.valid_fraction == 0.0
+        assert np.all(o.position == 0) and np.all(np.isfinite(o.size))
+
+
+def test_too_few_valid_pixels_and_boxes_outside():
+    depth = np.full((H, W), np.nan, np.float32)
+    depth[180, 160] = 0.6
+    assert not estimate_object_3d(depth, FACE_BOX, INTR, (W, H), min_valid_pixels=10).has_position
+    assert estimate_object_3d(depth, FACE_BOX, INTR, (W, H), min_valid_pixels=1).has_position
+    objs = estimate_objects_3d(_scene(), [FACE_BOX, [700, 500, 800, 600]], INTR, (W, H))
+    assert [o.has_position for o in objs] == [True, False]
