@@ -20,18 +20,8 @@ from typing import List, Optional
 
 import numpy as np
 
+from grounding_node.geometry.box3d import inside_box
 from grounding_node.launcher import Launcher, ros_args, wait_until
-
-
-def inside_box(point: np.ndarray, corners: np.ndarray, margin: float = 0.0) -> bool:
-    """Is `point` inside the oriented box given by its 8 corners (any corner order)? Uses the box's own axes
-    from PCA of the corners, so it works for boxes rotated in the camera frame."""
-    centre = corners.mean(axis=0)
-    _, _, axes = np.linalg.svd(corners - centre)
-    local = (corners - centre) @ axes.T
-    half = np.abs(local).max(axis=0) + margin
-    p = (np.asarray(point) - centre) @ axes.T
-    return bool(np.all(np.abs(p) <= half))
 
 
 def verdict(expr, result_objects: list, scene, threshold: float) -> tuple:
@@ -78,7 +68,7 @@ def contact_sheet(images: List[np.ndarray], captions: List[str], path: Path, col
     cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
 
 
-def run(out: Path, seeds: List[int], backend: str, width: int, height: int, timeout: float):
+def run(out: Path, seed: int, n_scenes: int, backend: str, width: int, height: int, timeout: float):
     import cv2
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
@@ -101,7 +91,7 @@ def run(out: Path, seeds: List[int], backend: str, width: int, height: int, time
     with Launcher(log_dir=out / "logs") as launch:
         camera = launch.start("sim_camera", "grounding_node.sim.camera_node", ros_args(
             namespace=ns, node_name="sim_camera",
-            params={"seed": seeds[0], "width": width, "height": height, "rate": 15.0, "scene_period": 0.0}))
+            params={"seed": seed, "width": width, "height": height, "rate": 15.0, "scene_period": 0.0}))
         node = launch.start("grounding_node", "grounding_node.ros.node", ros_args(
             namespace=ns, params={"backend": backend, "score_threshold": threshold, "max_objects_per_phrase": 5}))
         rclpy.init()
@@ -132,12 +122,14 @@ def run(out: Path, seeds: List[int], backend: str, width: int, height: int, time
                 raise RuntimeError("the grounding node did not come up (logs above)")
             sim = TabletopSim(width, height)
             rng = np.random.default_rng(1234)
-            for k, seed in enumerate(seeds):
+            for k in range(n_scenes):
                 if k > 0:
-                    # the camera node advances its seed by one per new scene, like this loop
                     fut = new_scene.call_async(Trigger.Request())
-                    wait_until(fut.done, 10)
-                    time.sleep(0.5)
+                    if not wait_until(fut.done, 20):
+                        raise RuntimeError("sim_camera did not answer ~/new_scene")
+                    seed = json.loads(fut.result().message)["seed"]
+                    time.sleep(0.3)   # let the new scene's frames reach the node
+                # The same seed renders the same scene here as in the camera process: ground truth for verdicts.
                 scene = sim.new_scene(seed)
                 for etype in TYPES:
                     expr = generate(scene, rng, etype)
@@ -179,14 +171,16 @@ def run(out: Path, seeds: List[int], backend: str, width: int, height: int, time
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("demo_output"))
-    ap.add_argument("--seeds", type=int, nargs="+", default=[9001, 9002])
+    ap.add_argument("--seed", type=int, default=9001, help="first scene seed (held out from training)")
+    ap.add_argument("--scenes", type=int, default=2)
     ap.add_argument("--backend", default="tabletop")
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--height", type=int, default=480)
     ap.add_argument("--timeout", type=float, default=30.0)
     args = ap.parse_args(argv)
     t0 = time.monotonic()
-    rows, images, captions = run(args.out, args.seeds, args.backend, args.width, args.height, args.timeout)
+    rows, images, captions = run(args.out, args.seed, args.scenes, args.backend, args.width, args.height,
+                                 args.timeout)
     header = ("seed", "type", "phrase", "score", "pixel box", "3D position (m)", "verdict")
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     line = "  ".join(h.ljust(w) for h, w in zip(header, widths))

@@ -162,3 +162,15 @@ def test_too_few_valid_pixels_and_boxes_outside():
     assert estimate_object_3d(depth, FACE_BOX, INTR, (W, H), min_valid_pixels=1).has_position
     objs = estimate_objects_3d(_scene(), [FACE_BOX, [700, 500, 800, 600]], INTR, (W, H))
     assert [o.has_position for o in objs] == [True, False]
+
+
+def test_inside_oriented_box():
+    from grounding_node.geometry.box3d import inside_box
+
+    c, s_ = np.cos(0.5), np.sin(0.5)
+    R = np.array([[c, -s_, 0], [s_, c, 0], [0, 0, 1]])
+    corners = np.array([[x, y, z] for x in (-0.1, 0.1) for y in (-0.02, 0.02) for z in (0, 0.05)]) @ R.T + [0, 0, 1]
+    assert inside_box([0, 0, 1.02], corners)
+    assert inside_box(R @ [0.09, 0.0, 0.01] + [0, 0, 1], corners)
+    assert not inside_box(R @ [0.0, 0.03, 0.01] + [0, 0, 1], corners)   # outside along the thin rotated axis
+    assert not inside_box([0, 0, 1.06], corners)

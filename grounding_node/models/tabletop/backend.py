@@ -1,0 +1,84 @@
+"""The `tabletop` backend: loads the shipped checkpoint once and grounds all phrases of a frame in one pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Sequence
+
+import numpy as np
+
+from grounding_node.models.base import Detection, GroundingBackend, check_rgb
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "tabletop.pt"
+
+
+def load_model(path, device: str = "cpu", dtype=None):
+    """Checkpoint -> (model in eval mode, config). Weights only: no pickled code is executed."""
+    import torch
+
+    from grounding_node.models.tabletop.modeling import TabletopConfig, TabletopGrounder
+
+    ckpt = torch.load(str(path), map_location="cpu", weights_only=True)
+    cfg = ckpt["config"]
+    cfg["image_size"] = tuple(cfg["image_size"])
+    cfg["channels"] = tuple(cfg["channels"])
+    config = TabletopConfig(**cfg)
+    model = TabletopGrounder(config)
+    model.load_state_dict(ckpt["state_dict"])
+    model.eval().to(device=device, dtype=dtype or torch.float32)
+    return model, config
+
+
+class TabletopBackend(GroundingBackend):
+    name = "tabletop"
+
+    def load(self) -> None:
+        import torch
+
+        from grounding_node.models.torch_utils import resolve_device_dtype
+
+        path = Path(self.config.model) if self.config.model else DEFAULT_CHECKPOINT
+        if not path.is_file():
+            raise FileNotFoundError(f"tabletop checkpoint not found: {path}")
+        self.device, self.dtype = resolve_device_dtype(self.config.device, self.config.dtype)
+        if self.device == "cpu":
+            self.dtype = torch.float32   # the network is small; fp32 is fastest on CPU
+        self.model, self.cfg = load_model(path, self.device, self.dtype)
+        self.max_candidates = int(self.config.extra.get("max_candidates", 12))
+        self.candidate_threshold = float(self.config.extra.get("candidate_threshold", 0.25))
+        self.path = path
+
+    def describe(self) -> str:
+        return f"tabletop:{self.path.name}"
+
+    def ground(self, rgb: np.ndarray, phrases: Sequence[str]) -> List[List[Detection]]:
+        import torch
+
+        from grounding_node.models.tabletop.processing import (
+            boxes_to_1024,
+            decode_candidates,
+            encode_phrases,
+            preprocess_image,
+        )
+
+        check_rgb(rgb)
+        if not phrases:
+            return []
+        with torch.inference_mode():
+            image = preprocess_image(rgb, self.cfg.image_size).to(self.device, self.dtype)
+            feats, det = self.model.encode_image(image)                      # once per frame
+            cells, boxes, _ = decode_candidates(det[0].float(), self.max_candidates, self.candidate_threshold)
+            if len(cells) == 0:
+                return [[] for _ in phrases]
+            tokens = self.model.candidate_tokens(feats, cells[None], boxes[None].to(feats.dtype))
+            words = encode_phrases(phrases, self.cfg.vocab, self.cfg.max_words).to(self.device)
+            p = words.shape[0]
+            mask = torch.ones(p, tokens.shape[1], dtype=torch.bool, device=self.device)
+            logits = self.model.score(tokens.expand(p, -1, -1), mask, words)  # all phrases in one batch
+            scores = torch.sigmoid(logits.float()).cpu().numpy()
+        boxes_1024 = boxes_to_1024(boxes)
+        out: List[List[Detection]] = []
+        for i in range(p):
+            order = np.argsort(-scores[i])
+            out.append([Detection(tuple(float(v) for v in boxes_1024[k]), float(scores[i, k])) for k in order])
+        return out

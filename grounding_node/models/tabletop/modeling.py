@@ -1,0 +1,105 @@
+"""TabletopGrounder: find objects without the text, then let the text pick among them.
+
+1. A small CNN (stride 8) predicts, per cell, an object-centre heatmap, the box size and the sub-cell
+   offset (CenterNet-style), class-agnostic: candidates do not depend on the phrase.
+2. Each candidate becomes a token: the CNN feature at its centre plus its box (cx, cy, w, h), with
+   auxiliary colour/shape/size heads that force the token to encode the attributes phrases talk about.
+3. A transformer encoder over [text tokens; candidate tokens] scores every candidate as a referent
+   (independent sigmoids: several for plurals, none for a phrase naming something absent).
+The image is encoded once per frame; all phrases of a command share it (batched over phrases).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+@dataclass
+class TabletopConfig:
+    vocab: List[str] = field(default_factory=list)   # index 0 = <pad>, 1 = <unk>
+    image_size: Tuple[int, int] = (320, 240)          # network input (width, height)
+    stride: int = 8
+    channels: Tuple[int, ...] = (24, 32, 48, 64, 96)
+    d_model: int = 96
+    n_heads: int = 4
+    n_layers: int = 3
+    max_words: int = 16
+    n_colors: int = 8
+    n_shapes: int = 5
+    n_sizes: int = 2
+
+    def to_dict(self) -> Dict:
+        return asdict(self)
+
+
+def _conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, padding=dilation, dilation=dilation, bias=False),
+                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class Backbone(nn.Module):
+    """320x240 -> 40x30 features; dilated last layers widen the context (table edges, neighbours)."""
+
+    def __init__(self, c: Tuple[int, ...]) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            _conv(3, c[0], 2), _conv(c[0], c[1], 2), _conv(c[1], c[2]), _conv(c[2], c[2]),
+            _conv(c[2], c[3], 2), _conv(c[3], c[4]), _conv(c[4], c[4], dilation=2), _conv(c[4], c[4], dilation=4),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class TabletopGrounder(nn.Module):
+    def __init__(self, config: TabletopConfig) -> None:
+        super().__init__()
+        self.config = config
+        c, d = config.channels[-1], config.d_model
+        self.backbone = Backbone(config.channels)
+        self.det_head = nn.Sequential(_conv(c, c), nn.Conv2d(c, 1 + 2 + 2, 1))   # heat, wh, offset
+        self.det_head[-1].bias.data[0] = -2.2                                      # prior ~0.1
+        self.cand_proj = nn.Linear(c + 4, d)
+        self.attr_color = nn.Linear(d, config.n_colors)
+        self.attr_shape = nn.Linear(d, config.n_shapes)
+        self.attr_size = nn.Linear(d, config.n_sizes)
+        self.word_emb = nn.Embedding(len(config.vocab), d, padding_idx=0)
+        self.word_pos = nn.Embedding(config.max_words, d)
+        self.type_emb = nn.Embedding(2, d)     # 0 text, 1 candidate
+        layer = nn.TransformerEncoderLayer(d, config.n_heads, dim_feedforward=2 * d, dropout=0.0, batch_first=True)
+        self.reasoner = nn.TransformerEncoder(layer, config.n_layers)
+        self.ref_head = nn.Sequential(nn.Linear(d, d), nn.ReLU(inplace=True), nn.Linear(d, 1))
+
+    # -- stage 1 -------------------------------------------------------------------------------------
+    def encode_image(self, images: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """images (B,3,H,W) normalised -> features (B,C,h,w) and detection maps (B,5,h,w)."""
+        feats = self.backbone(images)
+        return feats, self.det_head(feats)
+
+    def candidate_tokens(self, feats: torch.Tensor, cells: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+        """feats (B,C,h,w); cells (B,K,2) integer (x, y) cells; boxes (B,K,4) normalised cx,cy,w,h -> (B,K,d)."""
+        b, c, h, w = feats.shape
+        idx = (cells[..., 1] * w + cells[..., 0]).clamp(0, h * w - 1)                  # (B,K)
+        flat = feats.flatten(2).transpose(1, 2)                                      # (B,hw,C)
+        picked = torch.gather(flat, 1, idx.unsqueeze(-1).expand(-1, -1, c))          # (B,K,C)
+        return self.cand_proj(torch.cat([picked, boxes], dim=-1))
+
+    def attributes(self, tokens: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.attr_color(tokens), self.attr_shape(tokens), self.attr_size(tokens)
+
+    # -- stage 2 -------------------------------------------------------------------------------------
+    def score(self, cand: torch.Tensor, cand_mask: torch.Tensor, words: torch.Tensor) -> torch.Tensor:
+        """cand (P,K,d) candidate tokens per phrase (same image's tokens repeated), cand_mask (P,K) True = real,
+        words (P,L) ids -> referent logits (P,K)."""
+        p, length = words.shape
+        pos = torch.arange(length, device=words.device)
+        text = self.word_emb(words) + self.word_pos(pos)[None] + self.type_emb.weight[0]
+        tokens = torch.cat([text, cand + self.type_emb.weight[1]], dim=1)
+        pad = torch.cat([words == 0, ~cand_mask], dim=1)
+        out = self.reasoner(tokens, src_key_padding_mask=pad)
+        return self.ref_head(out[:, length:]).squeeze(-1)

@@ -1,0 +1,1 @@
+"""Training and evaluation of the tabletop model on rendered scenes (data, train, eval)."""

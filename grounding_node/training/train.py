@@ -1,0 +1,195 @@
+"""Train the tabletop grounding model.
+
+    python -m grounding_node.train --out grounding_node/models/tabletop/weights/tabletop.pt --steps 3000
+
+Reproducible by seed (data seeds, expression sampling, initialisation, batch order). Training seeds are
+0..n_scenes-1; evaluation uses seeds from 1_000_000 on, never seen here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from grounding_node.models.tabletop.modeling import TabletopConfig, TabletopGrounder
+from grounding_node.models.tabletop.processing import build_vocab, encode_phrases
+from grounding_node.sim.expressions import VOCABULARY
+from grounding_node.training.data import Sample, load_or_render
+
+MAX_OBJ = 7
+N_BG = 2
+
+
+def detection_targets(samples: List[Sample], h: int, w: int):
+    """Gaussian centre heatmaps, and per object its cell, wh (log, relative to 0.05) and sub-cell offset."""
+    b = len(samples)
+    heat = np.zeros((b, h, w), np.float32)
+    ys, xs = np.mgrid[0:h, 0:w]
+    cells = np.zeros((b, MAX_OBJ, 2), np.int64)
+    wh = np.zeros((b, MAX_OBJ, 2), np.float32)
+    off = np.zeros((b, MAX_OBJ, 2), np.float32)
+    mask = np.zeros((b, MAX_OBJ), bool)
+    for i, s in enumerate(samples):
+        for j, (cx, cy, bw, bh) in enumerate(s.boxes[:MAX_OBJ]):
+            gx, gy = cx * w, cy * h
+            cxi, cyi = min(int(gx), w - 1), min(int(gy), h - 1)
+            sigma = max(0.6, 0.18 * math.sqrt(bw * w * bh * h))
+            g = np.exp(-((xs - cxi) ** 2 + (ys - cyi) ** 2) / (2 * sigma ** 2))
+            heat[i] = np.maximum(heat[i], g)
+            cells[i, j] = (cxi, cyi)
+            wh[i, j] = np.log(np.maximum([bw, bh], 1e-3) / 0.05)
+            off[i, j] = (gx - cxi, gy - cyi)
+            mask[i, j] = True
+    return [torch.from_numpy(x) for x in (heat, cells, wh, off, mask)]
+
+
+def focal_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """CenterNet's penalty-reduced focal loss on the centre heatmap."""
+    p = torch.sigmoid(logits).clamp(1e-4, 1 - 1e-4)
+    pos = target.eq(1).float()
+    neg = 1 - pos
+    pos_loss = -(torch.log(p) * (1 - p) ** 2 * pos).sum()
+    neg_loss = -(torch.log(1 - p) * p ** 2 * (1 - target) ** 4 * neg).sum()
+    return (pos_loss + neg_loss) / pos.sum().clamp(min=1)
+
+
+def batch_step(model: TabletopGrounder, batch: List[Sample], rng: np.random.Generator, exprs_per_image: int,
+               cfg: TabletopConfig) -> Dict[str, torch.Tensor]:
+    images = torch.from_numpy(np.stack([s.rgb for s in batch])).permute(0, 3, 1, 2).float().div(255).sub(0.5)
+    feats, det = model.encode_image(images)
+    b, _, h, w = det.shape
+    heat, cells, wh, off, mask = detection_targets(batch, h, w)
+    losses = {"heat": focal_loss(det[:, 0], heat)}
+    gather = lambda t: t.flatten(2).transpose(1, 2)[torch.arange(b)[:, None], cells[..., 1] * w + cells[..., 0]]  # noqa
+    det_at = gather(det)                                                         # (B,K,5)
+    losses["wh"] = F.l1_loss(det_at[..., 1:3][mask], wh[mask])
+    losses["off"] = F.l1_loss(det_at[..., 3:5].sigmoid()[mask], off[mask])
+
+    # candidate tokens: the true objects (boxes jittered like the detector's errors) + background cells
+    boxes = torch.zeros(b, MAX_OBJ + N_BG, 4)
+    all_cells = torch.zeros(b, MAX_OBJ + N_BG, 2, dtype=torch.long)
+    cand_mask = torch.zeros(b, MAX_OBJ + N_BG, dtype=torch.bool)
+    for i, s in enumerate(batch):
+        n = min(len(s.boxes), MAX_OBJ)
+        jitter = 1 + rng.normal(0, 0.05, (n, 4)) * np.array([0.1, 0.1, 1, 1])
+        boxes[i, :n] = torch.from_numpy((s.boxes[:n] * jitter).astype(np.float32))
+        all_cells[i, :n] = cells[i, :n]
+        cand_mask[i, :n] = True
+        for k in range(N_BG):   # random non-object cells with plausible boxes
+            cx, cy = int(rng.integers(w)), int(rng.integers(h))
+            all_cells[i, MAX_OBJ + k] = torch.tensor([cx, cy])
+            boxes[i, MAX_OBJ + k] = torch.tensor([(cx + 0.5) / w, (cy + 0.5) / h, rng.uniform(0.03, 0.12),
+                                                  rng.uniform(0.03, 0.12)], dtype=torch.float32)
+            cand_mask[i, MAX_OBJ + k] = heat[i, cy, cx] < 0.3
+    tokens = model.candidate_tokens(feats, all_cells, boxes)
+    attrs = torch.zeros(b, MAX_OBJ, 3, dtype=torch.long)
+    for i, s in enumerate(batch):
+        attrs[i, : len(s.attrs)] = torch.from_numpy(s.attrs[:MAX_OBJ])
+    col, shp, siz = model.attributes(tokens[:, :MAX_OBJ])
+    losses["attr"] = (F.cross_entropy(col[mask], attrs[..., 0][mask]) + F.cross_entropy(shp[mask], attrs[..., 1][mask])
+                      + F.cross_entropy(siz[mask], attrs[..., 2][mask]))
+
+    # referents: several expressions per image share its tokens
+    rows, texts, labels = [], [], []
+    for i, s in enumerate(batch):
+        picks = rng.choice(len(s.expressions), size=min(exprs_per_image, len(s.expressions)), replace=False)
+        for k in picks:
+            _, text, targets = s.expressions[k]
+            rows.append(i)
+            texts.append(text)
+            lab = torch.zeros(MAX_OBJ + N_BG)
+            lab[list(targets)] = 1.0
+            labels.append(lab)
+    rows_t = torch.tensor(rows)
+    words = encode_phrases(texts, cfg.vocab, cfg.max_words)
+    logits = model.score(tokens[rows_t], cand_mask[rows_t], words)
+    lab = torch.stack(labels)
+    m = cand_mask[rows_t]
+    losses["ref"] = F.binary_cross_entropy_with_logits(logits[m], lab[m])
+    return losses
+
+
+WEIGHTS = {"heat": 1.0, "wh": 1.0, "off": 1.0, "attr": 0.3, "ref": 2.0}
+
+
+def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, exprs_per_image: int, lr: float,
+          cache: Path, log_every: int = 50, progress: bool = True, threads: int = 2) -> Dict[str, float]:
+    from tqdm import tqdm
+
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+    rng = np.random.default_rng(seed)
+    data = load_or_render(cache, range(n_scenes), progress=progress)
+    cfg = TabletopConfig(vocab=build_vocab(VOCABULARY))
+    model = TabletopGrounder(cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+    model.train()
+    t0 = time.time()
+    history: Dict[str, float] = {}
+    first = None
+    bar = tqdm(range(steps), desc="train", disable=not progress)
+    running: Dict[str, float] = {}
+    for step in bar:
+        idx = rng.choice(len(data), size=batch_size, replace=False)
+        losses = batch_step(model, [data[i] for i in idx], rng, exprs_per_image, cfg)
+        loss = sum(WEIGHTS[k] * v for k, v in losses.items())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        sched.step()
+        for k, v in losses.items():
+            running[k] = 0.9 * running.get(k, float(v)) + 0.1 * float(v)
+        running["total"] = 0.9 * running.get("total", float(loss)) + 0.1 * float(loss)
+        if first is None:
+            first = float(loss)
+        if step % log_every == 0 or step == steps - 1:
+            bar.set_postfix({k: f"{v:.3f}" for k, v in running.items()})
+            if not progress:
+                print(f"step {step} " + " ".join(f"{k}={v:.4f}" for k, v in running.items()), flush=True)
+        if out is not None and step > 0 and step % 500 == 0:
+            save(model, cfg, out, {"step": step, "seed": seed, "n_scenes": n_scenes})
+    history = {"first_loss": first, "final_loss": running["total"], "minutes": (time.time() - t0) / 60}
+    if out is not None:
+        save(model, cfg, out, {"step": steps, "seed": seed, "n_scenes": n_scenes, **history})
+    return history
+
+
+def save(model: TabletopGrounder, cfg: TabletopConfig, out: Path, meta: Dict) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    tmp = out.with_suffix(".tmp")
+    torch.save({"config": cfg.to_dict(), "state_dict": state, "meta": meta}, str(tmp))
+    tmp.replace(out)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=Path("grounding_node/models/tabletop/weights/tabletop.pt"))
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--scenes", type=int, default=3000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--exprs", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cache", type=Path, default=None, help="dataset cache (default data/train_<scenes>.pkl)")
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+    cache = args.cache or Path("data") / f"train_{args.scenes}.pkl"
+    hist = train(args.out, args.steps, args.scenes, args.seed, args.batch, args.exprs, args.lr, cache,
+                 progress=not args.no_progress, threads=args.threads)
+    print(f"done: loss {hist['first_loss']:.3f} -> {hist['final_loss']:.3f} in {hist['minutes']:.1f} min -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
