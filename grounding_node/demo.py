@@ -93,7 +93,8 @@ def run(out: Path, seed: int, n_scenes: int, backend: str, width: int, height: i
             namespace=ns, node_name="sim_camera",
             params={"seed": seed, "width": width, "height": height, "rate": 15.0, "scene_period": 0.0}))
         node = launch.start("grounding_node", "grounding_node.ros.node", ros_args(
-            namespace=ns, params={"backend": backend, "score_threshold": threshold, "max_objects_per_phrase": 5}))
+            namespace=ns, params={"backend": backend, "score_threshold": threshold, "max_objects_per_phrase": 5,
+                                  "timeout": 15.0}))
         rclpy.init()
         probe = Node("demo_commander", namespace=ns)
         got: list = []

@@ -147,10 +147,10 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
         opt.step()
         sched.step()
         for k, v in losses.items():
-            running[k] = 0.9 * running.get(k, float(v)) + 0.1 * float(v)
-        running["total"] = 0.9 * running.get("total", float(loss)) + 0.1 * float(loss)
+            running[k] = 0.9 * running.get(k, v.item()) + 0.1 * v.item()
+        running["total"] = 0.9 * running.get("total", loss.item()) + 0.1 * loss.item()
         if first is None:
-            first = float(loss)
+            first = loss.item()
         if step % log_every == 0 or step == steps - 1:
             bar.set_postfix({k: f"{v:.3f}" for k, v in running.items()})
             if not progress:

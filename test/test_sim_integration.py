@@ -1,0 +1,92 @@
+"""Issue 3, acceptance 4: the sim camera and the node with the shipped tabletop model, through real rclpy.
+
+Over 20 held-out scenes (one command per scene holding one phrase of each expression type), the top-box
+accuracy must be within 5 points of the model card's evaluation figure, and every correct top box's 3D
+position is checked against the simulator's true 3D box.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from std_msgs.msg import String
+from std_srvs.srv import Trigger
+
+from ros_harness import ProbeNode, unique_namespace, wait_ready
+
+from grounding_node.geometry.box3d import inside_box
+from grounding_node.geometry.boxes import box_iou
+from grounding_node.launcher import ros_args, wait_until
+from grounding_node.sim.expressions import TYPES, generate
+from grounding_node.sim.scene import TabletopSim
+
+CARD = Path(__file__).resolve().parents[1] / "docs" / "models" / "tabletop.md"
+
+
+def card_figure(name: str) -> float:
+    m = re.search(rf"\| {re.escape(name)} \| \d+ \| ([\d.]+)%", CARD.read_text())
+    assert m, f"{name} not in {CARD}"
+    return float(m.group(1)) / 100.0
+
+
+@pytest.mark.timeout(600)
+def test_shipped_model_through_the_node_matches_eval(ros, launcher):
+    ns = unique_namespace()
+    camera = launcher.start("sim_camera", "grounding_node.sim.camera_node", ros_args(
+        namespace=ns, params={"seed": 2_000_000, "rate": 15.0, "depth_encoding": "16UC1"}))
+    node = launcher.start("grounding_node", "grounding_node.ros.node", ros_args(
+        namespace=ns, params={"backend": "tabletop", "max_objects_per_phrase": 10, "score_threshold": 0.0}))
+    probe = ProbeNode(ns)
+    gts = []
+    probe.node.create_subscription(String, f"{ns}/sim_camera/ground_truth", lambda m: gts.append(json.loads(m.data)),
+                                   QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                                              durability=DurabilityPolicy.TRANSIENT_LOCAL))
+    new_scene = probe.node.create_client(Trigger, f"{ns}/sim_camera/new_scene")
+    hits, hit3d = [], []
+    try:
+        wait_ready(probe, launcher, node, timeout=60)
+        assert wait_until(lambda: bool(gts), 20), launcher.log(camera)[-2000:]
+        with TabletopSim(640, 480) as sim:
+            for k in range(20):
+                if k:
+                    fut = new_scene.call_async(Trigger.Request())
+                    assert wait_until(fut.done, 20)
+                seed = 2_000_000 + k
+                assert wait_until(lambda: gts[-1]["seed"] == seed, 10)
+                scene = sim.new_scene(seed)                       # the same scene as the camera's
+                assert [o["shape"] for o in gts[-1]["objects"]] == [o.shape for o in scene.objects]
+                rng = np.random.default_rng(seed)
+                exprs = [e for t in TYPES if t != "no_referent" for e in [generate(scene, rng, t)] if e]
+                n = len(probe.detections)
+                probe.send("\n".join(e.text for e in exprs))
+                res = probe.wait_for_detections(n + 1, 30)[n]
+                assert res.error == "", res.error
+                stamp_ns = res.header.stamp.sec * 10**9 + res.header.stamp.nanosec
+                gt_stamp = gts[-1]["stamp"]
+                assert stamp_ns >= gt_stamp["sec"] * 10**9 + gt_stamp["nanosec"], "result from the previous scene"
+                for expr in exprs:
+                    objs = [o for o in res.objects if o.phrase == expr.text]
+                    if not objs:
+                        hits.append(False)
+                        continue
+                    top = objs[0]
+                    gt = np.stack([scene.objects[i].box_1024 for i in expr.targets])
+                    iou = box_iou(np.array(top.box_1024, dtype=np.float64)[None], gt)[0]
+                    ok = bool(iou.max() >= 0.5)
+                    hits.append(ok)
+                    if ok:
+                        target = scene.objects[expr.targets[int(np.argmax(iou))]]
+                        pos = [top.position.x, top.position.y, top.position.z]
+                        hit3d.append(bool(top.has_position and inside_box(pos, target.corners_cam)))
+    finally:
+        probe.close()
+    acc, acc3d = float(np.mean(hits)), float(np.mean(hit3d))
+    print(f"node accuracy {acc:.3f} over {len(hits)} phrases (eval {card_figure('Acc@0.5 overall'):.3f}); "
+          f"3D hit {acc3d:.3f} over {len(hit3d)}")
+    assert abs(acc - card_figure("Acc@0.5 overall")) <= 0.05
+    assert acc3d >= card_figure("3D hit (correct top boxes)") - 0.05
