@@ -109,7 +109,7 @@ def batch_step(model: TabletopGrounder, batch: List[Sample], rng: np.random.Gene
             labels.append(lab)
     rows_t = torch.tensor(rows)
     words = encode_phrases(texts, cfg.vocab, cfg.max_words)
-    logits = model.score(tokens[rows_t], cand_mask[rows_t], words)
+    logits = model.score(tokens[rows_t], cand_mask[rows_t], words, boxes[rows_t])
     lab = torch.stack(labels)
     m = cand_mask[rows_t]
     losses["ref"] = F.binary_cross_entropy_with_logits(logits[m], lab[m])

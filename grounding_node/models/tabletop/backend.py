@@ -74,7 +74,8 @@ class TabletopBackend(GroundingBackend):
             words = encode_phrases(phrases, self.cfg.vocab, self.cfg.max_words).to(self.device)
             p = words.shape[0]
             mask = torch.ones(p, tokens.shape[1], dtype=torch.bool, device=self.device)
-            logits = self.model.score(tokens.expand(p, -1, -1), mask, words)  # all phrases in one batch
+            cand_boxes = boxes[None].to(feats.dtype).expand(p, -1, -1)
+            logits = self.model.score(tokens.expand(p, -1, -1), mask, words, cand_boxes)  # one batch
             scores = torch.sigmoid(logits.float()).cpu().numpy()
         boxes_1024 = boxes_to_1024(boxes)
         out: List[List[Detection]] = []

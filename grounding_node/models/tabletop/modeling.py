@@ -4,8 +4,13 @@
    offset (CenterNet-style), class-agnostic: candidates do not depend on the phrase.
 2. Each candidate becomes a token: the CNN feature at its centre plus its box (cx, cy, w, h), with
    auxiliary colour/shape/size heads that force the token to encode the attributes phrases talk about.
-3. A transformer encoder over [text tokens; candidate tokens] scores every candidate as a referent
-   (independent sigmoids: several for plurals, none for a phrase naming something absent).
+3. A transformer encoder over [text tokens; candidate tokens] relates the phrase to the candidates.
+4. A soft-counting layer makes orders explicit: the text picks a soft class filter per candidate, and each
+   candidate counts how many filtered candidates lie left/right of it, nearer/farther (lower/higher box
+   bottom in the image), larger/smaller. Ordinals ("second from the left") and extremes ("the nearest
+   ball") become "count == k", which attention alone learned poorly (its average cannot count).
+5. A head scores every candidate as a referent (independent sigmoids: several for plurals, none for a
+   phrase naming something absent).
 The image is encoded once per frame; all phrases of a command share it (batched over phrases).
 """
 
@@ -56,6 +61,37 @@ class Backbone(nn.Module):
         return self.net(x)
 
 
+def box_features(boxes: torch.Tensor, n_freq: int = 4) -> torch.Tensor:
+    """(…,4) normalised cx, cy, w, h -> the box plus Fourier features of its centre (precise comparisons)."""
+    freqs = (2.0 ** torch.arange(n_freq, dtype=boxes.dtype, device=boxes.device)) * torch.pi
+    ang = boxes[..., :2, None] * freqs                                      # (…,2,F)
+    return torch.cat([boxes, ang.sin().flatten(-2), ang.cos().flatten(-2)], dim=-1)
+
+
+class SoftCounter(nn.Module):
+    """Per candidate i and key k: soft counts of filtered candidates j with key_j < key_i and key_j > key_i."""
+
+    def __init__(self, d: int, n_filters: int = 2, max_count: int = 4, tau: float = 0.02) -> None:
+        super().__init__()
+        self.filter = nn.Linear(d, n_filters)
+        self.tau = tau
+        self.register_buffer("centres", torch.arange(max_count + 1, dtype=torch.float32), persistent=False)
+
+    def forward(self, h: torch.Tensor, keys: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """h (P,K,d), keys (P,K,nk), mask (P,K) -> (P,K, 2*n_filters*nk*(max_count+1)) count encodings."""
+        f = torch.sigmoid(self.filter(h)) * mask[..., None]                 # (P,K,F)
+        diff = keys[:, None, :, :] - keys[:, :, None, :]                     # (P,i,j,nk): key_j - key_i
+        below = torch.sigmoid(-diff / self.tau)                              # key_j < key_i
+        above = torch.sigmoid(diff / self.tau)
+        eye = torch.eye(keys.shape[1], device=keys.device, dtype=keys.dtype)[None, :, :, None]
+        below, above = below * (1 - eye), above * (1 - eye)
+        c_below = torch.einsum("pijk,pjf->pikf", below, f)                   # (P,K,nk,F)
+        c_above = torch.einsum("pijk,pjf->pikf", above, f)
+        counts = torch.stack([c_below, c_above], dim=-1).flatten(2)          # (P,K,nk*F*2)
+        enc = torch.exp(-((counts[..., None] - self.centres) ** 2) / 0.5)    # RBF at 0..max_count
+        return enc.flatten(2)
+
+
 class TabletopGrounder(nn.Module):
     def __init__(self, config: TabletopConfig) -> None:
         super().__init__()
@@ -64,7 +100,7 @@ class TabletopGrounder(nn.Module):
         self.backbone = Backbone(config.channels)
         self.det_head = nn.Sequential(_conv(c, c), nn.Conv2d(c, 1 + 2 + 2, 1))   # heat, wh, offset
         self.det_head[-1].bias.data[0] = -2.2                                      # prior ~0.1
-        self.cand_proj = nn.Linear(c + 4, d)
+        self.cand_proj = nn.Linear(c + 4 + 16, d)
         self.attr_color = nn.Linear(d, config.n_colors)
         self.attr_shape = nn.Linear(d, config.n_shapes)
         self.attr_size = nn.Linear(d, config.n_sizes)
@@ -73,7 +109,9 @@ class TabletopGrounder(nn.Module):
         self.type_emb = nn.Embedding(2, d)     # 0 text, 1 candidate
         layer = nn.TransformerEncoderLayer(d, config.n_heads, dim_feedforward=2 * d, dropout=0.0, batch_first=True)
         self.reasoner = nn.TransformerEncoder(layer, config.n_layers)
-        self.ref_head = nn.Sequential(nn.Linear(d, d), nn.ReLU(inplace=True), nn.Linear(d, 1))
+        self.counter = SoftCounter(d)
+        n_count = 2 * 2 * 4 * 5   # below/above x filters x keys x RBF centres
+        self.ref_head = nn.Sequential(nn.Linear(d + n_count, d), nn.ReLU(inplace=True), nn.Linear(d, 1))
 
     # -- stage 1 -------------------------------------------------------------------------------------
     def encode_image(self, images: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -87,19 +125,29 @@ class TabletopGrounder(nn.Module):
         idx = (cells[..., 1] * w + cells[..., 0]).clamp(0, h * w - 1)                  # (B,K)
         flat = feats.flatten(2).transpose(1, 2)                                      # (B,hw,C)
         picked = torch.gather(flat, 1, idx.unsqueeze(-1).expand(-1, -1, c))          # (B,K,C)
-        return self.cand_proj(torch.cat([picked, boxes], dim=-1))
+        return self.cand_proj(torch.cat([picked, box_features(boxes)], dim=-1))
 
     def attributes(self, tokens: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         return self.attr_color(tokens), self.attr_shape(tokens), self.attr_size(tokens)
 
+    def order_keys(self, cand: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+        """What candidates are ordered by: image x, box bottom (a depth proxy on a table seen from above),
+        image area, and the predicted probability of the large size class (detached: a feature, not a target)."""
+        size_large = torch.softmax(self.attr_size(cand), dim=-1)[..., 1:2].detach()
+        bottom = boxes[..., 1:2] + boxes[..., 3:4] / 2
+        area = (boxes[..., 2:3] * boxes[..., 3:4]).clamp(min=1e-6).sqrt()
+        return torch.cat([boxes[..., 0:1], bottom, area, size_large], dim=-1)
+
     # -- stage 2 -------------------------------------------------------------------------------------
-    def score(self, cand: torch.Tensor, cand_mask: torch.Tensor, words: torch.Tensor) -> torch.Tensor:
-        """cand (P,K,d) candidate tokens per phrase (same image's tokens repeated), cand_mask (P,K) True = real,
-        words (P,L) ids -> referent logits (P,K)."""
+    def score(self, cand: torch.Tensor, cand_mask: torch.Tensor, words: torch.Tensor,
+              boxes: torch.Tensor) -> torch.Tensor:
+        """cand (P,K,d) candidate tokens per phrase (the same image's tokens repeated), cand_mask (P,K) True =
+        real, words (P,L) ids, boxes (P,K,4) -> referent logits (P,K)."""
         p, length = words.shape
         pos = torch.arange(length, device=words.device)
         text = self.word_emb(words) + self.word_pos(pos)[None] + self.type_emb.weight[0]
         tokens = torch.cat([text, cand + self.type_emb.weight[1]], dim=1)
         pad = torch.cat([words == 0, ~cand_mask], dim=1)
-        out = self.reasoner(tokens, src_key_padding_mask=pad)
-        return self.ref_head(out[:, length:]).squeeze(-1)
+        h = self.reasoner(tokens, src_key_padding_mask=pad)[:, length:]
+        counts = self.counter(h, self.order_keys(cand, boxes), cand_mask.to(h.dtype))
+        return self.ref_head(torch.cat([h, counts], dim=-1)).squeeze(-1)
