@@ -12,7 +12,7 @@ import argparse
 import math
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
@@ -61,7 +61,7 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def batch_step(model: TabletopGrounder, batch: List[Sample], rng: np.random.Generator, exprs_per_image: int,
-               cfg: TabletopConfig) -> Dict[str, torch.Tensor]:
+               cfg: TabletopConfig, type_weights: Optional[Dict[str, float]] = None) -> Dict[str, torch.Tensor]:
     images = torch.from_numpy(np.stack([s.rgb for s in batch])).permute(0, 3, 1, 2).float().div(255).sub(0.5)
     feats, det = model.encode_image(images)
     b, _, h, w = det.shape
@@ -96,10 +96,13 @@ def batch_step(model: TabletopGrounder, batch: List[Sample], rng: np.random.Gene
     losses["attr"] = (F.cross_entropy(col[mask], attrs[..., 0][mask]) + F.cross_entropy(shp[mask], attrs[..., 1][mask])
                       + F.cross_entropy(siz[mask], attrs[..., 2][mask]))
 
-    # referents: several expressions per image share its tokens
+    # referents: several expressions per image share its tokens (optionally oversampling some types)
+    type_weights = type_weights or {}
     rows, texts, labels = [], [], []
     for i, s in enumerate(batch):
-        picks = rng.choice(len(s.expressions), size=min(exprs_per_image, len(s.expressions)), replace=False)
+        weights = np.array([type_weights.get(e[0], 1.0) for e in s.expressions])
+        picks = rng.choice(len(s.expressions), size=min(exprs_per_image, len(s.expressions)), replace=False,
+                           p=weights / weights.sum())
         for k in picks:
             _, text, targets = s.expressions[k]
             rows.append(i)
@@ -120,15 +123,21 @@ WEIGHTS = {"heat": 1.0, "wh": 1.0, "off": 1.0, "attr": 0.3, "ref": 2.0}
 
 
 def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, exprs_per_image: int, lr: float,
-          cache: Path, log_every: int = 50, progress: bool = True, threads: int = 2) -> Dict[str, float]:
+          cache: Path, log_every: int = 50, progress: bool = True, threads: int = 2, init: Optional[Path] = None,
+          type_weights: Optional[Dict[str, float]] = None) -> Dict[str, float]:
     from tqdm import tqdm
 
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     rng = np.random.default_rng(seed)
     data = load_or_render(cache, range(n_scenes), progress=progress)
-    cfg = TabletopConfig(vocab=build_vocab(VOCABULARY))
-    model = TabletopGrounder(cfg)
+    if init is not None:   # fine-tune a checkpoint (same architecture and vocabulary)
+        from grounding_node.models.tabletop.backend import load_model
+
+        model, cfg = load_model(init)
+    else:
+        cfg = TabletopConfig(vocab=build_vocab(VOCABULARY))
+        model = TabletopGrounder(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     model.train()
@@ -139,7 +148,7 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
     running: Dict[str, float] = {}
     for step in bar:
         idx = rng.choice(len(data), size=batch_size, replace=False)
-        losses = batch_step(model, [data[i] for i in idx], rng, exprs_per_image, cfg)
+        losses = batch_step(model, [data[i] for i in idx], rng, exprs_per_image, cfg, type_weights)
         loss = sum(WEIGHTS[k] * v for k, v in losses.items())
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -156,10 +165,11 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
             if not progress:
                 print(f"step {step} " + " ".join(f"{k}={v:.4f}" for k, v in running.items()), flush=True)
         if out is not None and step > 0 and step % 500 == 0:
-            save(model, cfg, out, {"step": step, "seed": seed, "n_scenes": n_scenes})
+            save(model, cfg, out, {"step": step, "seed": seed, "n_scenes": n_scenes, "init": str(init or "")})
     history = {"first_loss": first, "final_loss": running["total"], "minutes": (time.time() - t0) / 60}
     if out is not None:
-        save(model, cfg, out, {"step": steps, "seed": seed, "n_scenes": n_scenes, **history})
+        save(model, cfg, out, {"step": steps, "seed": seed, "n_scenes": n_scenes, "init": str(init or ""),
+                               "type_weights": dict(type_weights or {}), **history})
     return history
 
 
@@ -183,10 +193,14 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cache", type=Path, default=None, help="dataset cache (default data/train_<scenes>.pkl)")
     ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--init", type=Path, default=None, help="fine-tune from this checkpoint")
+    ap.add_argument("--oversample", nargs="*", default=[], metavar="TYPE=W",
+                    help="sample expressions of TYPE W times as often, e.g. ordinal=3")
     args = ap.parse_args(argv)
     cache = args.cache or Path("data") / f"train_{args.scenes}.pkl"
+    weights = {k: float(v) for k, v in (item.split("=") for item in args.oversample)}
     hist = train(args.out, args.steps, args.scenes, args.seed, args.batch, args.exprs, args.lr, cache,
-                 progress=not args.no_progress, threads=args.threads)
+                 progress=not args.no_progress, threads=args.threads, init=args.init, type_weights=weights)
     print(f"done: loss {hist['first_loss']:.3f} -> {hist['final_loss']:.3f} in {hist['minutes']:.1f} min -> {args.out}")
     return 0
 
