@@ -77,3 +77,13 @@ def test_zero_stamps_still_pair_and_reset_forgets():
     assert sync.add_image(0, "i").depth == "d"
     sync.reset()
     assert sync.latest() is None
+
+
+def test_first_images_wait_for_the_first_depth_then_degrade_after_the_grace_period():
+    clock = Clock()
+    sync = FrameSync(slop_s=0.01, depth_timeout_s=0.5, clock=clock)
+    assert sync.add_image(0, "i0") is None                 # depth not seen yet, but within the grace period
+    assert sync.add_depth(1 * MS, "d0").image == "i0"      # ... and it pairs when depth comes
+    other = FrameSync(slop_s=0.01, depth_timeout_s=0.5, clock=clock)
+    clock.t = 1.0                                          # a camera without depth: after the grace period
+    assert other.add_image(1000 * MS, "i").depth is None

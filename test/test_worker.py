@@ -28,6 +28,11 @@ def job(text, timeout=1.0):
     return Job(parsed=parse_command(text), received_at=time.monotonic(), timeout_s=timeout)
 
 
+def colour_only() -> FrameSync:
+    """Frames complete on the image alone (no depth stream, no grace period to wait for one)."""
+    return FrameSync(depth_timeout_s=0.0)
+
+
 def add_frame(sync, i):
     sync.add_image(i * 1_000_000, f"img{i}")
 
@@ -40,7 +45,7 @@ def wait_calls(rec, n, timeout=5.0):
 
 
 def test_every_job_answered_once_in_order_on_the_newest_frame():
-    sync, rec = FrameSync(), Recorder()
+    sync, rec = colour_only(), Recorder()
     worker = GroundingWorker(sync, rec, queue_size=50)
     add_frame(sync, 1)
     add_frame(sync, 2)
@@ -57,7 +62,7 @@ def test_every_job_answered_once_in_order_on_the_newest_frame():
 
 
 def test_full_queue_rejects_instead_of_growing():
-    sync, rec = FrameSync(), Recorder()
+    sync, rec = colour_only(), Recorder()
     worker = GroundingWorker(sync, rec, queue_size=3)   # not started: nothing drains
     assert [worker.submit(job(f"c{i}")) for i in range(5)] == [True, True, True, False, False]
     assert worker.pending == 3
@@ -66,7 +71,7 @@ def test_full_queue_rejects_instead_of_growing():
 
 
 def test_no_frames_yet_error_after_timeout_and_next_frame_is_used_when_it_comes():
-    sync, rec = FrameSync(), Recorder()
+    sync, rec = colour_only(), Recorder()
     worker = GroundingWorker(sync, rec)
     worker.start()
     try:
@@ -85,11 +90,13 @@ def test_no_frames_yet_error_after_timeout_and_next_frame_is_used_when_it_comes(
 
 def test_stale_frame_is_not_used_the_next_one_is():
     clock = [0.0]
-    sync = FrameSync(clock=lambda: clock[0])
+    sync = FrameSync(depth_timeout_s=0.0, clock=lambda: clock[0])
     rec = Recorder()
     worker = GroundingWorker(sync, rec, clock=lambda: clock[0])
     worker.max_frame_age = 0.5
+    clock[0] = 0.001
     add_frame(sync, 1)
+    assert sync.latest().image == "img1"
     clock[0] = 10.0                                           # frame 1 is now 10 s old
     worker.start()
     try:
@@ -104,7 +111,7 @@ def test_stale_frame_is_not_used_the_next_one_is():
 
 
 def test_empty_command_clears_active_and_is_answered():
-    sync, rec = FrameSync(), Recorder()
+    sync, rec = colour_only(), Recorder()
     worker = GroundingWorker(sync, rec)
     add_frame(sync, 1)
     worker.start()
@@ -120,7 +127,7 @@ def test_empty_command_clears_active_and_is_answered():
 
 
 def test_continuous_regrounds_new_frames_at_bounded_rate():
-    sync, rec = FrameSync(), Recorder()
+    sync, rec = colour_only(), Recorder()
     worker = GroundingWorker(sync, rec)
     worker.continuous, worker.max_rate = True, 10.0
     add_frame(sync, 0)
@@ -143,7 +150,7 @@ def test_continuous_regrounds_new_frames_at_bounded_rate():
 
 
 def test_slow_model_each_result_uses_newest_frame_at_its_start():
-    sync, rec = FrameSync(), Recorder(sleep_s=0.1)
+    sync, rec = colour_only(), Recorder(sleep_s=0.1)
     worker = GroundingWorker(sync, rec)
     worker.max_frame_age = 10.0
     add_frame(sync, 0)

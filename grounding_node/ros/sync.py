@@ -65,6 +65,7 @@ class FrameSync:
         self._depths: Deque[Tuple[int, Any]] = deque(maxlen=window)
         self._info: Any = None
         self._last_depth_at: Optional[float] = None
+        self._started_at = self._clock()
         self._latest: Optional[SyncedFrame] = None
         self._latest_used = True
         self._seq = 0
@@ -82,6 +83,7 @@ class FrameSync:
             self._depths.clear()
             self._info = None
             self._last_depth_at = None
+            self._started_at = self._clock()
             self._latest = None
             self._latest_used = True
 
@@ -132,7 +134,10 @@ class FrameSync:
 
     # -- internals (lock held) ---------------------------------------------------------------------
     def _depth_flowing(self) -> bool:
-        return self._last_depth_at is not None and self._clock() - self._last_depth_at <= self.depth_timeout_s
+        """Depth arrived within depth_timeout; before any depth, a grace period of depth_timeout from start
+        (or reset), so a camera's first images, which often arrive just before its first depth, still pair."""
+        last = self._last_depth_at if self._last_depth_at is not None else self._started_at
+        return self._clock() - last <= self.depth_timeout_s
 
     def _best_index(self, items: Deque[Tuple[int, Any]], stamp_ns: int) -> Optional[int]:
         best, best_dt = None, None
