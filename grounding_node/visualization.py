@@ -38,8 +38,9 @@ def draw_objects(rgb: np.ndarray, objects: Sequence[GroundedObject], header_text
             label += f" ({px:+.3f},{py:+.3f},{pz:.3f})m"
         (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
         ty = y0 - 4 if y0 - th - 6 >= 0 else min(h - 2, y1 + th + 4)
-        cv2.rectangle(out, (x0, ty - th - 2), (min(w - 1, x0 + tw + 2), ty + base - 2), color, -1)
-        cv2.putText(out, label, (x0 + 1, ty - 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
+        tx = max(0, min(x0, w - tw - 3))   # keep the label inside the image
+        cv2.rectangle(out, (tx, ty - th - 2), (min(w - 1, tx + tw + 2), ty + base - 2), color, -1)
+        cv2.putText(out, label, (tx + 1, ty - 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
     if header_text:
         cv2.putText(out, header_text[:120], (6, int(18 * scale) + 4), cv2.FONT_HERSHEY_SIMPLEX, scale,
                     (255, 255, 255), 1, cv2.LINE_AA)
