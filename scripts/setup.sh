@@ -48,7 +48,7 @@ fix_link "$NPDIR" /opt/python/cp311-cp311/lib/python3.11/site-packages/numpy
 # 4. Build the messages and install the package (ament_cmake) into install/.
 # shellcheck disable=SC1091
 source "$ROOT/scripts/env.sh"
-srcs=$(find msg srv CMakeLists.txt package.xml setup.cfg grounding_node launch config rviz -type f 2>/dev/null | sort | xargs sha256sum | sha256sum | cut -c1-16)
+srcs=$(find msg srv CMakeLists.txt package.xml setup.cfg grounding_node launch config rviz -type f -not -path '*/__pycache__/*' 2>/dev/null | sort | xargs sha256sum | sha256sum | cut -c1-16)
 if [ "$(cat build/.src-stamp 2>/dev/null)" != "$srcs" ] || [ ! -d install/lib ]; then
   # CMake refuses exported include dirs inside the source dir, and the venv's numpy lives under the
   # repo root; so configure from a staging dir of symlinks (build/src) instead of the repo root.

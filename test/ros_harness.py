@@ -119,7 +119,11 @@ class ProbeNode:
         return values
 
     def close(self) -> None:
-        self.executor.shutdown(timeout_sec=1.0)
+        """Stop the spin thread before destroying the node: a spin loop left running over a destroyed node
+        holds the GIL and starved the test's main thread (seen once as a hung teardown)."""
+        self.executor.shutdown(timeout_sec=2.0)
+        self._thread.join(timeout=5.0)
+        self.executor.remove_node(self.node)
         self.node.destroy_node()
 
 
@@ -148,3 +152,13 @@ def wait_ready(probe: ProbeNode, launcher: Launcher, proc, timeout: float = 30.0
     if not probe.wait_for_subscriber(timeout):
         raise AssertionError("grounding node did not come up; its log:\n" + launcher.log(proc)[-3000:])
     time.sleep(0.2)
+
+
+def process_report(launcher: Launcher) -> str:
+    """Which started processes have exited, with their codes and log tails (for assertion messages)."""
+    lines = []
+    for proc in launcher.processes:
+        code = proc.popen.poll() if proc.popen is not None else None
+        if code is not None:
+            lines.append(f"{proc.name} exited with {code}:\n{launcher.log(proc)[-1500:]}")
+    return "\n".join(lines) or "all processes running"

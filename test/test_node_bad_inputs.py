@@ -15,7 +15,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import String
 
 import synthetic_camera as cam
-from ros_harness import ProbeNode, start_stack, unique_namespace, wait_ready
+from ros_harness import ProbeNode, process_report, start_stack, unique_namespace, wait_ready
 
 from grounding_node.launcher import wait_until
 
@@ -31,7 +31,7 @@ def stack(ros, launcher):
         probes.append(probe)
         node, _ = start_stack(launcher, ns, camera_args=camera_args, camera=camera, **params)
         wait_ready(probe, launcher, node)
-        probe.launcher_proc = node
+        probe.launcher_proc, probe.launcher = node, launcher
         if camera:
             assert wait_until(lambda: bool(probe.last_diag_values()) and
                               int(probe.last_diag_values().get("frames_received", 0)) > 0, 20), \
@@ -39,15 +39,17 @@ def stack(ros, launcher):
         return probe
 
     yield start
+    report = process_report(launcher)
     for p in probes:
         p.close()
+    assert "exited" not in report, report   # a node or camera that died mid-test is a failure, not noise
 
 
 def ground(probe, text, n_before=None, timeout=15):
     n = len(probe.detections) if n_before is None else n_before
     probe.send(text)
     results = probe.wait_for_detections(n + 1, timeout)
-    assert len(results) == n + 1, f"no result for {text!r}"
+    assert len(results) == n + 1, f"no result for {text!r}; {process_report(probe.launcher)}"
     return results[n]
 
 
