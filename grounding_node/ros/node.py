@@ -226,29 +226,26 @@ class GroundingNode(LifecycleNode):
                                      "(fix the driver's clock)")
         return ns
 
-    def _on_image(self, msg: Image) -> None:
-        if not self._active:
-            return
+    def _view(self, msg: Image, allowed, what: str):
+        """Zero-copy view of a sensor image, or None (counted, warned) when it is malformed."""
         try:
-            arr = image_to_numpy(msg, allowed=COLOR_ENCODINGS)
+            return image_to_numpy(msg, allowed=allowed)
         except ImageConversionError as exc:
             self.stats.frames_dropped += 1
-            self._warn("bad_image", f"image dropped: {exc}")
-            return
-        frame = self._sync.add_image(self._stamp_ns(msg.header, "image"), (msg.header, arr, msg.encoding))
-        self._frame_done(frame)
+            self._warn(f"bad_{what}", f"{what} dropped: {exc}")
+            return None
+
+    def _on_image(self, msg: Image) -> None:
+        arr = self._view(msg, COLOR_ENCODINGS, "image") if self._active else None
+        if arr is not None:
+            stamp = self._stamp_ns(msg.header, "image")
+            self._frame_done(self._sync.add_image(stamp, (msg.header, arr, msg.encoding)))
 
     def _on_depth(self, msg: Image) -> None:
-        if not self._active:
-            return
-        try:
-            arr = image_to_numpy(msg, allowed=DEPTH_ENCODINGS)
-        except ImageConversionError as exc:
-            self.stats.frames_dropped += 1
-            self._warn("bad_depth", f"depth image dropped: {exc}")
-            return
-        frame = self._sync.add_depth(self._stamp_ns(msg.header, "depth_image"), (arr, msg.encoding))
-        self._frame_done(frame)
+        arr = self._view(msg, DEPTH_ENCODINGS, "depth_image") if self._active else None
+        if arr is not None:
+            stamp = self._stamp_ns(msg.header, "depth_image")
+            self._frame_done(self._sync.add_depth(stamp, (arr, msg.encoding)))
 
     def _on_info(self, msg: CameraInfo) -> None:
         if not self._active:
