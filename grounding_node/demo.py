@@ -11,6 +11,7 @@ table, and writes the annotated debug images and a contact sheet to the output f
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import threading
@@ -68,7 +69,21 @@ def contact_sheet(images: List[np.ndarray], captions: List[str], path: Path, col
     cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
 
 
-def run(out: Path, seed: int, n_scenes: int, backend: str, width: int, height: int, timeout: float):
+def _current_seed(node, ns: str, timeout: float) -> int:
+    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+    from std_msgs.msg import String
+
+    seen: list = []
+    qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+    sub = node.create_subscription(String, f"{ns}/sim_camera/ground_truth", lambda m: seen.append(m.data), qos)
+    if not wait_until(lambda: bool(seen), timeout):
+        raise RuntimeError(f"no ground truth on {ns}/sim_camera/ground_truth")
+    node.destroy_subscription(sub)
+    return int(json.loads(seen[-1])["seed"])
+
+
+def run(out: Path, seed: int, n_scenes: int, backend: str, width: int, height: int, timeout: float,
+        attach: bool = False):
     import cv2
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
@@ -88,13 +103,15 @@ def run(out: Path, seed: int, n_scenes: int, backend: str, width: int, height: i
     reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
     rows, images, captions = [], [], []
     threshold = 0.3
-    with Launcher(log_dir=out / "logs") as launch:
-        camera = launch.start("sim_camera", "grounding_node.sim.camera_node", ros_args(
-            namespace=ns, node_name="sim_camera",
-            params={"seed": seed, "width": width, "height": height, "rate": 15.0, "scene_period": 0.0}))
-        node = launch.start("grounding_node", "grounding_node.ros.node", ros_args(
-            namespace=ns, params={"backend": backend, "score_threshold": threshold, "max_objects_per_phrase": 5,
-                                  "timeout": 15.0}))
+    # --attach: the camera and node already run (launch/demo.launch.py on a robot); only command and check.
+    with (contextlib.nullcontext() if attach else Launcher(log_dir=out / "logs")) as launch:
+        if not attach:
+            camera = launch.start("sim_camera", "grounding_node.sim.camera_node", ros_args(
+                namespace=ns, node_name="sim_camera",
+                params={"seed": seed, "width": width, "height": height, "rate": 15.0, "scene_period": 0.0}))
+            node = launch.start("grounding_node", "grounding_node.ros.node", ros_args(
+                namespace=ns, params={"backend": backend, "score_threshold": threshold,
+                                      "max_objects_per_phrase": 5, "timeout": 15.0}))
         rclpy.init()
         probe = Node("demo_commander", namespace=ns)
         got: list = []
@@ -119,8 +136,11 @@ def run(out: Path, seed: int, n_scenes: int, backend: str, width: int, height: i
         spin.start()
         try:
             if not wait_until(lambda: pub.get_subscription_count() > 0, 60):
-                print(launch.log(node)[-3000:], launch.log(camera)[-3000:], sep="\n")
-                raise RuntimeError("the grounding node did not come up (logs above)")
+                if not attach:
+                    print(launch.log(node)[-3000:], launch.log(camera)[-3000:], sep="\n")
+                raise RuntimeError(f"the grounding node did not come up in {ns}")
+            if attach:   # the running camera's seed, from its latched ground truth
+                seed = _current_seed(probe, ns, timeout)
             sim = TabletopSim(width, height)
             rng = np.random.default_rng(1234)
             for k in range(n_scenes):
@@ -178,10 +198,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--height", type=int, default=480)
     ap.add_argument("--timeout", type=float, default=30.0)
+    ap.add_argument("--attach", action="store_true",
+                    help="do not start processes: command the sim camera and node already running in /demo")
     args = ap.parse_args(argv)
     t0 = time.monotonic()
     rows, images, captions = run(args.out, args.seed, args.scenes, args.backend, args.width, args.height,
-                                 args.timeout)
+                                 args.timeout, attach=args.attach)
     header = ("seed", "type", "phrase", "score", "pixel box", "3D position (m)", "verdict")
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     line = "  ".join(h.ljust(w) for h, w in zip(header, widths))
