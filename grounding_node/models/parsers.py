@@ -1,0 +1,294 @@
+"""Raw model output -> boxes on the canonical 0-1024 grid, one pure function per family.
+
+Every family speaks its own coordinate dialect; this module is the only place that knows them, so
+the geometry downstream sees one convention (xyxy, 0-1024 on both axes, `pixel = v / 1024 * size`).
+No torch, no transformers: these run in the remote backend too, and are tested exactly against
+hand-computed values.
+
+Each parser returns `ParsedBox` items carrying the label the model wrote and the character span of
+the box tokens in the text, so a generative backend can score a box by the probabilities of exactly
+the tokens that encode it. Malformed or truncated text yields fewer (or no) boxes, never an exception.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+GRID = 1024.0
+Box = Tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class ParsedBox:
+    """One box found in a model's text: `label` as written, `box_1024` xyxy, `span` = [start, end) in the text."""
+
+    label: str
+    box_1024: Box
+    span: Tuple[int, int]
+
+
+# -- coordinate conversions (pure, exact) ------------------------------------------------------------
+
+def _ordered(x1: float, y1: float, x2: float, y2: float) -> Box:
+    """xyxy with min/max restored (models sometimes emit corners swapped) and clipped to the grid."""
+    lo_x, hi_x = sorted((x1, x2))
+    lo_y, hi_y = sorted((y1, y2))
+    clip = lambda v: float(min(max(v, 0.0), GRID))  # noqa: E731
+    return clip(lo_x), clip(lo_y), clip(hi_x), clip(hi_y)
+
+
+def bins_to_1024(x1: float, y1: float, x2: float, y2: float, bins: int) -> Box:
+    """Quantised bin indices (0..bins-1, x first) -> 0-1024, at bin centres: (b + 0.5) / bins * 1024.
+
+    Florence-2 uses 1000 bins; its own post-processor dequantises to (b + 0.5) * W / 1000 pixels, which
+    this matches exactly once multiplied by W / 1024.
+    """
+    s = GRID / float(bins)
+    return _ordered((x1 + 0.5) * s, (y1 + 0.5) * s, (x2 + 0.5) * s, (y2 + 0.5) * s)
+
+
+def scaled_to_1024(x1: float, y1: float, x2: float, y2: float, scale: float) -> Box:
+    """Continuous coordinates normalised to `scale` (1000 for Qwen2-VL/Qwen3-VL, 1 for [0,1]) -> 0-1024."""
+    s = GRID / float(scale)
+    return _ordered(x1 * s, y1 * s, x2 * s, y2 * s)
+
+
+def pixels_to_1024(box: Sequence[float], width: float, height: float) -> Box:
+    """Pixel xyxy on an image of `width` x `height` -> 0-1024 (clipped: padding areas fall off the grid)."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    return _ordered(x1 / width * GRID, y1 / height * GRID, x2 / width * GRID, y2 / height * GRID)
+
+
+def kosmos2_patches_to_1024(ul_index: int, lr_index: int, per_side: int = 32) -> Box:
+    """Kosmos-2 patch indices of the upper-left and lower-right cells -> 0-1024.
+
+    Follows the model's training convention (as in its reference post-processing): corners at cell
+    centres, except when the two cells share a row or a column (or are the same cell), where the box
+    spans the cells' outer edges so it cannot be degenerate.
+    """
+    cell = GRID / per_side
+    ul_x, ul_y = ul_index % per_side, ul_index // per_side
+    lr_x, lr_y = lr_index % per_side, lr_index // per_side
+    if ul_x == lr_x or ul_y == lr_y:
+        return _ordered(ul_x * cell, ul_y * cell, (lr_x + 1) * cell, (lr_y + 1) * cell)
+    return _ordered((ul_x + 0.5) * cell, (ul_y + 0.5) * cell, (lr_x + 0.5) * cell, (lr_y + 0.5) * cell)
+
+
+# -- per-family parsers ------------------------------------------------------------------------------
+
+_SPECIALS = re.compile(r"</?s>|<pad>|<\|endoftext\|>|<\|im_end\|>|<eos>|<bos>")
+_FLORENCE = re.compile(r"((?:<loc_\d+>){4})")
+_FLORENCE_NUM = re.compile(r"<loc_(\d+)>")
+
+
+def _clean_label(text: str) -> str:
+    return " ".join(_SPECIALS.sub(" ", text).replace(";", " ").split()).strip(" .,:")
+
+
+def parse_florence2(text: str, bins: int = 1000) -> List[ParsedBox]:
+    """`a red mug<loc_x1><loc_y1><loc_x2><loc_y2>[<loc_..>x4 ...] blue cup<loc_..>...`, x first, 1000 bins.
+
+    Consecutive boxes with no text between them belong to the preceding label (one phrase, several
+    instances), as the model writes them. A trailing incomplete group (truncation) is ignored.
+    """
+    out: List[ParsedBox] = []
+    label, pos = "", 0
+    for m in _FLORENCE.finditer(text):
+        between = _clean_label(text[pos:m.start()])
+        if between:
+            label = between
+        nums = [int(n) for n in _FLORENCE_NUM.findall(m.group(1))]
+        if all(0 <= n < bins for n in nums):
+            out.append(ParsedBox(label, bins_to_1024(*nums, bins=bins), (m.start(), m.end())))
+        pos = m.end()
+    return out
+
+
+_PALIGEMMA = re.compile(r"((?:<loc\d{4}>){4})([^;<]*)")
+_PALIGEMMA_NUM = re.compile(r"<loc(\d{4})>")
+
+
+def parse_paligemma(text: str) -> List[ParsedBox]:
+    """`<locY1><locX1><locY2><locX2> red mug ; <loc..>x4 blue cup`: **y first**, 1024 bins.
+
+    The 1024-bin grid is the canonical one, so values pass through unchanged (pixel = v / 1024 * size,
+    as the model was trained); only the axis order is swapped.
+    """
+    out: List[ParsedBox] = []
+    for m in _PALIGEMMA.finditer(text):
+        y1, x1, y2, x2 = (int(n) for n in _PALIGEMMA_NUM.findall(m.group(1)))
+        if max(y1, x1, y2, x2) > 1023:
+            continue
+        out.append(ParsedBox(_clean_label(m.group(2)), _ordered(x1, y1, x2, y2), (m.start(1), m.end(1))))
+    return out
+
+
+_JSON_OBJECT = re.compile(r"\{[^{}]*\}")
+_NUMBER = r"-?\d+(?:\.\d+)?"
+_BBOX_KEY = re.compile(r'"(?:bbox_2d|bbox|box)"\s*:\s*\[([^\]]*)\]')
+
+
+def parse_json_boxes(text: str, mode: str, input_size: Optional[Tuple[int, int]] = None) -> List[ParsedBox]:
+    """Qwen2.5-VL / Qwen3-VL style: a (possibly fenced, possibly truncated) JSON list of
+    `{"bbox_2d": [x1, y1, x2, y2], "label": "..."}`.
+
+    mode "pixels": absolute pixels of the model's resized input, `input_size` = (W_in, H_in)
+    (Qwen2.5-VL: grid_w*14 x grid_h*14); mode "1000": 0-1000 relative (Qwen2-VL, Qwen3-VL).
+    Objects are read one by one, so a truncated list still yields its complete objects.
+    """
+    if mode == "pixels" and not input_size:
+        raise ValueError("mode 'pixels' needs input_size=(W_in, H_in)")
+    out: List[ParsedBox] = []
+    for m in _JSON_OBJECT.finditer(text):
+        try:
+            obj = json.loads(m.group(0))
+        except ValueError:
+            continue
+        if not isinstance(obj, dict):
+            continue
+        coords = obj.get("bbox_2d", obj.get("bbox", obj.get("box")))
+        if not (isinstance(coords, list) and len(coords) == 4
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in coords)):
+            continue
+        label = obj.get("label", obj.get("name", ""))
+        label = _clean_label(label) if isinstance(label, str) else ""
+        if mode == "pixels":
+            box = pixels_to_1024(coords, input_size[0], input_size[1])
+        else:
+            box = scaled_to_1024(*coords, scale=1000.0)
+        key = _BBOX_KEY.search(m.group(0))
+        span = (m.start() + key.start(1), m.start() + key.end(1)) if key else (m.start(), m.end())
+        out.append(ParsedBox(label, box, span))
+    return out
+
+
+_QWEN2_REF = re.compile(r"<\|object_ref_start\|>(.*?)<\|object_ref_end\|>")
+_QWEN2_BOX = re.compile(
+    r"<\|box_start\|>\s*\(\s*(" + _NUMBER + r")\s*,\s*(" + _NUMBER + r")\s*\)\s*,\s*\(\s*("
+    + _NUMBER + r")\s*,\s*(" + _NUMBER + r")\s*\)\s*<\|box_end\|>"
+)
+
+
+def parse_qwen2_tokens(text: str) -> List[ParsedBox]:
+    """Qwen2-VL's native grounding: `<|object_ref_start|>red mug<|object_ref_end|><|box_start|>(x1,y1),(x2,y2)<|box_end|>`,
+    0-1000 normalised. Boxes after a reference belong to it until the next reference."""
+    refs = [(m.start(), _clean_label(m.group(1))) for m in _QWEN2_REF.finditer(text)]
+    out: List[ParsedBox] = []
+    for m in _QWEN2_BOX.finditer(text):
+        label = ""
+        for start, name in refs:
+            if start < m.start():
+                label = name
+        coords = [float(m.group(i)) for i in range(1, 5)]
+        out.append(ParsedBox(label, scaled_to_1024(*coords, scale=1000.0), (m.start(), m.end())))
+    return out
+
+
+_KOSMOS_PHRASE = re.compile(r"<phrase>(.*?)</phrase>")
+_KOSMOS_OBJECT = re.compile(r"<object>(.*?)</object>")
+_KOSMOS_PAIR = re.compile(r"<patch_index_(\d{4})>\s*<patch_index_(\d{4})>")
+
+
+def parse_kosmos2(text: str, per_side: int = 32) -> List[ParsedBox]:
+    """`<phrase> a red mug</phrase><object><patch_index_0044><patch_index_0863>[</delimiter_of_multi_objects/>...]</object>`.
+
+    An object block belongs to the phrase written just before it. Patch pairs are converted with
+    `kosmos2_patches_to_1024`; an unterminated block (truncation) is ignored.
+    """
+    phrases = [(m.end(), _clean_label(m.group(1))) for m in _KOSMOS_PHRASE.finditer(text)]
+    out: List[ParsedBox] = []
+    n_cells = per_side * per_side
+    for block in _KOSMOS_OBJECT.finditer(text):
+        label = ""
+        for end, name in phrases:
+            if end <= block.start():
+                label = name
+        for pair in _KOSMOS_PAIR.finditer(block.group(1)):
+            ul, lr = int(pair.group(1)), int(pair.group(2))
+            if ul >= n_cells or lr >= n_cells:
+                continue
+            start = block.start(1) + pair.start()
+            out.append(ParsedBox(label, kosmos2_patches_to_1024(ul, lr, per_side), (start, start + len(pair.group(0)))))
+    return out
+
+
+# -- from labels back to the command's phrases -------------------------------------------------------
+
+def _norm(text: str) -> str:
+    words = re.sub(r"[^a-z0-9 ]+", " ", text.lower()).split()
+    return " ".join(w for w in words if w not in ("a", "an", "the"))
+
+
+def match_phrase(label: str, phrases: Sequence[str], cutoff: float = 0.6) -> Optional[int]:
+    """Index of the phrase a model's label refers to: exact (ignoring case, articles, punctuation),
+    then containment, then the closest by difflib ratio >= `cutoff`; None when nothing is close.
+    A single-phrase command takes every box (models often paraphrase or drop the label)."""
+    if len(phrases) == 1:
+        return 0
+    wanted = _norm(label)
+    normed = [_norm(p) for p in phrases]
+    if not wanted:
+        return None
+    for i, p in enumerate(normed):
+        if p == wanted:
+            return i
+    contained = [i for i, p in enumerate(normed) if p and (p in wanted or wanted in p)]
+    if len(contained) == 1:
+        return contained[0]
+    best, best_ratio = None, cutoff
+    for i, p in enumerate(normed):
+        ratio = difflib.SequenceMatcher(None, wanted, p).ratio()
+        if ratio >= best_ratio:
+            best, best_ratio = i, ratio
+    return best
+
+
+def assign_to_phrases(boxes: Iterable[ParsedBox], phrases: Sequence[str]) -> List[List[ParsedBox]]:
+    """Group parsed boxes by the command phrase their label names; unmatched labels are dropped."""
+    grouped: List[List[ParsedBox]] = [[] for _ in phrases]
+    for box in boxes:
+        index = match_phrase(box.label, phrases)
+        if index is not None:
+            grouped[index].append(box)
+    return grouped
+
+
+def parse_output(family: str, text: str, input_size: Optional[Tuple[int, int]] = None) -> List[ParsedBox]:
+    """Dispatch by family name (used by the remote backend, whose server may run any of them)."""
+    if family == "florence2":
+        return parse_florence2(text)
+    if family == "paligemma":
+        return parse_paligemma(text)
+    if family in ("qwen2_5_vl", "qwen2.5_vl", "qwen2.5"):
+        return parse_json_boxes(text, "pixels", input_size)
+    if family in ("qwen3_vl", "qwen3", "json_1000"):
+        return parse_json_boxes(text, "1000")
+    if family in ("qwen2_vl", "qwen2"):
+        boxes = parse_qwen2_tokens(text)
+        return boxes if boxes else parse_json_boxes(text, "1000")
+    if family == "kosmos2":
+        return parse_kosmos2(text)
+    raise ValueError(f"no parser for family '{family}'")
+
+
+PARSER_FAMILIES = ("florence2", "paligemma", "qwen2_vl", "qwen2_5_vl", "qwen3_vl", "kosmos2")
+
+
+# -- detector heads (normalised centre boxes) --------------------------------------------------------
+
+def cxcywh_to_1024(cx: float, cy: float, w: float, h: float, sx: float = 1.0, sy: float = 1.0) -> Box:
+    """A normalised (cx, cy, w, h) box -> 0-1024 xyxy; `sx`/`sy` stretch it when the model's frame is
+    larger than the image (OWLv2: normalised to the padded square, sx = S / W, sy = S / H)."""
+    return _ordered((cx - w / 2) * sx * GRID, (cy - h / 2) * sy * GRID,
+                    (cx + w / 2) * sx * GRID, (cy + h / 2) * sy * GRID)
+
+
+def owl_square_scale(width: int, height: int) -> Tuple[float, float]:
+    """OWLv2 pads the image bottom/right to a square of side max(W, H) before predicting boxes
+    normalised to that square: the stretch factors that map them back onto the image."""
+    side = float(max(width, height))
+    return side / float(width), side / float(height)

@@ -1,0 +1,1 @@
+"""Tiny random-weight checkpoint builders for the test suite."""
