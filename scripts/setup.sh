@@ -8,7 +8,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="$ROOT/.venv"
 PY=${PYTHON:-python3.11}
-stamp() { sha256sum requirements.txt requirements-ros-wheels.txt requirements-dev.txt | sha256sum | cut -c1-16; }
+stamp() { sha256sum requirements.txt requirements-nodeps.txt requirements-ros-wheels.txt requirements-dev.txt | sha256sum | cut -c1-16; }
 
 # 1. System packages: OSMesa for MuJoCo offscreen rendering, iproute2 for test network namespaces.
 need_apt=()
@@ -27,6 +27,7 @@ fi
 if [ "$(cat "$VENV/.req-stamp" 2>/dev/null)" != "$(stamp)" ]; then
   "$VENV/bin/pip" install -q --upgrade pip
   "$VENV/bin/pip" install -q -r requirements-ros-wheels.txt -r requirements.txt -r requirements-dev.txt
+  "$VENV/bin/pip" install -q --no-deps -r requirements-nodeps.txt
   stamp > "$VENV/.req-stamp"
 fi
 

@@ -48,3 +48,10 @@ def test_builtin_names_listed():
 def test_load_failure_propagates_from_create():
     with pytest.raises(RuntimeError, match="fail loading"):
         create_backend("pg_test_backends:ColorBackend", BackendConfig(extra={"fail_load": True}))
+
+
+def test_every_builtin_name_resolves_to_a_backend_class():
+    """Selectable in the node and CLI: each built-in name imports and is a GroundingBackend (no load)."""
+    for name in BUILTIN_BACKENDS:
+        cls = resolve_backend_class(name)
+        assert issubclass(cls, GroundingBackend), name

@@ -24,6 +24,7 @@ BUILTIN_BACKENDS: Dict[str, str] = {
     "qwen_vl": "grounding_node.models.qwen_vl:QwenVLBackend",
     "grounding_dino": "grounding_node.models.grounding_dino:GroundingDinoBackend",
     "owlv2": "grounding_node.models.owl:OwlBackend",
+    "owlvit": "grounding_node.models.owl:OwlBackend",      # same code: OWL-ViT v1 is detected from the config
     "kosmos2": "grounding_node.models.kosmos2:Kosmos2Backend",
     "ocr": "grounding_node.models.ocr:OcrBackend",
     "remote": "grounding_node.models.remote:RemoteBackend",

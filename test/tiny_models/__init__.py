@@ -1,1 +1,18 @@
-"""Tiny random-weight checkpoint builders for the test suite."""
+"""Tiny random-weight checkpoint builders for the test suite (one module per family)."""
+
+from __future__ import annotations
+
+
+def bytes_to_unicode() -> dict:
+    """GPT-2's byte -> printable unicode map: the alphabet of byte-level BPE vocabularies
+    (Florence-2's BART tokenizer and Qwen's), so a vocab of just these 256 symbols encodes any text."""
+    bs = (list(range(ord("!"), ord("~") + 1)) + list(range(ord("\u00a1"), ord("\u00ac") + 1))
+          + list(range(ord("\u00ae"), ord("\u00ff") + 1)))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, (chr(c) for c in cs)))

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import os
 
+from tiny_models import bytes_to_unicode
+
 IMAGE_SIZE = 64  # pixels, square
 # Two vision stages with strides 4 and 2 -> 64/8 = 8x8 feature map, +1 pooled token.
 VISION_STRIDES = (4, 2)
@@ -61,30 +63,12 @@ POST_PROCESSOR_CONFIG = {
 }
 
 
-def _bytes_to_unicode() -> list[str]:
-    """GPT-2 byte -> printable unicode table (the byte-level BPE alphabet), in byte order."""
-    bs = (
-        list(range(ord("!"), ord("~") + 1))
-        + list(range(ord("¡"), ord("¬") + 1))
-        + list(range(ord("®"), ord("ÿ") + 1))
-    )
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    table = dict(zip(bs, cs))
-    return [chr(table[b]) for b in range(256)]
-
-
 def _tokenizer():
     from tokenizers import AddedToken
     from transformers import BartTokenizer
 
     vocab: dict[str, int] = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
-    for ch in _bytes_to_unicode():
+    for ch in [bytes_to_unicode()[b] for b in range(256)]:
         vocab.setdefault(ch, len(vocab))
     vocab["<mask>"] = len(vocab)
     extra = TASK_MARKERS + LOC_TOKENS + OTHER_MARKERS

@@ -35,6 +35,8 @@ from __future__ import annotations
 import json
 import os
 
+from tiny_models import bytes_to_unicode
+
 VARIANTS = ("qwen2", "qwen2_5", "qwen3")
 SEED = 0
 
@@ -92,25 +94,11 @@ _TEXT = dict(
 )
 
 
-def _bytes_to_unicode() -> dict[int, str]:
-    """GPT-2 byte -> printable unicode map (the alphabet of byte-level BPE)."""
-    bs = (list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
-          + list(range(ord("®"), ord("ÿ") + 1)))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, (chr(c) for c in cs)))
-
-
 def build_tokenizer(chat_template: str | None = None):
     from tokenizers import AddedToken
     from transformers import Qwen2Tokenizer
 
-    byte_map = _bytes_to_unicode()
+    byte_map = bytes_to_unicode()
     vocab = {byte_map[b]: b for b in range(256)}
     vocab.update(TOKEN_IDS)
     tok = Qwen2Tokenizer(

@@ -1,0 +1,100 @@
+"""Acceptance 5 of the backends issue: the ROS-free API and CLI. The CLI runs on a PNG (with depth and
+intrinsics: 3D through the node's geometry) and writes the JSON and the annotated PNG."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+
+from grounding_node.api import Grounder, load_camera_info, load_depth
+from grounding_node.geometry.camera import Intrinsics
+import synthetic_camera as cam
+
+BACKEND = "pg_test_backends:ColorBackend"
+
+
+@pytest.fixture
+def scene_files(tmp_path):
+    """A colour PNG, a 16-bit depth PNG (mm) and a camera_calibration YAML of the synthetic scene."""
+    rgb, depth_m = cam.render()
+    cv2.imwrite(str(tmp_path / "rgb.png"), rgb[:, :, ::-1])
+    cv2.imwrite(str(tmp_path / "depth.png"), np.round(depth_m * 1000).astype(np.uint16))
+    K = np.array([[cam.FX, 0, cam.CX], [0, cam.FY, cam.CY], [0, 0, 1]])
+    (tmp_path / "K.yaml").write_text(yaml.safe_dump({
+        "image_width": cam.WIDTH, "image_height": cam.HEIGHT,
+        "camera_matrix": {"rows": 3, "cols": 3, "data": [float(v) for v in K.ravel()]}}))
+    return tmp_path
+
+
+def test_cli_writes_json_and_annotated_png_with_3d(scene_files):
+    out_dir = scene_files / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "grounding_node.cli", str(scene_files / "rgb.png"), "--prompt", "red box; blue box",
+         "--depth", str(scene_files / "depth.png"), "--camera-info", str(scene_files / "K.yaml"),
+         "--backend", BACKEND, "--out-dir", str(out_dir)],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    printed = json.loads(proc.stdout)
+    assert printed == json.loads((out_dir / "result.json").read_text())
+    phrases = {p["phrase"]: p for p in printed["phrases"]}
+    for name in ("red", "blue"):
+        obj = phrases[f"{name} box"]["objects"][0]
+        _, u0, v0, u1, v1, _ = cam.SCENE[name]
+        np.testing.assert_allclose(obj["box_pixels"], [u0, v0, u1, v1], atol=0.01)
+        assert obj["confidence"] in ("hi", "med", "low")
+        assert obj["bboxes"] == [{"xywh": obj["box_xywh"], "page": 0}]
+        np.testing.assert_allclose(obj["position"], cam.expected_position(name), atol=0.002)
+    annotated = cv2.imread(printed["pages"][0]["annotated"])
+    original = cv2.imread(str(scene_files / "rgb.png"))
+    assert annotated.shape == original.shape and np.any(annotated != original)
+
+
+def test_cli_rejects_bad_options(scene_files):
+    proc = subprocess.run([sys.executable, "-m", "grounding_node.cli", str(scene_files / "rgb.png"), "--prompt", "x",
+                           "--backend", BACKEND, "--options", "[1]", "--out-dir", str(scene_files / "o")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "--options" in proc.stderr
+
+
+def test_api_ndarray_pages_and_metadata():
+    rgb, depth_m = cam.render()
+    grounder = Grounder.from_config(backend=BACKEND, score_threshold=0.1)
+    out = grounder(source=[rgb, rgb[:, ::-1].copy()], prompt="red box; nothing here")
+    d = out.to_dict()
+    assert [p["phrase"] for p in d["phrases"]] == ["red box", "nothing here"]
+    pages = sorted(o["page"] for o in d["phrases"][0]["objects"])
+    assert pages == [0, 1]                       # one red box on each page
+    assert d["phrases"][1]["objects"] == []
+    assert all(o["position"] is None for o in d["phrases"][0]["objects"])   # no depth given: 2D only
+    assert "no depth image" in d["pages"][0]["warnings"][0]
+
+
+def test_api_3d_from_arrays():
+    rgb, depth_m = cam.render()
+    out = Grounder.from_config(backend=BACKEND)(source=rgb, prompt="blue box", depth=depth_m.astype(np.float32),
+                                                intrinsics=Intrinsics(cam.FX, cam.FY, cam.CX, cam.CY, cam.WIDTH, cam.HEIGHT))
+    obj = out.pages[0].objects[0]
+    assert obj.has_position
+    np.testing.assert_allclose(obj.position, cam.expected_position("blue"), atol=0.002)
+
+
+def test_api_rejects_unknown_settings():
+    with pytest.raises(TypeError):
+        Grounder.from_config(backend=BACKEND, score_treshold=0.5)
+
+
+def test_loaders(tmp_path):
+    (tmp_path / "ci.yaml").write_text(yaml.safe_dump({"width": 4, "height": 2, "k": [2, 0, 1, 0, 3, 1, 0, 0, 1]}))
+    assert load_camera_info(tmp_path / "ci.yaml") == Intrinsics(2.0, 3.0, 1.0, 1.0, 4, 2)
+    d16, enc = load_depth(np.zeros((2, 2), np.uint16))
+    assert enc == "16UC1"
+    _, enc = load_depth(np.zeros((2, 2), np.float64))
+    assert enc == "32FC1"
+    with pytest.raises(ValueError):
+        load_depth(np.zeros((2, 2), np.int8))
