@@ -98,3 +98,18 @@ def test_loaders(tmp_path):
     assert enc == "32FC1"
     with pytest.raises(ValueError):
         load_depth(np.zeros((2, 2), np.int8))
+
+
+def test_cli_selects_a_transformers_backend(tmp_path, tiny_checkpoint):
+    """The CLI reaches the real families by name, with a local model directory and backend options."""
+    cv2.imwrite(str(tmp_path / "rgb.png"), cam.render()[0][:, :, ::-1])
+    proc = subprocess.run(
+        [sys.executable, "-m", "grounding_node.cli", str(tmp_path / "rgb.png"), "--prompt", "red box; blue box",
+         "--backend", "owlv2", "--model", tiny_checkpoint("owlv2"), "--score-threshold", "0",
+         "--options", json.dumps({"candidate_threshold": 0.0}), "--out-dir", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    assert result["backend"].startswith("owlv2")
+    assert sum(len(p["objects"]) for p in result["phrases"]) > 0
+    assert (tmp_path / "out" / "rgb_grounded.png").is_file()
