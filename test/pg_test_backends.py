@@ -2,7 +2,8 @@
 
 ColorBackend finds the connected regions of a named colour (red, green, blue, yellow) by channel
 dominance, so integration tests get real boxes from real images with known geometry. Options in
-`config.extra`: sleep_ms (a slow model), fail_every (raise on every Nth call), fail_load (raise in load).
+`config.extra`: sleep_ms (a slow model), fail_every (raise on every Nth call), fail_load (raise in load),
+pad_px (grow every box). A phrase with the word "any" ("any box") gets every coloured region.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class ColorBackend(GroundingBackend):
             raise RuntimeError("test backend told to fail loading")
         self.sleep_s = float(extra.get("sleep_ms", 0)) / 1000.0
         self.fail_every = int(extra.get("fail_every", 0))
+        self.pad_px = int(extra.get("pad_px", 0))
         self.calls = 0
 
     def ground(self, rgb: np.ndarray, phrases: Sequence[str]) -> List[List[Detection]]:
@@ -53,17 +55,19 @@ class ColorBackend(GroundingBackend):
         out: List[List[Detection]] = []
         for phrase in phrases:
             words = phrase.lower().split()
-            colour = next((c for c in ("red", "green", "blue", "yellow") if c in words), None)
-            if colour is None:
-                out.append([])
-                continue
-            n, _, stats, _ = cv2.connectedComponentsWithStats(colour_mask(rgb, colour).astype(np.uint8), 8)
+            colours = [c for c in ("red", "green", "blue", "yellow") if c in words]
+            if not colours and "any" in words:     # "any box": every coloured region
+                colours = ["red", "green", "blue", "yellow"]
             dets = []
-            for x, y, bw, bh, area in stats[1:]:
-                if area < 20:
-                    continue
-                box = (x * 1024.0 / w, y * 1024.0 / h, (x + bw) * 1024.0 / w, (y + bh) * 1024.0 / h)
-                dets.append(Detection(box, float(min(0.99, 0.5 + area / (w * h) * 20))))
+            for colour in colours[:1] if "any" not in words else colours:
+                n, _, stats, _ = cv2.connectedComponentsWithStats(colour_mask(rgb, colour).astype(np.uint8), 8)
+                for x, y, bw, bh, area in stats[1:]:
+                    if area < 20:
+                        continue
+                    p = self.pad_px   # a loose box: background enters the depth ROI (roi_fraction tests)
+                    x0, y0, x1, y1 = max(0, x - p), max(0, y - p), min(w, x + bw + p), min(h, y + bh + p)
+                    box = (x0 * 1024.0 / w, y0 * 1024.0 / h, x1 * 1024.0 / w, y1 * 1024.0 / h)
+                    dets.append(Detection(box, float(min(0.99, 0.5 + area / (w * h) * 20))))
             dets.sort(key=lambda d: -d.score)
             out.append(dets)
         return out

@@ -63,7 +63,7 @@ def main(argv=None) -> int:
     from rclpy.node import Node
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import CameraInfo, Image
-    from std_msgs.msg import Header
+    from std_msgs.msg import Header, String
 
     from grounding_node.geometry.camera import Intrinsics
     from grounding_node.ros.conversions import camera_info_from_intrinsics, numpy_to_image
@@ -93,6 +93,14 @@ def main(argv=None) -> int:
     depth_msg = numpy_to_image(depth, args.depth_encoding)
     info_msg = camera_info_from_intrinsics(intr)
     start = node.get_clock().now()
+    state = {"depth": not args.no_depth}
+
+    def on_control(msg: String) -> None:
+        """Tests switch streams at run time: "depth off" / "depth on"."""
+        if msg.data in ("depth off", "depth on"):
+            state["depth"] = msg.data == "depth on"
+
+    node.create_subscription(String, "~/control", on_control, 10)
 
     def tick() -> None:
         header = Header(frame_id=FRAME_ID)
@@ -102,7 +110,7 @@ def main(argv=None) -> int:
         if not args.no_info:
             pub_info.publish(info_msg)
         pub_img.publish(img_msg)
-        if not args.no_depth:
+        if state["depth"]:
             pub_depth.publish(depth_msg)
         if args.duration and (node.get_clock().now() - start).nanoseconds > args.duration * 1e9:
             raise SystemExit(0)

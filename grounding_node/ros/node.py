@@ -49,7 +49,9 @@ from grounding_node.ros.sync import FrameSync, SyncedFrame
 from grounding_node.ros.worker import GroundingWorker, Job
 from phrase_grounding.srv import Ground
 
-COMMAND_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
+# Reliable with room for a burst: a planner flooding commands must never lose one inside DDS. The
+# bounded queue users see is the worker's (`command_queue_size`), which answers overflow with "busy".
+COMMAND_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE,
                          durability=QoSDurabilityPolicy.VOLATILE)
 WARN_PERIOD_S = 5.0
 

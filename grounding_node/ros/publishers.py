@@ -23,6 +23,9 @@ from phrase_grounding.msg import GroundedObjectArray
 
 RELIABLE_10 = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 RELIABLE_1 = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+# Results: one per command, and a flood of "busy" answers comes out in a burst; a deep history keeps
+# a slow subscriber from losing any of them (messages are small).
+RELIABLE_100 = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 
 
 class ResultPublishers:
@@ -31,7 +34,7 @@ class ResultPublishers:
     def __init__(self, node) -> None:
         self._node = node
         make = node.create_lifecycle_publisher
-        self.detections = make(GroundedObjectArray, "detections", RELIABLE_10)
+        self.detections = make(GroundedObjectArray, "detections", RELIABLE_100)
         self.target = make(PoseStamped, "~/target", RELIABLE_10)
         self.markers = make(MarkerArray, "~/markers", RELIABLE_10)
         self.debug_image = make(Image, "~/debug_image", RELIABLE_1)
