@@ -24,13 +24,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "test"), str(REPO / "bench")]
 
-from common import fmt, machine, summary, table, time_ms, write_section  # noqa: E402
+from common import cpu_seconds, fmt, machine, summary, table, time_ms, write_section  # noqa: E402
 
 RESOLUTIONS = [(640, 480), (1280, 720), (1920, 1080)]
 
 
 def overhead(width: int, height: int, repeats: int):
-    import rclpy
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.node import Node
 
@@ -120,13 +119,8 @@ def overhead(width: int, height: int, repeats: int):
     return rows
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def idle_cpu(width: int, height: int, window: float, repeats: int):
-    from grounding_node.launcher import Launcher, ros_args, wait_until
+def idle_cpu(width: int, height: int, window: float, repeats: int, **params):
+    from grounding_node.launcher import Launcher, ros_args
     from ros_harness import node_args
 
     env = dict(os.environ)
@@ -134,15 +128,53 @@ def idle_cpu(width: int, height: int, window: float, repeats: int):
     values = []
     with Launcher(env=env) as launch:
         ns = f"/bench_idle_{os.getpid()}"
-        node = launch.start("node", "grounding_node.ros.node", node_args(ns))
+        node = launch.start("node", "grounding_node.ros.node", node_args(ns, **params))
         launch.start("camera", str(REPO / "test" / "synthetic_camera.py"),
                      ["--rate", "30", "--width", str(width), "--height", str(height)] + ros_args(namespace=ns))
-        time.sleep(6.0)   # start-up, discovery, warm-up
+        time.sleep(6.0)   # start-up, discovery, warm-up (and, with idle_unsubscribe_after, the pause)
         for _ in range(repeats):
             c0, t0 = cpu_seconds(node.popen.pid), time.monotonic()
             time.sleep(window)
             values.append(100.0 * (cpu_seconds(node.popen.pid) - c0) / (time.monotonic() - t0))
     return values
+
+
+def wake_latency(width: int, height: int, repeats: int):
+    """Command -> result (ms) for a node whose sensors are paused (idle_unsubscribe_after=1) and for an
+    awake one: what pausing costs the first command after idle."""
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+    from grounding_node.launcher import Launcher, ros_args, wait_until
+    from phrase_grounding.msg import GroundedObjectArray
+    from ros_harness import ProbeNode, node_args, wait_ready
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "test"), str(REPO), env.get("PYTHONPATH", "")])
+    paused, awake = [], []
+    with Launcher(env=env) as launch:
+        ns = f"/bench_wake_{os.getpid()}"
+        probe = ProbeNode(ns)
+        arrived = {}
+        probe.node.create_subscription(GroundedObjectArray, f"{ns}/detections",
+                                       lambda m: arrived.setdefault(m.command, time.monotonic()),
+                                       QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
+        node = launch.start("node", "grounding_node.ros.node", node_args(ns, idle_unsubscribe_after=1.0))
+        launch.start("camera", str(REPO / "test" / "synthetic_camera.py"),
+                     ["--rate", "30", "--width", str(width), "--height", str(height)] + ros_args(namespace=ns))
+        try:
+            wait_ready(probe, launch, node, timeout=60)
+            for k in range(repeats):
+                for store, tag in ((paused, "paused"), (awake, "awake")):
+                    if tag == "paused":
+                        wait_until(lambda: probe.last_diag_values().get("sensors") == "paused (idle)", 10)
+                    text = f"red box {tag} {k}"
+                    t0 = time.monotonic()
+                    probe.send(text)
+                    if wait_until(lambda: text in arrived, 10):
+                        store.append((arrived[text] - t0) * 1000.0)
+        finally:
+            probe.close()
+    return paused, awake
 
 
 def main(argv=None) -> int:
@@ -167,19 +199,26 @@ def main(argv=None) -> int:
             if (w, h) == (1280, 720):
                 checks.append(("overhead at 1280x720 (ms)", "<= 3.0", f"{total:.3f}", "met" if total <= 3.0 else
                                "missed"))
+        paused_ms, awake_ms = wake_latency(1280, 720, args.idle_repeats + 2)
     finally:
         rclpy.shutdown()
     lines += ["### Per grounded frame, excluding the model (ms)", "",
               table(["resolution", "stage", "median (min-max)"], rows), ""]
     idle_rows = []
-    for w, h in RESOLUTIONS[:2]:
-        values = idle_cpu(w, h, args.idle_window, args.idle_repeats)
-        idle_rows.append((f"{w}x{h}", fmt(values, 2)))
-        med = summary(values)["median"]
-        checks.append((f"idle CPU at 30 Hz {w}x{h} (% of a core)", "<= 3.0", f"{med:.2f}",
-                       "met" if med <= 3.0 else "missed"))
+    for label, params in (("default (sensors always subscribed)", {}),
+                          ("idle_unsubscribe_after: 2.0", {"idle_unsubscribe_after": 2.0})):
+        for w, h in RESOLUTIONS[:2]:
+            values = idle_cpu(w, h, args.idle_window, args.idle_repeats, **params)
+            idle_rows.append((f"{w}x{h}", label, fmt(values, 2)))
+            med = summary(values)["median"]
+            checks.append((f"idle CPU at 30 Hz {w}x{h}, {label} (% of a core)", "<= 3.0", f"{med:.2f}",
+                           "met" if med <= 3.0 else "missed"))
     lines += ["### Idle CPU of the node process at 30 Hz input, no command (% of one core)", "",
-              table(["input", "median (min-max)"], idle_rows), "",
+              table(["input", "node setting", "median (min-max)"], idle_rows), "",
+              "### What pausing costs: command -> result at 1280x720 (test colour backend, ms)", "",
+              table(["node state when the command arrives", "median (min-max)"],
+                    [("sensors paused (idle_unsubscribe_after: 1.0)", fmt(paused_ms, 1) if paused_ms else "-"),
+                     ("awake", fmt(awake_ms, 1) if awake_ms else "-")]), "",
               "### Goals", "", table(["figure", "goal", "measured", "verdict"], checks), ""]
     text = "\n".join(lines)
     print(text)

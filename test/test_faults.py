@@ -300,3 +300,24 @@ def test_runtime_parameters_take_effect_on_the_next_frame_and_invalid_ones_are_r
         assert not result.successful and name in result.reason, result
         assert any(f in result.reason for f in fragments), result.reason
     assert len(s.ground("any box").objects) == 1
+
+
+def test_idle_node_pauses_sensor_subscriptions_and_wakes_on_a_command(stack):
+    """idle_unsubscribe_after: an idle node stops taking 30 Hz images (the idle CPU cost) and the next
+    command resubscribes and is answered from a fresh frame, within the normal timeout."""
+    s = stack(idle_unsubscribe_after=1.0)
+    assert_red_box_located(s.ground("red box"))
+    assert wait_until(lambda: s.diag().get("sensors") == "paused (idle)", 10), s.diag()
+    frames = s.diag_int("frames_received")
+    time.sleep(1.5)
+    assert s.diag_int("frames_received") == frames                 # nothing taken while paused
+    assert s.diag().get("_level") == 0, s.diag()                   # and paused is not "stale"
+    t0 = time.monotonic()
+    assert_red_box_located(s.ground("red box"))                    # wakes, waits for a frame, answers
+    wake_s = time.monotonic() - t0
+    assert wake_s < 2.0, wake_s
+    assert wait_until(lambda: s.diag_int("frames_received") > frames, 5), s.diag()
+    # continuous mode keeps it awake
+    assert all(r.successful for r in s.set_params(continuous=True))
+    time.sleep(2.5)
+    assert s.diag().get("sensors") == "subscribed", s.diag()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
 from grounding_node.models.base import BackendConfig, GroundingBackend

@@ -87,3 +87,16 @@ def test_first_images_wait_for_the_first_depth_then_degrade_after_the_grace_peri
     other = FrameSync(slop_s=0.01, depth_timeout_s=0.5, clock=clock)
     clock.t = 1.0                                          # a camera without depth: after the grace period
     assert other.add_image(1000 * MS, "i").depth is None
+
+
+def test_resume_after_a_pause_waits_for_depth_again_and_keeps_the_camera_info():
+    clock = Clock()
+    sync = FrameSync(slop_s=0.01, depth_timeout_s=0.5, clock=clock)
+    sync.add_info("K")
+    assert sync.add_depth(0, "d0") is None and sync.add_image(0, "i0").depth == "d0"
+    clock.t = 10.0                                         # paused for 10 s: depth looks stopped ...
+    assert sync.add_image(10_000 * MS, "stale").depth is None
+    sync.resume()                                          # ... until resumed: the grace period restarts
+    assert sync.add_image(10_100 * MS, "i1") is None
+    frame = sync.add_depth(10_100 * MS, "d1")
+    assert frame.image == "i1" and frame.depth == "d1" and frame.info == "K"

@@ -84,6 +84,24 @@ class Object3D:
     n_valid: int = 0
 
 
+def roi_points(depth: np.ndarray, box_px, intr: Intrinsics, image_wh: Tuple[int, int],
+               roi_fraction: float = 0.5, min_depth: float = 0.1, max_depth: float = 10.0,
+               encoding: str = "32FC1", depth_scale: float = 0.0) -> Tuple[np.ndarray, int]:
+    """The 3D points (N, 3, metres, optical frame) of the valid depth pixels in the box's central ROI,
+    row-major, and the ROI's pixel count. This is where a box becomes points: vectorised, the raw depth
+    converted to metres on the ROI only, the colour intrinsics scaled to the depth resolution."""
+    dh, dw = depth.shape[:2]
+    v0, v1, u0, u1 = roi_slices(box_px, roi_fraction, image_wh, (dw, dh))
+    n_roi = (v1 - v0) * (u1 - u0)
+    if n_roi <= 0:
+        return np.zeros((0, 3)), 0
+    roi = depth_to_metres(depth[v0:v1, u0:u1], encoding, depth_scale)
+    mask = valid_depth_mask(roi, min_depth, max_depth)
+    d_intr = intr if (dw, dh) == (intr.width, intr.height) else intr.scaled(dw, dh)
+    vs, us = np.nonzero(mask)
+    return backproject(us + u0, vs + v0, roi[mask].astype(np.float64), d_intr), n_roi
+
+
 def estimate_object_3d(depth: np.ndarray, box_px, intr: Intrinsics, image_wh: Tuple[int, int],
                        roi_fraction: float = 0.5, min_depth: float = 0.1, max_depth: float = 10.0,
                        min_valid_pixels: int = 10, encoding: str = "32FC1", depth_scale: float = 0.0) -> Object3D:
@@ -99,21 +117,15 @@ def estimate_object_3d(depth: np.ndarray, box_px, intr: Intrinsics, image_wh: Tu
       ROI's valid depths (only the visible surface is seen, so z is a lower bound).
     - fewer than `min_valid_pixels` valid pixels -> has_position False, with valid_fraction reported.
     """
-    dh, dw = depth.shape[:2]
-    v0, v1, u0, u1 = roi_slices(box_px, roi_fraction, image_wh, (dw, dh))
-    n_roi = (v1 - v0) * (u1 - u0)
+    points, n_roi = roi_points(depth, box_px, intr, image_wh, roi_fraction, min_depth, max_depth, encoding,
+                               depth_scale)
     if n_roi <= 0:
         return Object3D(False)
-    roi = depth_to_metres(depth[v0:v1, u0:u1], encoding, depth_scale)
-    mask = valid_depth_mask(roi, min_depth, max_depth)
-    n_valid = int(mask.sum())
+    n_valid = len(points)
     fraction = n_valid / n_roi
     if n_valid < max(1, min_valid_pixels):
         return Object3D(False, valid_fraction=fraction, n_valid=n_valid)
-    d_intr = intr if (dw, dh) == (intr.width, intr.height) else intr.scaled(dw, dh)
-    vs, us = np.nonzero(mask)
-    z = roi[mask].astype(np.float64)
-    points = backproject(us + u0, vs + v0, z, d_intr)
+    z = points[:, 2]
     position = np.median(points, axis=0)
     z_med = position[2]
     x0, y0, x1, y1 = np.asarray(box_px, dtype=np.float64)

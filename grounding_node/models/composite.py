@@ -11,7 +11,7 @@ from typing import List, Sequence
 
 import numpy as np
 
-from grounding_node.models.base import BackendConfig, Detection, GroundingBackend
+from grounding_node.models.base import Detection, GroundingBackend
 from grounding_node.models.ocr import quoted_text
 
 

@@ -30,6 +30,7 @@ class NodeStats:
     located: int = 0                # objects that got a 3D position
     unlocated: int = 0              # objects that did not (depth invalid or missing)
     last_frame_age_s: Optional[float] = None
+    sensors: str = "subscribed"     # or "paused (idle)" (idle_unsubscribe_after)
     last_warning: str = ""
     recent_warnings: Dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -64,6 +65,7 @@ def diagnostic_array(stats: NodeStats, name: str, hardware_id: str, stamp, activ
             ("results", str(stats.results)),
             ("errors", str(stats.errors)),
             ("busy_rejections", str(stats.busy_rejections)),
+            ("sensors", stats.sensors),
             ("last_frame_age_s", "none" if stats.last_frame_age_s is None else f"{stats.last_frame_age_s:.3f}"),
             ("last_warning", stats.last_warning),
         ]

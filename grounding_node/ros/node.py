@@ -66,6 +66,11 @@ class GroundingNode(LifecycleNode):
         self.stats = NodeStats()
         self.backend: Optional[GroundingBackend] = None
         self._warned_at: Dict[str, float] = {}
+        self._command_sub = None
+        self._idle_timer = None
+        self._wake_guard = None
+        self._sensors_paused = False
+        self._last_activity = time.monotonic()
         self._sync = FrameSync(self.values["sync_slop"], depth_timeout_s=self.values["depth_timeout"])
         self._worker = GroundingWorker(self._sync, self._handle_job, self.values["command_queue_size"])
         self._apply_runtime_values()
@@ -78,6 +83,8 @@ class GroundingNode(LifecycleNode):
         self._service_node = None
         self._service_executor = None
         self._service_thread: Optional[threading.Thread] = None
+        self._image_view_ms = 0.0
+        self._timing_file = open(self.values["timing_log"], "a", encoding="utf-8") if self.values["timing_log"] else None
 
     # ------------------------------------------------------------------------------------------------
     # lifecycle
@@ -94,24 +101,26 @@ class GroundingNode(LifecycleNode):
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         ret = super().on_activate(state)   # enables the lifecycle publishers
-        sensor = qos_profile_sensor_data
-        self._subs = [
-            self.create_subscription(Image, "image", self._on_image, sensor),
-            self.create_subscription(Image, "depth_image", self._on_depth, sensor),
-            self.create_subscription(CameraInfo, "camera_info", self._on_info, sensor),
-            self.create_subscription(String, "command", self._on_command, COMMAND_QOS, raw=True),
-        ]
+        self._subscribe_sensors()
+        self._command_sub = self.create_subscription(String, "command", self._on_command, COMMAND_QOS, raw=True)
         self._service = self._service_node.create_service(
             Ground, f"{self.get_fully_qualified_name()}/ground", self._on_ground)
+        self._wake_guard = self.create_guard_condition(self._subscribe_sensors)
+        self._idle_timer = self.create_timer(0.5, self._check_idle)
+        self._last_activity = time.monotonic()
         self._active = True
         self.get_logger().info(f"active: backend {self.stats.model}; waiting for image, depth_image, camera_info")
         return ret
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._active = False
-        for sub in self._subs:
-            self.destroy_subscription(sub)
-        self._subs = []
+        self._unsubscribe_sensors()
+        for entity, destroy in ((self._command_sub, self.destroy_subscription), (self._idle_timer, self.destroy_timer),
+                                (self._wake_guard, self.destroy_guard_condition)):
+            if entity is not None:
+                destroy(entity)
+        self._command_sub = self._idle_timer = self._wake_guard = None
+        self._sensors_paused = False
         if self._service is not None:
             self._service_node.destroy_service(self._service)
             self._service = None
@@ -119,6 +128,49 @@ class GroundingNode(LifecycleNode):
         self._worker.clear_active()
         self._sync.reset()
         return super().on_deactivate(state)
+
+    # -- sensor subscriptions, paused when idle (idle_unsubscribe_after) ------------------------------
+    def _subscribe_sensors(self) -> None:
+        """Create the image/depth/camera_info subscriptions (executor thread). Also the wake-up path."""
+        if self._subs:
+            return
+        sensor = qos_profile_sensor_data
+        self._subs = [
+            self.create_subscription(Image, "image", self._on_image, sensor),
+            self.create_subscription(Image, "depth_image", self._on_depth, sensor),
+            self.create_subscription(CameraInfo, "camera_info", self._on_info, sensor),
+        ]
+        if self._sensors_paused:
+            self._sync.resume()
+            self.get_logger().info("command: sensor subscriptions resumed")
+        self._sensors_paused = False
+
+    def _unsubscribe_sensors(self) -> None:
+        for sub in self._subs:
+            self.destroy_subscription(sub)
+        self._subs = []
+
+    def _check_idle(self) -> None:
+        """Why: taking 30 Hz image messages into Python costs ~10 % of a core even when nothing is asked.
+        With `idle_unsubscribe_after` > 0, an idle node drops its sensor subscriptions until the next command
+        (which then waits for the next frame: DDS matching plus one frame period)."""
+        after = self.values["idle_unsubscribe_after"]
+        if after <= 0 or not self._subs or not self._active:
+            return
+        continuous = self._worker.continuous and self._worker.active_command is not None
+        if continuous or self._worker.pending or self._worker.running:
+            self._last_activity = time.monotonic()
+            return
+        if time.monotonic() - self._last_activity >= after:
+            self._unsubscribe_sensors()
+            self._sensors_paused = True
+            self.get_logger().info(f"idle for {after:g} s: sensor subscriptions paused until the next command")
+
+    def _wake(self) -> None:
+        """Any thread: note activity and, if paused, resubscribe from the executor thread."""
+        self._last_activity = time.monotonic()
+        if self._sensors_paused and self._wake_guard is not None:
+            self._wake_guard.trigger()
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._teardown()
@@ -210,6 +262,8 @@ class GroundingNode(LifecycleNode):
         w.queue_size, w.max_frame_age = v["command_queue_size"], v["max_frame_age"]
         w.continuous, w.max_rate = v["continuous"], v["max_rate"]
         w.frame_arrived()   # wake it: continuous mode may have been switched on
+        if v["continuous"] or v["idle_unsubscribe_after"] <= 0:
+            self._wake()    # and the sensors, if they were paused
 
     # ------------------------------------------------------------------------------------------------
     # sensor callbacks: validate, keep a zero-copy view, hand over to the pairing
@@ -238,9 +292,11 @@ class GroundingNode(LifecycleNode):
             return None
 
     def _on_image(self, msg: Image) -> None:
+        t0 = time.perf_counter()
         arr = self._view(msg, COLOR_ENCODINGS, "image") if self._active else None
         if arr is not None:
             stamp = self._stamp_ns(msg.header, "image")
+            self._image_view_ms = (time.perf_counter() - t0) * 1000.0   # msg -> numpy (zero-copy view)
             self._frame_done(self._sync.add_image(stamp, (msg.header, arr, msg.encoding)))
 
     def _on_depth(self, msg: Image) -> None:
@@ -286,6 +342,7 @@ class GroundingNode(LifecycleNode):
 
     def _submit(self, text: Any, timeout_s: float) -> Job:
         self.stats.commands += 1
+        self._wake()
         parsed = parse_command(text, self.values["max_command_length"])
         for warning in parsed.warnings:
             self._warn("command_sanitised", f"command: {warning}")
@@ -315,6 +372,7 @@ class GroundingNode(LifecycleNode):
     # the worker's handler: ground one frame and publish (runs in the worker thread)
     def _handle_job(self, job: Job, synced: Optional[SyncedFrame], error: str):
         result, rgb, header = None, None, Header()
+        job.timing = {"wait_ms": (time.monotonic() - job.received_at) * 1000.0, "msg_to_numpy_ms": self._image_view_ms}
         if synced is not None:
             header, arr, encoding = synced.image
             self.stats.last_frame_age_s = time.monotonic() - synced.received_at
@@ -322,8 +380,10 @@ class GroundingNode(LifecycleNode):
                 error = f"backend not loaded: {self.stats.backend_error}"
             if not error:
                 try:
+                    t0 = time.perf_counter()
                     rgb = to_rgb8(arr, encoding)
                     frame = self._to_frame(synced, rgb)
+                    job.timing["to_frame_ms"] = (time.perf_counter() - t0) * 1000.0
                     result = ground_frame(self.backend, frame, job.parsed.phrases, self._settings)
                 except Exception as exc:  # noqa: BLE001 - a failing model must not lose the command
                     result = None
@@ -346,9 +406,23 @@ class GroundingNode(LifecycleNode):
         if error:
             self.stats.errors += 1
         self.stats.results += 1
+        t0 = time.perf_counter()
         if self._pubs is not None:
             self._pubs.publish(msg, result, rgb, self.values["publish_debug_image"], self.values["marker_scale_min"])
+        if self._timing_file is not None:
+            self._log_timing(job, result, msg, (time.perf_counter() - t0) * 1000.0)
         return msg
+
+    def _log_timing(self, job: Job, result, msg, publish_ms: float) -> None:
+        """One JSON line per result: where the time went (bench/bench_latency.py reads these)."""
+        record = dict(job.timing)
+        record.update(command=msg.command, error=msg.error, total_ms=msg.total_ms, publish_ms=publish_ms,
+                      stamp_ns=msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec,
+                      wall_time=time.time())
+        if result is not None:
+            record.update(inference_ms=result.inference_ms, projection_ms=result.geometry_ms)
+        self._timing_file.write(json.dumps(record) + "\n")
+        self._timing_file.flush()
 
     def _to_frame(self, synced: SyncedFrame, rgb) -> Frame:
         header = synced.image[0]
@@ -372,7 +446,10 @@ class GroundingNode(LifecycleNode):
     # ------------------------------------------------------------------------------------------------
     def _publish_diagnostics(self) -> None:
         latest = self._sync.latest()
-        if latest is not None:
+        self.stats.sensors = "paused (idle)" if self._sensors_paused else "subscribed"
+        if self._sensors_paused:
+            pass            # no frames expected: not stale
+        elif latest is not None:
             self.stats.last_frame_age_s = time.monotonic() - latest.received_at
             if self._active and self.stats.last_frame_age_s > 2.0:
                 self._warn("stale_input", f"no complete camera frame for {self.stats.last_frame_age_s:.1f} s")

@@ -60,12 +60,17 @@ PARAMS: Tuple[ParamSpec, ...] = (
     ParamSpec("max_rate", 5.0, "Upper rate (Hz) of continuous re-grounding.", (0.01, 1000.0)),
     ParamSpec("command_queue_size", 10, "Commands waiting beyond this are answered at once with a 'busy' error.",
               (1, 10000)),
+    ParamSpec("idle_unsubscribe_after", 0.0, "Idle this long (s, no command, not continuous): drop the sensor "
+              "subscriptions until the next command, which then waits for the next frame. 0 = never.",
+              (0.0, 86400.0)),
     ParamSpec("max_command_length", 1000, "Longer commands are truncated with a warning.", (1, 100000)),
     # -- outputs ---------------------------------------------------------------------------------
     ParamSpec("publish_debug_image", True, "Draw and publish ~/debug_image (only when someone subscribes)."),
     ParamSpec("marker_scale_min", 0.01, "Smallest marker cube edge (m) for objects with a tiny size estimate.",
               (0.0, 1.0)),
     ParamSpec("diagnostics_period", 1.0, "Seconds between /diagnostics messages.", (0.05, 60.0)),
+    ParamSpec("timing_log", "", "Append each result's stage timings (JSON lines) to this file; empty = off.",
+              read_only=True),
     # -- lifecycle -------------------------------------------------------------------------------
     ParamSpec("autostart", True, "Configure and activate on start, without a lifecycle manager.", read_only=True),
 )

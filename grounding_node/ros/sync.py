@@ -87,6 +87,16 @@ class FrameSync:
             self._latest = None
             self._latest_used = True
 
+    def resume(self) -> None:
+        """After a pause of the sensor subscriptions: forget the old frames and restart the wait for the
+        first depth (else the first image would complete 2D-only, depth looking 'stopped'). The camera
+        info is kept: it is the same camera, and it may arrive after the first image."""
+        with self._lock:
+            info = self._info
+        self.reset()
+        with self._lock:
+            self._info = info
+
     # -- inputs ------------------------------------------------------------------------------------
     def add_info(self, info: Any) -> None:
         with self._lock:

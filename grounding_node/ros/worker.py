@@ -29,6 +29,7 @@ class Job:
     continuous: bool = False                # a re-grounding of the active command, not a new command
     done: threading.Event = field(default_factory=threading.Event)
     response: Any = None                    # set by the handler (the service waits on `done`)
+    timing: dict = field(default_factory=dict)   # stage timings filled by the handler (timing_log)
 
 
 Handler = Callable[[Job, Optional[SyncedFrame], str], Any]
@@ -53,6 +54,7 @@ class GroundingWorker:
         self._last_continuous_at = -1e9
         self._stop = False
         self._thread: Optional[threading.Thread] = None
+        self.running = False                    # a job is being handled right now
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -115,7 +117,11 @@ class GroundingWorker:
                     return
                 job = self._jobs.popleft() if self._jobs else None
             if job is not None:
-                self._run_job(job)
+                self.running = True
+                try:
+                    self._run_job(job)
+                finally:
+                    self.running = False
             else:
                 self._run_continuous()
 

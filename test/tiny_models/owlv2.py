@@ -40,7 +40,7 @@ def _clip_tokenizer():
     )
     tok.train_from_iterator([s.lower() for s in CORPUS] * 4, trainer=trainer)
     trained = tok.model  # merges in learned order
-    import json, tempfile
+    import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         trained.save(tmp)
