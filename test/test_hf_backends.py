@@ -191,3 +191,27 @@ def test_truncated_generation_gives_empty_not_exception(tiny_checkpoint):
     backend = load(tiny_checkpoint, "florence2", "florence2")
     forced(backend, "red mug<loc_100><loc_200>", prefix=[backend.tokenizer.bos_token_id])
     assert backend.ground(IMAGE, ["red mug"]) == [[]]
+
+
+def test_decode_with_spans_streaming_equals_prefix_decoding(tiny_checkpoint):
+    """The linear DecodeStream path and the prefix-decoding fallback give the same text and spans,
+    and the spans tile the text (the scores depend on them)."""
+    from transformers import AutoProcessor
+
+    from grounding_node.models.hf import decode_with_spans
+
+    class SlowOnly:                      # the same tokenizer without its Rust backend: the fallback path
+        def __init__(self, tok):
+            self.decode = tok.decode
+
+    for variant, text in [("florence2", "red mug<loc_100><loc_200><loc_300><loc_400>"),
+                          ("kosmos2", "<phrase> a red mug</phrase><object><patch_index_0044><patch_index_0863></object>"),
+                          ("paligemma", "<loc0256><loc0128><loc0768><loc0896> red mug ; blue cup")]:
+        tok = AutoProcessor.from_pretrained(tiny_checkpoint(variant)).tokenizer
+        ids = tok(text, add_special_tokens=False).input_ids
+        fast, fast_spans = decode_with_spans(tok, ids)
+        slow, slow_spans = decode_with_spans(SlowOnly(tok), ids)
+        assert fast == slow == tok.decode(ids, skip_special_tokens=False)
+        assert fast_spans == slow_spans and len(fast_spans) == len(ids)
+        assert fast_spans[0][0] == 0 and fast_spans[-1][1] == len(fast)
+        assert all(a[1] == b[0] for a, b in zip(fast_spans, fast_spans[1:]))

@@ -113,19 +113,31 @@ def trim_at_end(gen: Generation, stop_ids: Sequence[int]) -> Generation:
 def decode_with_spans(tokenizer, ids: Sequence[int]) -> Tuple[str, List[Tuple[int, int]]]:
     """Decode `ids` (special tokens kept) and give each token its [start, end) character span.
 
-    Spans come from decoding growing prefixes, which respects the tokenizer's own decoder (byte-level
-    BPE merges, SentencePiece spaces) instead of guessing from token strings. Sequences are short
-    (tens to a few hundred tokens), so the quadratic cost is negligible next to generation.
+    The text comes from the tokenizer's own decoder (byte-level BPE, SentencePiece spaces, byte
+    fallback), fed one token at a time through `tokenizers`' DecodeStream: linear in the answer's
+    length. A token that only completes a multi-byte character later gets an empty span and the
+    character goes to the token that completes it. Tokenizers without a Rust backend fall back to
+    decoding growing prefixes (quadratic, same spans).
     """
-    spans: List[Tuple[int, int]] = []
-    previous = 0
-    text = ""
-    for k in range(len(ids)):
-        text = tokenizer.decode(list(ids[: k + 1]), skip_special_tokens=False, clean_up_tokenization_spaces=False)
-        end = max(previous, len(text))
-        spans.append((previous, end))
-        previous = end
-    return text, spans
+    backend = getattr(tokenizer, "_tokenizer", None)
+    try:
+        from tokenizers.decoders import DecodeStream
+
+        if backend is None:
+            raise TypeError("no fast tokenizer")
+        stream = DecodeStream(skip_special_tokens=False)
+        pieces = [stream.step(backend, int(tok)) or "" for tok in ids]
+    except (ImportError, TypeError, AttributeError):
+        pieces, previous = [], ""
+        for k in range(len(ids)):
+            text = tokenizer.decode(list(ids[: k + 1]), skip_special_tokens=False, clean_up_tokenization_spaces=False)
+            pieces.append(text[len(previous):] if text.startswith(previous) else "")
+            previous = text if text.startswith(previous) else previous
+    spans, pos = [], 0
+    for piece in pieces:
+        spans.append((pos, pos + len(piece)))
+        pos += len(piece)
+    return "".join(pieces), spans
 
 
 def span_score(spans: Sequence[Tuple[int, int]], probs: np.ndarray, span: Tuple[int, int]) -> float:
