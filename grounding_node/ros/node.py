@@ -71,6 +71,7 @@ class GroundingNode(LifecycleNode):
         self._wake_guard = None
         self._sensors_paused = False
         self._last_activity = time.monotonic()
+        self._idle_lock = threading.Lock()   # _wake (any thread) vs _check_idle (executor): no lost wake-up
         self._sync = FrameSync(self.values["sync_slop"], depth_timeout_s=self.values["depth_timeout"])
         self._worker = GroundingWorker(self._sync, self._handle_job, self.values["command_queue_size"])
         self._apply_runtime_values()
@@ -161,15 +162,19 @@ class GroundingNode(LifecycleNode):
         if continuous or self._worker.pending or self._worker.running:
             self._last_activity = time.monotonic()
             return
-        if time.monotonic() - self._last_activity >= after:
-            self._unsubscribe_sensors()
+        with self._idle_lock:
+            if time.monotonic() - self._last_activity < after:
+                return
             self._sensors_paused = True
-            self.get_logger().info(f"idle for {after:g} s: sensor subscriptions paused until the next command")
+        self._unsubscribe_sensors()
+        self.get_logger().info(f"idle for {after:g} s: sensor subscriptions paused until the next command")
 
     def _wake(self) -> None:
         """Any thread: note activity and, if paused, resubscribe from the executor thread."""
-        self._last_activity = time.monotonic()
-        if self._sensors_paused and self._wake_guard is not None:
+        with self._idle_lock:
+            self._last_activity = time.monotonic()
+            paused = self._sensors_paused
+        if paused and self._wake_guard is not None:
             self._wake_guard.trigger()
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
