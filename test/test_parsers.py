@@ -48,14 +48,18 @@ def test_owlv2_padded_square_stretch():
     # 640x480 padded to 640x640: normalised y on the square * 640/480 on the image
     sx, sy = P.owl_square_scale(640, 480)
     assert (sx, sy) == (1.0, pytest.approx(640 / 480))
-    approx_box(P.cxcywh_to_1024(0.5, 0.375, 0.25, 0.25, sx, sy), (384.0, 341.3333333333333, 640.0, 682.6666666666666))
+    approx_box(tuple(P.cxcywh_to_1024([0.5, 0.375, 0.25, 0.25], sx, sy)), (384.0, 341.3333333333333, 640.0, 682.6666666666666))
     # portrait 480x640: x is stretched instead
     sx, sy = P.owl_square_scale(480, 640)
-    approx_box(P.cxcywh_to_1024(0.25, 0.5, 0.5, 1.0, sx, sy), (0.0, 0.0, 682.6666666666666, 1024.0))
+    approx_box(tuple(P.cxcywh_to_1024([0.25, 0.5, 0.5, 1.0], sx, sy)), (0.0, 0.0, 682.6666666666666, 1024.0))
 
 
-def test_detector_centre_boxes_unstretched():
-    approx_box(P.cxcywh_to_1024(0.5, 0.5, 0.5, 0.25), (256.0, 384.0, 768.0, 640.0))
+def test_detector_centre_boxes_unstretched_and_vectorised():
+    approx_box(tuple(P.cxcywh_to_1024([0.5, 0.5, 0.5, 0.25])), (256.0, 384.0, 768.0, 640.0))
+    many = P.cxcywh_to_1024([[0.5, 0.5, 0.5, 0.25], [0.0, 0.0, 0.5, 0.5], [1.0, 1.0, 0.2, 0.2]])
+    assert many.shape == (3, 4)
+    assert many[1].tolist() == [0.0, 0.0, 256.0, 256.0]            # clipped at the grid's edge
+    assert many[2].tolist() == pytest.approx([921.6, 921.6, 1024.0, 1024.0])
 
 
 def test_kosmos2_patch_grid():

@@ -74,5 +74,5 @@ class GroundingDinoBackend(GroundingBackend):
         per_phrase = np.zeros((probs.shape[0], len(phrases)), dtype=np.float32)
         for p, (a, b) in enumerate(spans):
             per_phrase[:, p] = probs[:, a:b].mean(dim=1).cpu().numpy()
-        boxes_1024 = np.array([cxcywh_to_1024(*b) for b in boxes], dtype=np.float32).reshape(-1, 4)
+        boxes_1024 = cxcywh_to_1024(boxes).reshape(-1, 4)
         return select_per_phrase(per_phrase, boxes_1024, self.floor, self.max_per_phrase, self.nms_iou)

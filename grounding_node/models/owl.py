@@ -46,5 +46,5 @@ class OwlBackend(GroundingBackend):
             scores = torch.sigmoid(out.logits[0].float()).cpu().numpy()         # (N, P)
             boxes = out.pred_boxes[0].float().cpu().numpy()                     # (N, 4) cxcywh, 0..1
         sx, sy = owl_square_scale(w, h) if self.padded else (1.0, 1.0)
-        boxes_1024 = np.array([cxcywh_to_1024(*b, sx=sx, sy=sy) for b in boxes], dtype=np.float32).reshape(-1, 4)
+        boxes_1024 = cxcywh_to_1024(boxes, sx, sy).reshape(-1, 4)
         return select_per_phrase(scores, boxes_1024, self.floor, self.max_per_phrase, self.nms_iou)

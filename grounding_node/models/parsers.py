@@ -2,8 +2,8 @@
 
 Every family speaks its own coordinate dialect; this module is the only place that knows them, so
 the geometry downstream sees one convention (xyxy, 0-1024 on both axes, `pixel = v / 1024 * size`).
-No torch, no transformers: these run in the remote backend too, and are tested exactly against
-hand-computed values.
+No torch, no transformers (numpy and the geometry's own box helpers only): these run in the remote
+backend too, and are tested exactly against hand-computed values.
 
 Each parser returns `ParsedBox` items carrying the label the model wrote and the character span of
 the box tokens in the text, so a generative backend can score a box by the probabilities of exactly
@@ -18,7 +18,9 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence, Tuple
 
-GRID = 1024.0
+import numpy as np
+
+from grounding_node.geometry.boxes import GRID, clamp_box1024, pixels_to_box1024
 Box = Tuple[float, float, float, float]
 
 
@@ -35,10 +37,7 @@ class ParsedBox:
 
 def _ordered(x1: float, y1: float, x2: float, y2: float) -> Box:
     """xyxy with min/max restored (models sometimes emit corners swapped) and clipped to the grid."""
-    lo_x, hi_x = sorted((x1, x2))
-    lo_y, hi_y = sorted((y1, y2))
-    clip = lambda v: float(min(max(v, 0.0), GRID))  # noqa: E731
-    return clip(lo_x), clip(lo_y), clip(hi_x), clip(hi_y)
+    return tuple(float(v) for v in clamp_box1024((x1, y1, x2, y2)))
 
 
 def bins_to_1024(x1: float, y1: float, x2: float, y2: float, bins: int) -> Box:
@@ -59,8 +58,7 @@ def scaled_to_1024(x1: float, y1: float, x2: float, y2: float, scale: float) -> 
 
 def pixels_to_1024(box: Sequence[float], width: float, height: float) -> Box:
     """Pixel xyxy on an image of `width` x `height` -> 0-1024 (clipped: padding areas fall off the grid)."""
-    x1, y1, x2, y2 = (float(v) for v in box)
-    return _ordered(x1 / width * GRID, y1 / height * GRID, x2 / width * GRID, y2 / height * GRID)
+    return tuple(float(v) for v in pixels_to_box1024(box, width, height))
 
 
 def kosmos2_patches_to_1024(ul_index: int, lr_index: int, per_side: int = 32) -> Box:
@@ -280,11 +278,14 @@ PARSER_FAMILIES = ("florence2", "paligemma", "qwen2_vl", "qwen2_5_vl", "qwen3_vl
 
 # -- detector heads (normalised centre boxes) --------------------------------------------------------
 
-def cxcywh_to_1024(cx: float, cy: float, w: float, h: float, sx: float = 1.0, sy: float = 1.0) -> Box:
-    """A normalised (cx, cy, w, h) box -> 0-1024 xyxy; `sx`/`sy` stretch it when the model's frame is
-    larger than the image (OWLv2: normalised to the padded square, sx = S / W, sy = S / H)."""
-    return _ordered((cx - w / 2) * sx * GRID, (cy - h / 2) * sy * GRID,
-                    (cx + w / 2) * sx * GRID, (cy + h / 2) * sy * GRID)
+def cxcywh_to_1024(boxes, sx: float = 1.0, sy: float = 1.0) -> np.ndarray:
+    """Normalised (cx, cy, w, h) boxes, (N, 4) or (4,), -> 0-1024 xyxy, vectorised; `sx`/`sy` stretch them
+    when the model's frame is larger than the image (OWLv2: normalised to the padded square, sx = S / W,
+    sy = S / H)."""
+    arr = np.asarray(boxes, dtype=np.float64)
+    cx, cy, w, h = arr[..., 0], arr[..., 1], arr[..., 2], arr[..., 3]
+    xyxy = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=-1) * (np.array([sx, sy, sx, sy]) * GRID)
+    return clamp_box1024(xyxy)
 
 
 def owl_square_scale(width: int, height: int) -> Tuple[float, float]:
