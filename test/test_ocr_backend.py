@@ -9,7 +9,7 @@ import pytest
 
 from grounding_node.geometry.boxes import box1024_to_pixels
 from grounding_node.models.base import BackendConfig, Detection, GroundingBackend
-from grounding_node.models.ocr import quoted_text, target_text, text_match
+from grounding_node.models.ocr import engine_kwargs, quoted_text, target_text, text_match
 from grounding_node.models.registry import create_backend
 
 W, H = 640, 480
@@ -99,3 +99,14 @@ def test_composite_routes_quoted_text_to_ocr(monkeypatch):
     assert out[0][0].box_1024 == (1.0, 2.0, 3.0, 4.0) and out[2][0].box_1024 == (1.0, 2.0, 3.0, 4.0)
     assert iou(box1024_to_pixels(np.asarray(out[1][0].box_1024), W, H), truth["SUGAR"]) >= 0.5
     assert "ocr" in backend.describe()
+
+
+def test_device_selects_onnxruntime_cuda_only_when_available():
+    cuda = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    cpu = ["CPUExecutionProvider"]
+    assert engine_kwargs("cpu", cuda) == {}
+    assert engine_kwargs("auto", cpu) == {}
+    assert engine_kwargs("auto", cuda) == {"det_use_cuda": True, "cls_use_cuda": True, "rec_use_cuda": True}
+    assert engine_kwargs("cuda:0", cuda)["rec_use_cuda"] is True
+    with pytest.raises(RuntimeError, match="onnxruntime-gpu"):
+        engine_kwargs("cuda", cpu)

@@ -57,13 +57,26 @@ def text_match(target: str, line: str) -> float:
     return max(difflib.SequenceMatcher(None, t, c).ratio() for c in candidates)
 
 
+def engine_kwargs(device: str, providers: Sequence[str]) -> dict:
+    """RapidOCR options for the `device` parameter: its three ONNX models on CUDA when asked for ("cuda",
+    "cuda:N") or when "auto" finds onnxruntime's CUDA provider (the onnxruntime-gpu wheel); else CPU.
+    Asking for CUDA without that provider is an error, not a silent CPU fallback."""
+    has_cuda = "CUDAExecutionProvider" in providers
+    if device.startswith("cuda") and not has_cuda:
+        raise RuntimeError(f"device '{device}' requested but onnxruntime has no CUDAExecutionProvider "
+                           "(install onnxruntime-gpu)")
+    use_cuda = device.startswith("cuda") or (device in ("", "auto") and has_cuda)
+    return {f"{part}_use_cuda": True for part in ("det", "cls", "rec")} if use_cuda else {}
+
+
 class OcrBackend(GroundingBackend):
     name = "ocr"
 
     def load(self) -> None:
+        import onnxruntime
         from rapidocr_onnxruntime import RapidOCR
 
-        self.engine = RapidOCR()
+        self.engine = RapidOCR(**engine_kwargs(self.config.device, onnxruntime.get_available_providers()))
         self.min_match = float(self.config.extra.get("min_match", 0.6))
 
     def describe(self) -> str:
