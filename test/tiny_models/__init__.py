@@ -16,3 +16,15 @@ def bytes_to_unicode() -> dict:
             cs.append(256 + n)
             n += 1
     return dict(zip(bs, (chr(c) for c in cs)))
+
+
+def save_generative(model, processor, tok, out_dir: str, **generation) -> None:
+    """Greedy generation defaults from the tokenizer's special ids (plus `generation` overrides, e.g.
+    Florence-2's decoder_start_token_id), then the model and the processor into `out_dir`."""
+    gc = model.generation_config
+    gc.bos_token_id, gc.eos_token_id, gc.pad_token_id = tok.bos_token_id, tok.eos_token_id, tok.pad_token_id
+    gc.do_sample, gc.num_beams = False, 1
+    for key, value in generation.items():
+        setattr(gc, key, value)
+    model.save_pretrained(out_dir)
+    processor.save_pretrained(out_dir)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 
-from tiny_models import bytes_to_unicode
+from tiny_models import bytes_to_unicode, save_generative
 
 IMAGE_SIZE = 64  # pixels, square
 # Two vision stages with strides 4 and 2 -> 64/8 = 8x8 feature map, +1 pooled token.
@@ -168,16 +168,7 @@ def build(out_dir) -> None:
 
     torch.manual_seed(0)
     model = Florence2ForConditionalGeneration(config).eval()
-    gc = model.generation_config
-    gc.bos_token_id = tok.bos_token_id
-    gc.eos_token_id = tok.eos_token_id
-    gc.pad_token_id = tok.pad_token_id
-    gc.decoder_start_token_id = tok.eos_token_id
-    gc.num_beams = 1
-    gc.do_sample = False
-
-    model.save_pretrained(out_dir)
-    processor.save_pretrained(out_dir)
+    save_generative(model, processor, tok, out_dir, decoder_start_token_id=tok.eos_token_id)
 
 
 if __name__ == "__main__":  # pragma: no cover

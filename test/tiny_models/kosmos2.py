@@ -25,6 +25,8 @@ from __future__ import annotations
 import os
 import string
 
+from tiny_models import save_generative
+
 IMAGE_SIZE = 32
 PATCH_SIZE = 16
 LATENT_QUERY_NUM = 64  # the processor's default num_image_tokens
@@ -133,15 +135,7 @@ def build(out_dir) -> None:
 
     torch.manual_seed(0)
     model = Kosmos2ForConditionalGeneration(config).eval()
-    gc = model.generation_config
-    gc.bos_token_id = tok.bos_token_id
-    gc.eos_token_id = tok.eos_token_id
-    gc.pad_token_id = tok.pad_token_id
-    gc.do_sample = False
-    gc.num_beams = 1
-
-    model.save_pretrained(out_dir)
-    processor.save_pretrained(out_dir)
+    save_generative(model, processor, tok, out_dir)
 
 
 if __name__ == "__main__":  # pragma: no cover
