@@ -12,6 +12,13 @@ export ROS_DOMAIN_ID=$(( (RANDOM % 100) + 1 ))
 PYTEST=(python -m pytest -q -p no:cacheprovider --timeout=600 "$@")
 if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null \
    && unshare -n true 2>/dev/null; then
+  if unshare -n -m bash -c 'mount --make-rprivate / && mount -t tmpfs tmpfs /dev/shm' 2>/dev/null; then
+    # Also a private /dev/shm: the tests kill DDS processes on purpose, and Fast DDS leaves each killed
+    # participant's shared-memory segment behind; these now vanish with the namespace instead of piling up.
+    echo "test: private network namespace (loopback only) and private /dev/shm, ROS_DOMAIN_ID=$ROS_DOMAIN_ID"
+    exec unshare -n -m bash -c 'mount --make-rprivate / && mount -t tmpfs tmpfs /dev/shm \
+      && ip link set lo up && exec "$@"' _ "${PYTEST[@]}"
+  fi
   echo "test: running in a private network namespace (loopback only), ROS_DOMAIN_ID=$ROS_DOMAIN_ID"
   exec unshare -n bash -c 'ip link set lo up && exec "$@"' _ "${PYTEST[@]}"
 else
