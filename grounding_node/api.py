@@ -129,14 +129,18 @@ class GroundingOutput:
         return json.dumps(self.to_dict(), indent=indent)
 
 
-def _as_list(value, n: int, name: str) -> list:
+def _per_page(value, n: int, name: str, broadcast: bool) -> list:
+    """One value per image. A single value is shared by every image when `broadcast` (one camera's
+    intrinsics), else it is only allowed with a single image (a depth map belongs to one frame)."""
     if value is None:
         return [None] * n
     if isinstance(value, (list, tuple)):
         if len(value) != n:
             raise ValueError(f"{name}: {len(value)} given for {n} image(s)")
         return list(value)
-    return [value] * n if n == 1 or isinstance(value, Intrinsics) else [value] + [None] * (n - 1)
+    if n > 1 and not broadcast:
+        raise ValueError(f"{name}: one given for {n} images; pass a list with one per image")
+    return [value] * n
 
 
 class Grounder:
@@ -165,8 +169,8 @@ class Grounder:
                  depth=None, intrinsics: Union[None, Intrinsics, str, Path, Sequence] = None) -> GroundingOutput:
         sources = list(source) if isinstance(source, (list, tuple)) else [source]
         parsed = parse_command(prompt)
-        depths = _as_list(depth, len(sources), "depth")
-        intrs = _as_list(intrinsics, len(sources), "intrinsics")
+        depths = _per_page(depth, len(sources), "depth", broadcast=False)
+        intrs = _per_page(intrinsics, len(sources), "intrinsics", broadcast=True)
         pages, names, sizes = [], [], []
         for src, dep, intr in zip(sources, depths, intrs):
             rgb = load_image(src)

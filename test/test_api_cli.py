@@ -113,3 +113,16 @@ def test_cli_selects_a_transformers_backend(tmp_path, tiny_checkpoint):
     assert result["backend"].startswith("owlv2")
     assert sum(len(p["objects"]) for p in result["phrases"]) > 0
     assert (tmp_path / "out" / "rgb_grounded.png").is_file()
+
+
+def test_api_per_page_inputs():
+    """One camera's intrinsics are shared by every page; a depth map belongs to one frame only."""
+    rgb, depth_m = cam.render()
+    intr = Intrinsics(cam.FX, cam.FY, cam.CX, cam.CY, cam.WIDTH, cam.HEIGHT)
+    grounder = Grounder.from_config(backend=BACKEND)
+    out = grounder(source=[rgb, rgb], prompt="red box", depth=[depth_m, depth_m], intrinsics=intr)
+    assert all(page.objects[0].has_position for page in out.pages)
+    with pytest.raises(ValueError, match="one per image"):
+        grounder(source=[rgb, rgb], prompt="red box", depth=depth_m, intrinsics=intr)
+    with pytest.raises(ValueError, match="1 given for 2"):
+        grounder(source=[rgb, rgb], prompt="red box", depth=[depth_m], intrinsics=intr)
