@@ -43,10 +43,12 @@ def ros_args(namespace: str = "", params: Optional[Dict[str, object]] = None, pa
 
 def check_dds_env(env: Dict[str, str]) -> None:
     """Refuse to start rclpy processes without the loopback-only DDS profile (a hard rule here)."""
-    profile = env.get("FASTDDS_DEFAULT_PROFILES_FILE", "")
-    if not profile or not Path(profile).is_file():
-        raise RuntimeError("FASTDDS_DEFAULT_PROFILES_FILE is not set to an existing file: "
-                           "source scripts/env.sh before starting ROS processes")
+    for var in ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE"):
+        # Kilted reads the first name, Jazzy's Fast DDS 2.14 only the second: both must be set.
+        profile = env.get(var, "")
+        if not profile or not Path(profile).is_file():
+            raise RuntimeError(f"{var} is not set to an existing file: "
+                               "source scripts/env.sh before starting ROS processes")
 
 
 @dataclass

@@ -1,6 +1,7 @@
 # Source this (bash/zsh) to use the project's venv, the built messages and the loopback-only DDS profile.
 #   source scripts/env.sh
-# Every process that starts rclpy on a dev/CI machine must have FASTDDS_DEFAULT_PROFILES_FILE set.
+# Every process that starts rclpy on a dev/CI machine must have FASTDDS_DEFAULT_PROFILES_FILE and
+# FASTRTPS_DEFAULT_PROFILES_FILE (Jazzy reads only this one) set.
 _pg_root="$(cd "$(dirname "${BASH_SOURCE[0]:-${(%):-%x}}")/.." && pwd)"
 export PHRASE_GROUNDING_ROOT="$_pg_root"
 if [ -d "$_pg_root/.venv" ]; then
@@ -23,6 +24,8 @@ _pg_prefix_add PYTHONPATH "$_pg_inst/lib/python3.11/site-packages"
 _pg_prefix_add PYTHONPATH "$_pg_root"
 export RMW_IMPLEMENTATION=rmw_fastrtps_cpp
 export FASTDDS_DEFAULT_PROFILES_FILE="$_pg_root/config/fastdds_loopback.xml"
+# Jazzy's Fast DDS 2.14 reads only the old name: without it a Jazzy process ignores the profile.
+export FASTRTPS_DEFAULT_PROFILES_FILE="$FASTDDS_DEFAULT_PROFILES_FILE"
 # A random domain per shell (tests pick their own too) so parallel runs never cross-talk.
 export ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-$(( (RANDOM % 100) + 1 ))}"
 export MUJOCO_GL="${MUJOCO_GL:-osmesa}"

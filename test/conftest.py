@@ -18,8 +18,9 @@ REPO = TEST_DIR.parent
 sys.path.insert(0, str(TEST_DIR))   # test-only backends and helpers (pg_test_backends, ros_harness)
 
 _profile = REPO / "config" / "fastdds_loopback.xml"
-if os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE") != str(_profile):
-    os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(_profile)
+# Both names: Kilted reads FASTDDS_*, Jazzy's Fast DDS 2.14 reads only FASTRTPS_*.
+for _var in ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE"):
+    os.environ[_var] = str(_profile)
 os.environ.setdefault("ROS_DOMAIN_ID", str(random.randint(1, 100)))
 os.environ.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
 # Child processes (node, camera) import the test backends by module name.
