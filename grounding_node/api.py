@@ -74,22 +74,35 @@ def load_depth(source: Union[str, Path, np.ndarray]) -> tuple:
     raise ValueError(f"depth must be uint16 (mm) or float (m), got {depth.dtype}")
 
 
-def load_camera_info(path: Union[str, Path]) -> Intrinsics:
+def load_camera_info(path: Union[str, Path], rectified: bool = False) -> Intrinsics:
     """Intrinsics from a YAML file: ROS camera_calibration format (`camera_matrix.data`,
-    `image_width/height`) or a CameraInfo message dump (`k`, `width`, `height`)."""
+    `image_width/height`, `distortion_model`, `distortion_coefficients.data`, `projection_matrix.data`) or
+    a CameraInfo message dump (`k`, `d`, `p`, `distortion_model`, `width`, `height`, `binning_x/y`, `roi`).
+    All of it is used (see `Intrinsics.from_calibration`): the distortion for a raw image, P when
+    `rectified`. Anything that cannot be honoured is in the result's `problems`."""
     import yaml
+
+    def data(entry):   # camera_calibration wraps matrices as {rows, cols, data}
+        return entry.get("data") if isinstance(entry, dict) else entry
 
     with open(path, "r", encoding="utf-8") as fh:
         doc = yaml.safe_load(fh) or {}
     if "camera_matrix" in doc:
-        K = doc["camera_matrix"]["data"]
-        width, height = doc["image_width"], doc["image_height"]
+        K = data(doc["camera_matrix"])
+        width, height = doc.get("image_width"), doc.get("image_height")
+        D, P = data(doc.get("distortion_coefficients")), data(doc.get("projection_matrix"))
     else:
         K = doc.get("k") or doc.get("K")
         width, height = doc.get("width"), doc.get("height")
+        D, P = doc.get("d") or doc.get("D"), doc.get("p") or doc.get("P")
     if K is None or width is None or height is None:
         raise ValueError(f"{path}: need camera_matrix/image_width/image_height or k/width/height")
-    return Intrinsics.from_K(np.asarray(K, dtype=np.float64).reshape(3, 3), int(width), int(height))
+    roi = doc.get("roi") or {}
+    return Intrinsics.from_calibration(
+        np.asarray(K, dtype=np.float64), int(width), int(height), d=np.asarray(D or [], dtype=np.float64),
+        distortion_model=str(doc.get("distortion_model") or ""), p=None if P is None else np.asarray(P, np.float64),
+        rectified=rectified, binning=(int(doc.get("binning_x") or 0), int(doc.get("binning_y") or 0)),
+        roi=tuple(int(roi.get(k) or 0) for k in ("x_offset", "y_offset", "width", "height")))
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Pure, vectorised geometry (numpy only): boxes on the 0-1024 grid, pinhole intrinsics, and depth -> 3D.
+"""Pure, vectorised geometry (numpy, and OpenCV for lens distortion): boxes on the 0-1024 grid, camera
+intrinsics with the full sensor_msgs/CameraInfo model (distortion, rectified P, ROI, binning), and depth -> 3D.
 ROS-free: the node, the API, the CLI and the evaluation share it."""
 
 from grounding_node.geometry.boxes import (
@@ -10,7 +11,14 @@ from grounding_node.geometry.boxes import (
     pixels_to_box1024,
     scale_box_pixels,
 )
-from grounding_node.geometry.camera import Intrinsics, backproject, intrinsics_from_fovy, project
+from grounding_node.geometry.camera import (
+    DISTORTION_MODELS,
+    Intrinsics,
+    backproject,
+    intrinsics_from_fovy,
+    project,
+    undistort_normalized,
+)
 from grounding_node.geometry.depth import (
     Object3D,
     depth_to_metres,
@@ -21,7 +29,8 @@ from grounding_node.geometry.depth import (
 )
 
 __all__ = [
-    "GRID", "Intrinsics", "Object3D", "backproject", "box1024_to_pixels", "box1024_to_xywh_norm", "box_iou",
-    "clamp_box1024", "depth_to_metres", "estimate_object_3d", "estimate_objects_3d", "intrinsics_from_fovy",
-    "pixels_to_box1024", "project", "roi_slices", "scale_box_pixels", "valid_depth_mask",
+    "DISTORTION_MODELS", "GRID", "Intrinsics", "Object3D", "backproject", "box1024_to_pixels",
+    "box1024_to_xywh_norm", "box_iou", "clamp_box1024", "depth_to_metres", "estimate_object_3d",
+    "estimate_objects_3d", "intrinsics_from_fovy", "pixels_to_box1024", "project", "roi_slices",
+    "scale_box_pixels", "undistort_normalized", "valid_depth_mask",
 ]

@@ -89,7 +89,9 @@ def roi_points(depth: np.ndarray, box_px, intr: Intrinsics, image_wh: Tuple[int,
                encoding: str = "32FC1", depth_scale: float = 0.0) -> Tuple[np.ndarray, int]:
     """The 3D points (N, 3, metres, optical frame) of the valid depth pixels in the box's central ROI,
     row-major, and the ROI's pixel count. This is where a box becomes points: vectorised, the raw depth
-    converted to metres on the ROI only, the colour intrinsics scaled to the depth resolution."""
+    converted to metres on the ROI only, the colour intrinsics scaled to the depth resolution. Lens
+    distortion, a rectified camera's P, ROI and binning are all in `intr` (see `Intrinsics.from_calibration`),
+    so the points are exact for any CameraInfo; without distortion no OpenCV call is made."""
     dh, dw = depth.shape[:2]
     v0, v1, u0, u1 = roi_slices(box_px, roi_fraction, image_wh, (dw, dh))
     n_roi = (v1 - v0) * (u1 - u0)
@@ -99,7 +101,10 @@ def roi_points(depth: np.ndarray, box_px, intr: Intrinsics, image_wh: Tuple[int,
     mask = valid_depth_mask(roi, min_depth, max_depth)
     d_intr = intr if (dw, dh) == (intr.width, intr.height) else intr.scaled(dw, dh)
     vs, us = np.nonzero(mask)
-    return backproject(us + u0, vs + v0, roi[mask].astype(np.float64), d_intr), n_roi
+    points = backproject(us + u0, vs + v0, roi[mask].astype(np.float64), d_intr)
+    if d_intr.has_distortion:   # pixels outside the distortion model's valid area have no ray (NaN rows)
+        points = points[np.isfinite(points[:, 0]) & np.isfinite(points[:, 1])]
+    return points, n_roi
 
 
 def estimate_object_3d(depth: np.ndarray, box_px, intr: Intrinsics, image_wh: Tuple[int, int],
@@ -112,8 +117,10 @@ def estimate_object_3d(depth: np.ndarray, box_px, intr: Intrinsics, image_wh: Tu
     - position: per-axis **median** of the back-projected valid ROI pixels. The median ignores the
       background or table pixels that a box (even its central part) catches at object edges, where a
       mean would be pulled behind the object.
-    - size: x and y from the whole box's pixel extent times the median depth over fx, fy (the ROI is
-      deliberately shrunk, so it cannot give the extent); z from the 10th-90th percentile spread of the
+    - size: x and y from the whole box's pixel extent at the median depth (the ROI is deliberately shrunk,
+      so it cannot give the extent): the pinhole extent * z / fx, fy, or, with lens distortion, the metric
+      distance between the back-projected midpoints of the box's opposite edges (the effective focal length
+      near a corner differs from fx by tens of per cent); z from the 10th-90th percentile spread of the
       ROI's valid depths (only the visible surface is seen, so z is a lower bound).
     - fewer than `min_valid_pixels` valid pixels -> has_position False, with valid_fraction reported.
     """
@@ -130,8 +137,24 @@ def estimate_object_3d(depth: np.ndarray, box_px, intr: Intrinsics, image_wh: Tu
     z_med = position[2]
     x0, y0, x1, y1 = np.asarray(box_px, dtype=np.float64)
     p10, p90 = np.percentile(z, [10.0, 90.0])
-    size = np.array([(x1 - x0) * z_med / intr.fx, (y1 - y0) * z_med / intr.fy, p90 - p10])
+    size = np.array([*_box_extent(x0, y0, x1, y1, z_med, intr, image_wh), p90 - p10])
     return Object3D(True, position, size, fraction, n_valid)
+
+
+def _box_extent(x0: float, y0: float, x1: float, y1: float, z: float, intr: Intrinsics,
+                image_wh: Tuple[int, int]) -> Tuple[float, float]:
+    """Metric width and height at depth z of a box (continuous pixel edges, colour image). Pinhole: the
+    pixel extent * z / f. With distortion: the distance between the back-projected midpoints of opposite
+    edges (edge x sits at pixel coordinate x - 0.5 in the pixel-centre convention), i.e. the effective focal
+    length where the box is; an edge outside the model's valid area falls back to the pinhole value."""
+    c_intr = intr if (intr.width, intr.height) == tuple(image_wh) else intr.scaled(*image_wh)
+    pinhole = ((x1 - x0) * z / c_intr.fx, (y1 - y0) * z / c_intr.fy)
+    if not c_intr.has_distortion:
+        return pinhole
+    xm, ym = (x0 + x1) / 2.0 - 0.5, (y0 + y1) / 2.0 - 0.5
+    pts = backproject([x0 - 0.5, x1 - 0.5, xm, xm], [ym, ym, y0 - 0.5, y1 - 0.5], np.full(4, z), c_intr)
+    sx, sy = float(np.linalg.norm(pts[1] - pts[0])), float(np.linalg.norm(pts[3] - pts[2]))
+    return (sx if np.isfinite(sx) else pinhole[0], sy if np.isfinite(sy) else pinhole[1])
 
 
 def estimate_objects_3d(depth: np.ndarray, boxes_px: Sequence, intr: Intrinsics, image_wh: Tuple[int, int],
