@@ -1,0 +1,211 @@
+"""Writing datasets: whole annotation files, single samples, and the image/depth/camera_info files.
+
+`write_sample` is the one call a producer needs (the node's `~/capture` service, `from-bag`, a script): it
+takes numpy arrays and plain dicts, writes the colour PNG, the 16-bit depth PNG in millimetres and the
+camera_info YAML in the ROS camera_calibration format, and appends one line to `annotations.jsonl`. The
+append is serialised by a process-wide lock and done as one write, so two captures in flight cannot
+interleave their lines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from grounding_node.data.format import ANNOTATIONS, CAMERA_INFO_DIR, DEPTH_DIR, IMAGES_DIR, Grounding, Sample
+
+_APPEND_LOCK = threading.Lock()
+
+GroundingLike = Union[Grounding, Mapping[str, Any]]
+
+
+def _jsonable(o: Any) -> Any:
+    """numpy scalars and arrays (a score straight from a model) as plain JSON values."""
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"{type(o).__name__} is not JSON serializable")
+
+
+def record_line(sample: Union[Sample, Mapping[str, Any]]) -> str:
+    """One JSONL line (no newline). NaN is refused here rather than written as a literal the checker rejects."""
+    d = sample.to_dict() if isinstance(sample, Sample) else dict(sample)
+    return json.dumps(d, ensure_ascii=False, allow_nan=False, default=_jsonable)
+
+
+def write_annotations(out_dir: Union[str, Path], samples: Iterable[Union[Sample, Mapping[str, Any]]]) -> Path:
+    """Write (replace) `out_dir/annotations.jsonl` atomically: a reader never sees half a file."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / ANNOTATIONS
+    tmp = path.with_name(f".{ANNOTATIONS}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        for s in samples:
+            fh.write(record_line(s) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def append_sample(out_dir: Union[str, Path], sample: Union[Sample, Mapping[str, Any]]) -> Path:
+    """Append one record to `out_dir/annotations.jsonl` (created if missing)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / ANNOTATIONS
+    line = record_line(sample) + "\n"
+    with _APPEND_LOCK:
+        with open(path, "a+b") as fh:
+            fh.seek(0, os.SEEK_END)
+            if fh.tell() > 0:
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":  # a hand-edited file without a final newline
+                    line = "\n" + line
+            fh.write(line.encode("utf-8"))
+    return path
+
+
+# ---------------------------------------------------------------- image files
+def write_rgb_png(path: Union[str, Path], rgb: np.ndarray) -> None:
+    """HxWx3 RGB (or HxW grey) uint8 -> PNG. cv2 writes BGR, hence the flip."""
+    import cv2
+
+    img = np.asarray(rgb)
+    if img.dtype != np.uint8 or img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (3, 4)):
+        raise ValueError(f"colour image must be HxW or HxWx3 uint8, got {img.dtype} {img.shape}")
+    if img.ndim == 3:
+        img = img[:, :, :3][:, :, ::-1]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), np.ascontiguousarray(img)):
+        raise OSError(f"cannot write '{path}'")
+
+
+def depth_to_mm(depth: np.ndarray) -> np.ndarray:
+    """uint16 is taken as millimetres already; float as metres -> mm (NaN, inf and <= 0 -> 0 = no reading,
+    beyond 65.535 m -> 0 too, since a clipped value would be a wrong reading rather than a missing one)."""
+    d = np.asarray(depth)
+    if d.ndim == 3 and d.shape[2] == 1:
+        d = d[:, :, 0]
+    if d.ndim != 2:
+        raise ValueError(f"depth must be HxW, got shape {d.shape}")
+    if d.dtype == np.uint16:
+        return d
+    if np.issubdtype(d.dtype, np.floating):
+        mm = np.rint(d.astype(np.float64) * 1000.0)
+        bad = ~np.isfinite(mm) | (mm <= 0) | (mm > 65535)
+        return np.where(bad, 0, mm).astype(np.uint16)
+    raise ValueError(f"depth must be uint16 (mm) or float (m), got {d.dtype}")
+
+
+def write_depth_png(path: Union[str, Path], depth: np.ndarray) -> None:
+    """Depth -> 16-bit single-channel PNG in millimetres (0 = no reading), the common RGB-D dataset format."""
+    import cv2
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), np.ascontiguousarray(depth_to_mm(depth))):
+        raise OSError(f"cannot write '{path}'")
+
+
+def camera_info_yaml(camera_info: Mapping[str, Any], camera_name: str = "camera") -> Dict[str, Any]:
+    """A camera_info as the ROS camera_calibration YAML dict (what `camera_calibration` and
+    `camera_info_manager` read and write). Accepts that dict itself, or a CameraInfo-like mapping with
+    `width, height, k` and optional `d, r, p, distortion_model` (the field names of sensor_msgs/CameraInfo)."""
+    if "camera_matrix" in camera_info:
+        return dict(camera_info)
+    lower = {str(k).lower(): v for k, v in camera_info.items()}
+    k = np.asarray(lower["k"], dtype=np.float64).reshape(9)
+    d = np.asarray(lower.get("d") if lower.get("d") is not None else [], dtype=np.float64).reshape(-1)
+    r = np.asarray(lower["r"] if lower.get("r") is not None else np.eye(3), dtype=np.float64).reshape(9)
+    if lower.get("p") is not None and np.any(np.asarray(lower["p"], dtype=np.float64)):
+        p = np.asarray(lower["p"], dtype=np.float64).reshape(12)
+    else:
+        p = np.concatenate([k.reshape(3, 3), np.zeros((3, 1))], axis=1).reshape(12)
+    model = lower.get("distortion_model") or "plumb_bob"
+    if not d.size and model == "plumb_bob":
+        d = np.zeros(5)
+    return {
+        "image_width": int(lower["width"]),
+        "image_height": int(lower["height"]),
+        "camera_name": str(lower.get("camera_name") or camera_name),
+        "camera_matrix": {"rows": 3, "cols": 3, "data": [float(v) for v in k]},
+        "distortion_model": str(model),
+        "distortion_coefficients": {"rows": 1, "cols": int(d.size), "data": [float(v) for v in d]},
+        "rectification_matrix": {"rows": 3, "cols": 3, "data": [float(v) for v in r]},
+        "projection_matrix": {"rows": 3, "cols": 4, "data": [float(v) for v in p]},
+    }
+
+
+def write_camera_info(path: Union[str, Path], camera_info: Mapping[str, Any]) -> None:
+    import yaml
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        yaml.safe_dump(camera_info_yaml(camera_info), fh, sort_keys=False, default_flow_style=None)
+
+
+# ---------------------------------------------------------------- one sample
+def _as_grounding(g: GroundingLike) -> Grounding:
+    if isinstance(g, Grounding):
+        return g
+    d = dict(g)
+    boxes = d.get("boxes_1024")
+    if boxes is None and "box_1024" in d:  # a single result box, as the pipeline returns it
+        boxes = [d.pop("box_1024")]
+    d["boxes_1024"] = [[float(v) for v in np.asarray(b, dtype=np.float64).reshape(4)] for b in (boxes or [])]
+    return Grounding.from_dict(d)
+
+
+def _unique_name(out: Path, name: str) -> str:
+    candidate, n = name, 1
+    while (out / IMAGES_DIR / f"{candidate}.png").exists():
+        candidate, n = f"{name}_{n}", n + 1
+    return candidate
+
+
+def write_sample(
+    out_dir: Union[str, Path],
+    rgb: np.ndarray,
+    depth: Optional[np.ndarray] = None,
+    camera_info: Optional[Mapping[str, Any]] = None,
+    groundings: Sequence[GroundingLike] = (),
+    name: Optional[str] = None,
+    extra: Optional[Mapping[str, Any]] = None,
+) -> Path:
+    """Write one frame as a dataset sample and append its record; returns the colour image's path.
+
+    - `rgb`: HxWx3 RGB uint8 (or HxW grey).
+    - `depth`: HxW uint16 millimetres or float metres (written as 16-bit PNG in mm); optional.
+    - `camera_info`: a camera_calibration YAML dict or a CameraInfo-like mapping (`width, height, k, d, r, p`).
+    - `groundings`: `Grounding`s or dicts `{"phrase", "boxes_1024", "type"?, "score"?, ...}` (pre-annotations:
+      extra keys such as a score are kept in the record); empty = an image still to annotate.
+    - `name`: file stem; by default `frame_<unix ns>`; a taken name gets a `_1`, `_2`... suffix, never
+      overwriting an earlier sample.
+    """
+    out = Path(out_dir)
+    img = np.asarray(rgb)
+    height, width = int(img.shape[0]), int(img.shape[1])
+    gs = [_as_grounding(g) for g in groundings]
+    with _APPEND_LOCK:
+        stem = _unique_name(out, name or f"frame_{time.time_ns()}")
+        image_rel = f"{IMAGES_DIR}/{stem}.png"
+        write_rgb_png(out / image_rel, img)  # claims the name before the lock is released
+    depth_rel = info_rel = None
+    if depth is not None:
+        depth_rel = f"{DEPTH_DIR}/{stem}.png"
+        write_depth_png(out / depth_rel, depth)
+    if camera_info is not None:
+        info_rel = f"{CAMERA_INFO_DIR}/{stem}.yaml"
+        write_camera_info(out / info_rel, camera_info)
+    sample = Sample(image=image_rel, width=width, height=height, groundings=gs, depth=depth_rel,
+                    camera_info=info_rel, extra=dict(extra or {}))
+    append_sample(out, sample)
+    return out / image_rel
+
+
+__all__ = ["append_sample", "camera_info_yaml", "depth_to_mm", "record_line", "write_annotations",
+           "write_camera_info", "write_depth_png", "write_rgb_png", "write_sample"]
