@@ -24,6 +24,7 @@ from grounding_node.grounding.command import parse_command
 from grounding_node.grounding.pipeline import ground_frame
 from grounding_node.grounding.types import Frame, GroundingResult, GroundingSettings
 from grounding_node.models.base import BackendConfig, GroundingBackend
+from grounding_node.models.family import parse_threshold
 from grounding_node.models.registry import create_backend
 
 ImageSource = Union[str, Path, np.ndarray]
@@ -168,13 +169,16 @@ class Grounder:
                     local_files_only: bool = True, options: Optional[Dict[str, Any]] = None,
                     **settings: Any) -> "Grounder":
         """Create and load a backend by name; extra keyword arguments are `GroundingSettings` fields
-        (score_threshold, max_objects_per_phrase, roi_fraction, ...)."""
+        (score_threshold, max_objects_per_phrase, roi_fraction, ...). `score_threshold` defaults to
+        "auto": the backend's family default (docs/backends.md); a number overrides it."""
         known = {f.name for f in fields(GroundingSettings)}
         unknown = set(settings) - known
         if unknown:
             raise TypeError(f"unknown settings {sorted(unknown)}; known: {sorted(known)}")
+        if "score_threshold" in settings:
+            settings["score_threshold"] = parse_threshold(settings["score_threshold"])   # "auto" -> None
         config = BackendConfig(model=model, device=device, dtype=dtype, local_files_only=local_files_only,
-                               score_threshold=float(settings.get("score_threshold", 0.3)),
+                               score_threshold=parse_threshold(settings.get("score_threshold")),
                                extra=dict(options or {}))
         return cls(create_backend(backend, config), GroundingSettings(**settings))
 

@@ -19,6 +19,16 @@ from typing import List, Optional
 from grounding_node.models.registry import BUILTIN_BACKENDS
 
 
+def _threshold(value: str):
+    """'auto' or a number (argparse type)."""
+    from grounding_node.models.family import parse_threshold
+
+    try:
+        return parse_threshold(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m grounding_node.cli", description=__doc__.split("\n\n")[0])
     p.add_argument("images", nargs="+", help="colour image file(s); several images are pages 0, 1, ...")
@@ -31,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", default="auto")
     p.add_argument("--options", default="{}", help="JSON object of backend options (see docs/backends.md)")
     p.add_argument("--allow-download", action="store_true", help="allow contacting a model hub (default: local files only)")
-    p.add_argument("--score-threshold", type=float, default=0.3)
+    p.add_argument("--score-threshold", type=_threshold, default="auto",
+                   help="'auto' (default): the backend family's recommended value (docs/backends.md); or a number")
     p.add_argument("--max-objects", type=int, default=5, help="per phrase")
     p.add_argument("--out-dir", default="grounding_output", help="where the annotated PNGs and result.json go")
     return p

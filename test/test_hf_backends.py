@@ -124,7 +124,10 @@ def test_florence2_forced_answer_end_to_end(tiny_checkpoint):
                                                       task="<CAPTION_TO_PHRASE_GROUNDING>", image_size=(W, H))
     np.testing.assert_array_equal(np.floor(obj.box_pixels), post["<CAPTION_TO_PHRASE_GROUNDING>"]["bboxes"][0])
     # score = mean model probability of the four <loc> tokens, checked by an independent teacher-forced pass
-    inputs = backend.processor(text=["<CAPTION_TO_PHRASE_GROUNDING>red mug"], images=[IMAGE], return_tensors="pt")
+    from grounding_node.models.prompts import florence2_prompt
+
+    assert florence2_prompt("red mug") == "<OPEN_VOCABULARY_DETECTION>red mug"   # task auto: a single noun phrase
+    inputs = backend.processor(text=[florence2_prompt("red mug")], images=[IMAGE], return_tensors="pt")
     start = backend.model.config.text_config.decoder_start_token_id if hasattr(backend.model.config, "text_config") \
         else backend.model.config.decoder_start_token_id
     decoder_ids = torch.tensor([[start] + target[:-1]])

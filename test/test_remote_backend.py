@@ -124,7 +124,8 @@ def test_per_phrase_family_asks_once_per_phrase(server):
     server.answer = "<s>thing<loc_100><loc_200><loc_300><loc_400></s>"
     out = remote(server.url, family="florence2").ground(IMAGE, ["red mug", "blue cup"])
     prompts = [r[2]["messages"][0]["content"][1]["text"] for r in server.requests]
-    assert prompts == ["<CAPTION_TO_PHRASE_GROUNDING>red mug", "<CAPTION_TO_PHRASE_GROUNDING>blue cup"]
+    # single noun phrases: the open-vocabulary task (answers with the one thing asked for)
+    assert prompts == ["<OPEN_VOCABULARY_DETECTION>red mug", "<OPEN_VOCABULARY_DETECTION>blue cup"]
     assert all(r[2]["skip_special_tokens"] is False for r in server.requests)
     assert len(out[0]) == 1 and len(out[1]) == 1
     assert sent_image(server.requests[0][2]).shape[:2] == (H, W)   # other families get the frame as is

@@ -1,6 +1,7 @@
 """Run a backend on one frame and turn its boxes into objects with pixel boxes and 3D positions.
 
-This is the whole data path after the messages: backend.ground -> score filter/top-k -> geometry.
+This is the whole data path after the messages: backend.ground -> drop non-finite boxes -> score
+filter (`auto` = the backend's family default) / top-k -> geometry.
 It has no ROS in it, so the node, the Python API, the CLI and the evaluation share one implementation.
 """
 
@@ -15,6 +16,7 @@ from grounding_node.geometry.boxes import box1024_to_pixels, box1024_to_xywh_nor
 from grounding_node.geometry.depth import estimate_objects_3d
 from grounding_node.grounding.types import Frame, GroundedObject, GroundingResult, GroundingSettings
 from grounding_node.models.base import GroundingBackend
+from grounding_node.models.family import resolve_threshold
 
 
 def confidence_label(score: float, hi: float, med: float) -> str:
@@ -31,6 +33,24 @@ def select_detections(detections, threshold: float, top_k: int):
     kept = [d for d in detections if np.isfinite(d.score) and d.score >= threshold]
     kept.sort(key=lambda d: -float(d.score))
     return kept[: max(0, int(top_k))]
+
+
+def finite_detections(detections, phrase: str, warnings: List[str]):
+    """The detections whose four coordinates and score are finite numbers; a warning per dropped one
+    (a NaN box would crash the drawing and poison the 3D estimate)."""
+    kept = []
+    for det in detections:
+        try:
+            values = np.asarray(list(det.box_1024) + [det.score], dtype=np.float64)
+            ok = values.shape == (5,) and bool(np.all(np.isfinite(values)))
+        except (TypeError, ValueError):
+            ok = False
+        if ok:
+            kept.append(det)
+        else:
+            warnings.append(f"dropped a box with a non-finite coordinate or score for '{phrase}': "
+                            f"box={getattr(det, 'box_1024', None)} score={getattr(det, 'score', None)}")
+    return kept
 
 
 def ground_frame(
@@ -59,9 +79,11 @@ def ground_frame(
         )
 
     t1 = time.perf_counter()
+    threshold = resolve_threshold(settings.score_threshold, backend)
     objects: List[GroundedObject] = []
     for index, (phrase, detections) in enumerate(zip(phrases, per_phrase)):
-        for det in select_detections(detections, settings.score_threshold, settings.max_objects_per_phrase):
+        detections = finite_detections(detections, phrase, result.warnings)
+        for det in select_detections(detections, threshold, settings.max_objects_per_phrase):
             box = clamp_box1024(np.asarray(det.box_1024, dtype=np.float64))
             score = float(np.clip(det.score, 0.0, 1.0))
             objects.append(

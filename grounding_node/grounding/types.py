@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import List, Optional, Union
 
 import numpy as np
 
@@ -33,9 +33,13 @@ class Frame:
 
 @dataclass
 class GroundingSettings:
-    """Everything the pipeline needs besides the backend; the node fills it from its parameters."""
+    """Everything the pipeline needs besides the backend; the node fills it from its parameters.
 
-    score_threshold: float = 0.3
+    `score_threshold`: None or "auto" = the backend's family default (`backend.default_score_threshold`,
+    table in docs/backends.md); a number overrides it.
+    """
+
+    score_threshold: Union[None, float, str] = None
     max_objects_per_phrase: int = 5
     confidence_hi: float = 0.7
     confidence_med: float = 0.4

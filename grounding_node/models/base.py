@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -39,7 +39,7 @@ class BackendConfig:
     device: str = "auto"
     dtype: str = "auto"
     local_files_only: bool = True
-    score_threshold: float = 0.0
+    score_threshold: Optional[float] = None     # informational: None = the family default (pipeline filters)
     extra: Dict[str, Any] = field(default_factory=dict)
 
 
@@ -47,9 +47,23 @@ class GroundingBackend(abc.ABC):
     """Base class for backends. Subclasses set `name` and implement `load` and `ground`."""
 
     name: str = "base"
+    #: The family records (`models.family.Family`) this backend serves; the first is its default.
+    families: tuple = ()
 
     def __init__(self, config: BackendConfig | None = None) -> None:
         self.config = config or BackendConfig()
+
+    @property
+    def family(self):
+        """This backend's family record (a backend serving several picks one on load), or None."""
+        return getattr(self, "_family", None) or (self.families[0] if self.families else None)
+
+    @property
+    def default_score_threshold(self) -> float:
+        """The score threshold `auto` means for this backend: its family's recommended value
+        (docs/backends.md, "Default score thresholds"); 0.3 for backends without a family record."""
+        family = self.family
+        return float(family.default_score_threshold) if family is not None else 0.3
 
     @abc.abstractmethod
     def load(self) -> None:

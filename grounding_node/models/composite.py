@@ -32,6 +32,11 @@ class CompositeBackend(GroundingBackend):
             extra=dict(extra.get("object_options", {}))))
         self.ocr_backend = create_backend("ocr", replace(self.config, model="", extra=dict(extra.get("ocr_options", {}))))
 
+    @property
+    def default_score_threshold(self) -> float:
+        """The object backend's (OCR scores are match ratios >= its `min_match`, 0.6, above any default)."""
+        return self.object_backend.default_score_threshold
+
     def describe(self) -> str:
         return f"composite({self.object_backend.describe()} + ocr)"
 

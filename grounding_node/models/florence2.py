@@ -1,42 +1,63 @@
 """`florence2`: Florence-2 through transformers' native classes (no remote code).
 
 Use `florence-community/*` checkpoints; the `microsoft/*` ones need remote code, which is never
-enabled. One prompt per phrase (`<CAPTION_TO_PHRASE_GROUNDING>red mug`, or the open-vocabulary
-task via backend option `task`), all phrases of a frame **batched in one generate() call**; the
-image is encoded once per batch row. Output `<loc_x1><loc_y1><loc_x2><loc_y2>`, x first, 1000 bins.
+enabled. One prompt per phrase, all phrases of a frame **batched in one generate() call** (the image
+is encoded once per batch row). The task (backend option `task`, default `auto`):
+- `auto`: `<OPEN_VOCABULARY_DETECTION>` for a single noun phrase ("red mug": the answer is only that
+  thing), `<CAPTION_TO_PHRASE_GROUNDING>` for a phrase naming other objects ("the mug next to the
+  laptop"), whose answer boxes every noun phrase: the referent rule keeps the mug's boxes;
+- or either task for every phrase.
+Output `label<loc_x1><loc_y1><loc_x2><loc_y2>...`, x first, 1000 bins (the processor's own
+`post_process_generation` reads it the same way).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import List, Sequence
 
 import numpy as np
 
 from grounding_node.models.base import Detection, check_rgb
+from grounding_node.models.family import Family
 from grounding_node.models.generative import GenerativeBackend
 from grounding_node.models.hf import detections_from_text, to_pil
-from grounding_node.models.parsers import parse_florence2
+from grounding_node.models.parsers import format_florence2, parse_florence2
 from grounding_node.models.prompts import florence2_prompt
+
+FAMILY = Family(
+    name="florence2",
+    default_score_threshold=0.0,
+    threshold_source="Florence2Processor.post_process_generation keeps every generated box (no threshold)",
+    prompt=lambda phrases: florence2_prompt(phrases[0].strip()),
+    parse=lambda text, input_size=None: parse_florence2(text),
+    format_box=format_florence2,
+    per_phrase=True,
+    remote_body={"skip_special_tokens": False},
+)
 
 
 class Florence2Backend(GenerativeBackend):
     name = "florence2"
+    families = (FAMILY,)
     default_model = "florence-community/Florence-2-base"
     model_class = "Florence2ForConditionalGeneration"
 
     def load(self) -> None:
         super().load()
-        self.task = str(self.config.extra.get("task", "<CAPTION_TO_PHRASE_GROUNDING>"))
+        self.task = str(self.config.extra.get("task", "auto"))
         florence2_prompt("x", self.task)  # validate the option at load time, not per frame
+        self._family = replace(FAMILY, prompt=lambda phrases: florence2_prompt(phrases[0].strip(), self.task))
 
     def ground(self, rgb: np.ndarray, phrases: Sequence[str]) -> List[List[Detection]]:
         check_rgb(rgb)
         if not phrases:
             return []
         image = to_pil(rgb)
-        prompts = [florence2_prompt(p.strip(), self.task) for p in phrases]
+        requests = self.family.requests(phrases)
+        prompts = [prompt for _, prompt in requests]
         inputs = self.processor(text=prompts, images=[image] * len(prompts), return_tensors="pt", padding=True)
         result: List[List[Detection]] = [[] for _ in phrases]
-        for index, gen in enumerate(self.generate(inputs)):
-            result[index] = detections_from_text(gen, self.tokenizer, parse_florence2, phrases, fixed_phrase=index)[index]
+        for (indices, _), gen in zip(requests, self.generate(inputs)):
+            detections_from_text(gen, self.tokenizer, self.family, phrases, indices, result)
         return result

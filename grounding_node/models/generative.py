@@ -1,15 +1,27 @@
 """Base class of the transformers backends that write boxes as text (Florence-2, PaliGemma, Qwen-VL, Kosmos-2).
 
-A family subclass supplies only its prompt(s), its processor call and its parser; loading, greedy
-generation with per-token probabilities, trimming and scoring live here (see `hf` for the score).
+A family subclass supplies its `Family` record (prompt, parser, batching, referent rule: `family`) and
+`model_inputs(image, prompt)`, its processor call; loading, the request loop, greedy generation with
+per-token probabilities, trimming, parsing and scoring live here (see `hf` for the score).
 """
 
 from __future__ import annotations
 
-from typing import Any, List, Sequence
+from typing import Any, List, Optional, Sequence, Tuple
 
-from grounding_node.models.base import GroundingBackend
-from grounding_node.models.hf import Generation, generate_scored, load_model, move_inputs, pretrained_kwargs, trim_at_end
+import numpy as np
+
+from grounding_node.models.base import Detection, GroundingBackend, check_rgb
+from grounding_node.models.hf import (
+    Generation,
+    detections_from_text,
+    generate_scored,
+    load_model,
+    move_inputs,
+    pretrained_kwargs,
+    to_pil,
+    trim_at_end,
+)
 
 
 class GenerativeBackend(GroundingBackend):
@@ -44,3 +56,25 @@ class GenerativeBackend(GroundingBackend):
                                self.logits_processors)
         stops: Sequence[int] = [self.tokenizer.eos_token_id, self.tokenizer.pad_token_id]
         return [trim_at_end(g, stops) for g in gens]
+
+    def model_inputs(self, image, prompt: str):
+        """The processor's batch for one prompt (the family's text) and the image."""
+        return self.processor(text=prompt, images=image, return_tensors="pt")
+
+    def answer_input_size(self, inputs) -> Optional[Tuple[int, int]]:
+        """(W, H) of the image the model saw, when the family's coordinates refer to it (Qwen2.5-VL)."""
+        return None
+
+    def ground(self, rgb: np.ndarray, phrases: Sequence[str]) -> List[List[Detection]]:
+        """One generate() per request of the family record (all phrases at once, or one per phrase)."""
+        check_rgb(rgb)
+        if not phrases:
+            return []
+        image = to_pil(rgb)
+        result: List[List[Detection]] = [[] for _ in phrases]
+        for indices, prompt in self.family.requests(phrases):
+            inputs = self.model_inputs(image, prompt)
+            gen = self.generate(inputs)[0]
+            detections_from_text(gen, self.tokenizer, self.family, phrases, indices, result,
+                                 self.answer_input_size(inputs))
+        return result

@@ -6,8 +6,7 @@ registry on start-up and only the selected backend pays for its framework.
 
 Scores of generative families: a VLM that writes boxes as text has no detection score, so a box's
 score is the **mean probability of the tokens that encode it** (softmax of the model's raw logits at
-each generated step, before any logits processor), in 0..1 like a detector's score, so one
-`score_threshold` works for every backend.
+each generated step, before any logits processor), in 0..1 like a detector's score.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from grounding_node.models.base import BackendConfig, Detection
-from grounding_node.models.parsers import ParsedBox, assign_to_phrases
 
 
 def to_pil(rgb: np.ndarray):
@@ -140,33 +138,25 @@ def decode_with_spans(tokenizer, ids: Sequence[int]) -> Tuple[str, List[Tuple[in
     return "".join(pieces), spans
 
 
-def span_score(spans: Sequence[Tuple[int, int]], probs: np.ndarray, span: Tuple[int, int]) -> float:
+def span_score(spans: Optional[Sequence[Tuple[int, int]]], probs: Optional[np.ndarray], span: Tuple[int, int]) -> float:
     """Mean probability of the tokens whose characters overlap `span` (0 when none do)."""
+    if spans is None or probs is None:
+        return 0.0
     start, end = span
     picked = [float(p) for (a, b), p in zip(spans, probs) if a < end and b > start]
     return float(np.mean(picked)) if picked else 0.0
 
 
-def detections_from_text(gen: Generation, tokenizer, parser, phrases: Sequence[str],
-                         fixed_phrase: Optional[int] = None) -> List[List[Detection]]:
-    """Decode, parse, score and group one generated sequence.
+def detections_from_text(gen: Generation, tokenizer, family, phrases: Sequence[str], indices: Sequence[int],
+                         result: Optional[List[List[Detection]]] = None,
+                         input_size: Optional[Tuple[int, int]] = None) -> List[List[Detection]]:
+    """Decode one generated sequence and turn it into detections for the asked phrases (`indices`):
+    the family's parser, its referent rule, and the mean probability of each box's tokens as its score
+    (`family.detections_from_answer`, the same code `remote` runs)."""
+    from grounding_node.models.family import detections_from_answer
 
-    `parser(text) -> [ParsedBox]`. With `fixed_phrase`, every box belongs to that phrase (families
-    prompted one phrase at a time); otherwise labels are matched back to the command's phrases.
-    """
     text, spans = decode_with_spans(tokenizer, gen.ids)
-    parsed: List[ParsedBox] = parser(text)
-    grouped: List[List[ParsedBox]] = [[] for _ in phrases]
-    if fixed_phrase is not None:
-        grouped[fixed_phrase] = list(parsed)
-    else:
-        grouped = assign_to_phrases(parsed, phrases)
-    result: List[List[Detection]] = []
-    for boxes in grouped:
-        dets = [Detection(b.box_1024, span_score(spans, gen.probs, b.span)) for b in boxes]
-        dets.sort(key=lambda d: -d.score)
-        result.append(dets)
-    return result
+    return detections_from_answer(family, text, spans, gen.probs, phrases, indices, input_size, result=result)
 
 
 def merge_detections(per_phrase: List[List[Detection]], extra: List[List[Detection]]) -> List[List[Detection]]:

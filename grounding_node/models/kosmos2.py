@@ -1,26 +1,39 @@
 """`kosmos2`: Kosmos-2 (`<grounding><phrase> a red mug</phrase>` -> `<object><patch_index_..>..</object>`).
 
-One generate() per phrase: the phrase is in the prompt, so every box the model writes belongs to it.
-(Batching rows of different lengths would need left padding, which shifts Kosmos-2's image-slot
-mask; at one or two phrases per command the loop costs little.) Patch indices on the 32x32 grid
-are converted by `kosmos2_patches_to_1024`, the model's own convention.
+One generate() per phrase. The model *continues* the prompt and may ground further phrases (the
+model card: "... a snowman</phrase><object>...</object> warming himself by<phrase> a fire</phrase>
+<object>...</object>"): the phrase's referent is the object block written right after the prompt's
+`</phrase>` (unlabelled in the answer); blocks after a later `<phrase>` are context (strict referent
+rule). (Batching rows of different lengths would need left padding, which shifts Kosmos-2's image-slot
+mask; at one or two phrases per command the loop costs little.) Patch indices on the 32x32 grid are
+converted by `kosmos2_patches_to_1024`, the model's own convention.
 """
 
 from __future__ import annotations
 
-from typing import List, Sequence
+from dataclasses import replace
 
-import numpy as np
-
-from grounding_node.models.base import Detection, check_rgb
+from grounding_node.models.family import Family
 from grounding_node.models.generative import GenerativeBackend
-from grounding_node.models.hf import detections_from_text, to_pil
-from grounding_node.models.parsers import parse_kosmos2
+from grounding_node.models.parsers import format_kosmos2, parse_kosmos2
 from grounding_node.models.prompts import kosmos2_prompt
+
+FAMILY = Family(
+    name="kosmos2",
+    default_score_threshold=0.0,
+    threshold_source="Kosmos2Processor.post_process_generation keeps every generated box (no threshold)",
+    prompt=lambda phrases: kosmos2_prompt(phrases[0]),
+    parse=lambda text, input_size=None: parse_kosmos2(text),
+    format_box=format_kosmos2,
+    per_phrase=True,
+    strict_referent=True,
+    remote_body={"skip_special_tokens": False},
+)
 
 
 class Kosmos2Backend(GenerativeBackend):
     name = "kosmos2"
+    families = (FAMILY,)
     default_model = "microsoft/kosmos-2-patch14-224"
     model_class = "Kosmos2ForConditionalGeneration"
 
@@ -28,14 +41,5 @@ class Kosmos2Backend(GenerativeBackend):
         super().load()
         self.max_new_tokens = int(self.config.extra.get("max_new_tokens", 32))
         self.per_side = int(getattr(self.processor, "num_patch_index_tokens", 1024) ** 0.5)
-
-    def ground(self, rgb: np.ndarray, phrases: Sequence[str]) -> List[List[Detection]]:
-        check_rgb(rgb)
-        image = to_pil(rgb)
-        result: List[List[Detection]] = [[] for _ in phrases]
-        parser = lambda text: parse_kosmos2(text, self.per_side)  # noqa: E731
-        for index, phrase in enumerate(phrases):
-            inputs = self.processor(text=kosmos2_prompt(phrase), images=image, return_tensors="pt")
-            gen = self.generate(inputs)[0]
-            result[index] = detections_from_text(gen, self.tokenizer, parser, phrases, fixed_phrase=index)[index]
-        return result
+        if self.per_side != 32:
+            self._family = replace(FAMILY, parse=lambda text, input_size=None: parse_kosmos2(text, self.per_side))

@@ -12,14 +12,23 @@ from typing import List, Sequence
 import numpy as np
 
 from grounding_node.models.base import Detection, GroundingBackend, check_rgb
+from grounding_node.models.family import Family
 from grounding_node.models.hf import load_model, move_inputs, pretrained_kwargs, select_per_phrase, to_pil
 from grounding_node.models.parsers import cxcywh_to_1024, owl_square_scale
 
 DEFAULT_MODEL = "google/owlv2-base-patch16-ensemble"
 
+FAMILY = Family(
+    name="owlv2",
+    default_score_threshold=0.1,
+    threshold_source="transformers' OWLv2 / OWL-ViT docs example: post_process_object_detection(threshold=0.1)",
+    aliases=("owlvit",),
+)
+
 
 class OwlBackend(GroundingBackend):
     name = "owlv2"
+    families = (FAMILY,)
 
     def load(self) -> None:
         from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
+import math
 import re
 from dataclasses import dataclass
 from typing import Iterable, List, Optional, Sequence, Tuple
@@ -21,7 +23,27 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from grounding_node.geometry.boxes import GRID, clamp_box1024, pixels_to_box1024
+
 Box = Tuple[float, float, float, float]
+Size = Tuple[int, int]
+log = logging.getLogger(__name__)
+
+
+def finite_box(values: Sequence[float], text: str = "", limit: Optional[float] = None) -> bool:
+    """True when every coordinate is a finite number (and, with `limit`, within +-`limit`); otherwise
+    log a warning: the caller drops the box.
+
+    `json.loads` accepts NaN and Infinity, and a huge literal (1e308) is finite but no coordinate of any
+    image; every parser checks its numbers, so no NaN (or absurd) box reaches the geometry.
+    """
+    try:
+        ok = all(math.isfinite(float(v)) and (limit is None or abs(float(v)) <= limit) for v in values)
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        log.warning("dropped a box with a non-finite or absurd coordinate %s from the model's answer %.80r",
+                    list(values), text)
+    return ok
 
 
 @dataclass(frozen=True)
@@ -101,7 +123,9 @@ def parse_florence2(text: str, bins: int = 1000) -> List[ParsedBox]:
             label = between
         nums = [int(n) for n in _FLORENCE_NUM.findall(m.group(1))]
         if all(0 <= n < bins for n in nums):
-            out.append(ParsedBox(label, bins_to_1024(*nums, bins=bins), (m.start(), m.end())))
+            box = bins_to_1024(*nums, bins=bins)
+            if finite_box(box, text):
+                out.append(ParsedBox(label, box, (m.start(), m.end())))
         pos = m.end()
     return out
 
@@ -121,7 +145,9 @@ def parse_paligemma(text: str) -> List[ParsedBox]:
         y1, x1, y2, x2 = (int(n) for n in _PALIGEMMA_NUM.findall(m.group(1)))
         if max(y1, x1, y2, x2) > 1023:
             continue
-        out.append(ParsedBox(_clean_label(m.group(2)), _ordered(x1, y1, x2, y2), (m.start(1), m.end(1))))
+        box = _ordered(x1, y1, x2, y2)
+        if finite_box(box, text):
+            out.append(ParsedBox(_clean_label(m.group(2)), box, (m.start(1), m.end(1))))
     return out
 
 
@@ -154,10 +180,15 @@ def parse_json_boxes(text: str, mode: str, input_size: Optional[Tuple[int, int]]
             continue
         label = obj.get("label", obj.get("name", ""))
         label = _clean_label(label) if isinstance(label, str) else ""
-        if mode == "pixels":
-            box = pixels_to_1024(coords, input_size[0], input_size[1])
-        else:
-            box = scaled_to_1024(*coords, scale=1000.0)
+        if not finite_box(coords, text, limit=4.0 * (max(input_size) if mode == "pixels" else 1000.0)):
+            continue
+        with np.errstate(over="ignore", invalid="ignore"):
+            if mode == "pixels":
+                box = pixels_to_1024(coords, input_size[0], input_size[1])
+            else:
+                box = scaled_to_1024(*coords, scale=1000.0)
+        if not finite_box(box, text):
+            continue
         key = _BBOX_KEY.search(m.group(0))
         span = (m.start() + key.start(1), m.start() + key.end(1)) if key else (m.start(), m.end())
         out.append(ParsedBox(label, box, span))
@@ -182,8 +213,40 @@ def parse_qwen2_tokens(text: str) -> List[ParsedBox]:
             if start < m.start():
                 label = name
         coords = [float(m.group(i)) for i in range(1, 5)]
-        out.append(ParsedBox(label, scaled_to_1024(*coords, scale=1000.0), (m.start(), m.end())))
+        if finite_box(coords, text, limit=4000.0):
+            box = scaled_to_1024(*coords, scale=1000.0)
+            if finite_box(box, text):
+                out.append(ParsedBox(label, box, (m.start(), m.end())))
     return out
+
+
+_PLAIN_LIST = re.compile(r"\[\s*(" + _NUMBER + r")\s*,\s*(" + _NUMBER + r")\s*,\s*(" + _NUMBER + r")\s*,\s*("
+                         + _NUMBER + r")\s*\]")
+_PLAIN_PAIRS = re.compile(r"\(\s*(" + _NUMBER + r")\s*,\s*(" + _NUMBER + r")\s*\)\s*,\s*\(\s*(" + _NUMBER
+                          + r")\s*,\s*(" + _NUMBER + r")\s*\)")
+
+
+def parse_plain_boxes(text: str, scale: float = 1000.0) -> List[ParsedBox]:
+    """Bare coordinates with no JSON keys and no special tokens: `[x1, y1, x2, y2]` or `(x1,y1),(x2,y2)`,
+    normalised to `scale` (Qwen2-VL answers 0-1000 this way when its box tokens are skipped). No label."""
+    out: List[ParsedBox] = []
+    for pattern in (_PLAIN_LIST, _PLAIN_PAIRS):
+        for m in pattern.finditer(text):
+            coords = [float(m.group(i)) for i in range(1, 5)]
+            if not finite_box(coords, text, limit=4.0 * scale):
+                continue
+            box = scaled_to_1024(*coords, scale=scale)
+            if finite_box(box, text):
+                out.append(ParsedBox("", box, (m.start(), m.end())))
+        if out:
+            break
+    return out
+
+
+def parse_qwen2(text: str, input_size: Optional[Size] = None) -> List[ParsedBox]:
+    """Qwen2-VL: its native special tokens; failing those a JSON `bbox_2d` list; failing that bare
+    `[x1, y1, x2, y2]` / `(x1,y1),(x2,y2)` coordinates; all on 0-1000 (the same chain local and remote)."""
+    return parse_qwen2_tokens(text) or parse_json_boxes(text, "1000") or parse_plain_boxes(text, 1000.0)
 
 
 _KOSMOS_PHRASE = re.compile(r"<phrase>(.*?)</phrase>")
@@ -210,7 +273,9 @@ def parse_kosmos2(text: str, per_side: int = 32) -> List[ParsedBox]:
             if ul >= n_cells or lr >= n_cells:
                 continue
             start = block.start(1) + pair.start()
-            out.append(ParsedBox(label, kosmos2_patches_to_1024(ul, lr, per_side), (start, start + len(pair.group(0)))))
+            box = kosmos2_patches_to_1024(ul, lr, per_side)
+            if finite_box(box, text):
+                out.append(ParsedBox(label, box, (start, start + len(pair.group(0)))))
     return out
 
 
@@ -255,25 +320,63 @@ def assign_to_phrases(boxes: Iterable[ParsedBox], phrases: Sequence[str]) -> Lis
     return grouped
 
 
-def parse_output(family: str, text: str, input_size: Optional[Tuple[int, int]] = None) -> List[ParsedBox]:
-    """Dispatch by family name (used by the remote backend, whose server may run any of them)."""
-    if family == "florence2":
-        return parse_florence2(text)
-    if family == "paligemma":
-        return parse_paligemma(text)
-    if family in ("qwen2_5_vl", "qwen2.5_vl", "qwen2.5"):
-        return parse_json_boxes(text, "pixels", input_size)
-    if family in ("qwen3_vl", "qwen3", "json_1000"):
-        return parse_json_boxes(text, "1000")
-    if family in ("qwen2_vl", "qwen2"):
-        boxes = parse_qwen2_tokens(text)
-        return boxes if boxes else parse_json_boxes(text, "1000")
-    if family == "kosmos2":
-        return parse_kosmos2(text)
-    raise ValueError(f"no parser for family '{family}'")
+def parse_output(family: str, text: str, input_size: Optional[Size] = None) -> List[ParsedBox]:
+    """Parse `text` with the parser of the family record called `family` (or one of its aliases)."""
+    from grounding_node.models.family import get_family
+
+    record = get_family(family)
+    if record.parse is None:
+        raise ValueError(f"family '{family}' does not answer in text: no parser")
+    return record.parse(text, input_size)
 
 
-PARSER_FAMILIES = ("florence2", "paligemma", "qwen2_vl", "qwen2_5_vl", "qwen3_vl", "kosmos2")
+# -- boxes back to text: each parser's inverse (the targets a fine-tuning loss sees) ------------------
+
+def _bin(v: float, bins: int) -> int:
+    return int(min(bins - 1, max(0, math.floor(v / GRID * bins))))
+
+
+def format_florence2(label: str, box: Box, input_size: Optional[Size] = None, bins: int = 1000) -> str:
+    """`label<loc_x1><loc_y1><loc_x2><loc_y2>`: 1000 bins, x first, clamped to <loc_999> (a box touching the
+    right or bottom edge must not become <loc_1000>). `parse_florence2` of it gives the bin centres back."""
+    x1, y1, x2, y2 = (_bin(v, bins) for v in box)
+    return f"{label}<loc_{x1}><loc_{y1}><loc_{x2}><loc_{y2}>"
+
+
+def format_paligemma(label: str, box: Box, input_size: Optional[Size] = None) -> str:
+    """`<locY1><locX1><locY2><locX2> label`: y first, 1024 bins (the canonical grid, rounded)."""
+    x1, y1, x2, y2 = (int(min(1023, max(0, round(v)))) for v in box)
+    return f"<loc{y1:04d}><loc{x1:04d}><loc{y2:04d}><loc{x2:04d}> {label}"
+
+
+def format_json_box(label: str, box: Box, input_size: Optional[Size] = None, mode: str = "1000") -> str:
+    """`{"bbox_2d": [x1, y1, x2, y2], "label": ...}`: integer pixels of the resized input `input_size`
+    (mode "pixels", Qwen2.5-VL) or 0-1000 (mode "1000", Qwen3-VL)."""
+    if mode == "pixels":
+        if not input_size:
+            raise ValueError("mode 'pixels' needs input_size=(W_in, H_in)")
+        scale = (input_size[0], input_size[1], input_size[0], input_size[1])
+    else:
+        scale = (1000.0,) * 4
+    coords = [int(round(v / GRID * s)) for v, s in zip(box, scale)]
+    return json.dumps({"bbox_2d": coords, "label": label})
+
+
+def format_qwen2(label: str, box: Box, input_size: Optional[Size] = None) -> str:
+    """Qwen2-VL's native `<|object_ref_start|>label<|object_ref_end|><|box_start|>(x1,y1),(x2,y2)<|box_end|>`, 0-1000."""
+    x1, y1, x2, y2 = (int(round(v / GRID * 1000.0)) for v in box)
+    return f"<|object_ref_start|>{label}<|object_ref_end|><|box_start|>({x1},{y1}),({x2},{y2})<|box_end|>"
+
+
+def format_kosmos2(label: str, box: Box, input_size: Optional[Size] = None, per_side: int = 32) -> str:
+    """`<phrase> label</phrase><object><patch_index_UL><patch_index_LR></object>` on the 32x32 grid:
+    the cells holding the box's corners (the inverse of `kosmos2_patches_to_1024`)."""
+    cell = GRID / per_side
+    clip = lambda v: int(min(per_side - 1, max(0, v)))  # noqa: E731
+    ul_x, ul_y = clip(math.floor(box[0] / cell)), clip(math.floor(box[1] / cell))
+    lr_x, lr_y = clip(math.ceil(box[2] / cell) - 1), clip(math.ceil(box[3] / cell) - 1)
+    return (f"<phrase> {label}</phrase><object><patch_index_{ul_y * per_side + ul_x:04d}>"
+            f"<patch_index_{lr_y * per_side + lr_x:04d}></object>")
 
 
 # -- detector heads (normalised centre boxes) --------------------------------------------------------

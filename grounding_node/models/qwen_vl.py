@@ -5,26 +5,55 @@ list of `bbox_2d` + `label`; labels are matched back to the phrases. Their coord
 - Qwen2.5-VL: absolute pixels of the *resized* model input, W_in x H_in = (grid_w, grid_h) x patch
   size from `image_grid_thw`, converted with `pixels_to_1024(box, W_in, H_in)`;
 - Qwen3-VL: 0-1000 relative.
-Qwen2-VL is asked once per phrase in its native form (`<|object_ref_start|>..<|box_start|>(x1,y1),(x2,y2)<|box_end|>`,
-0-1000), since its special-token answer names one referent.
-The processor is the image-only one from `qwen_processing` (no torchvision needed).
+Qwen2-VL is asked once per phrase in its native form (`Find <|object_ref_start|>..<|object_ref_end|>`,
+answered `<|box_start|>(x1,y1),(x2,y2)<|box_end|>` on 0-1000; JSON or bare coordinates are read too).
+The image budget is `prompts.QWEN_MAX_PIXELS` (option `max_pixels`), the same as `remote`'s, so both
+see the same resolution. The processor is the image-only one from `qwen_processing` (no torchvision).
 """
 
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+from typing import List, Tuple
 
-import numpy as np
-
-from grounding_node.models.base import Detection, check_rgb
+from grounding_node.models.family import Family
 from grounding_node.models.generative import GenerativeBackend
-from grounding_node.models.hf import detections_from_text, load_model, pretrained_kwargs, to_pil
-from grounding_node.models.parsers import parse_json_boxes, parse_qwen2_tokens
-from grounding_node.models.prompts import qwen2_prompt, qwen_json_prompt
+from grounding_node.models.hf import load_model, pretrained_kwargs
+from grounding_node.models.parsers import format_json_box, format_qwen2, parse_json_boxes, parse_qwen2
+from grounding_node.models.prompts import QWEN_MAX_PIXELS, qwen2_prompt, qwen_json_prompt
+
+_SOURCE = "no threshold in the model card's grounding examples: every box of the answer is kept"
+
+
+def _json_list(items: List[str]) -> str:
+    return "[" + ", ".join(items) + "]"
+
+
+QWEN2_VL = Family(
+    name="qwen2_vl", default_score_threshold=0.0, threshold_source=_SOURCE,
+    prompt=lambda phrases: qwen2_prompt(phrases[0]),
+    parse=parse_qwen2, format_box=format_qwen2, per_phrase=True,
+    remote_body={"skip_special_tokens": False}, resize_factor=28, aliases=("qwen2",),
+)
+QWEN2_5_VL = Family(
+    name="qwen2_5_vl", default_score_threshold=0.0, threshold_source=_SOURCE,
+    prompt=lambda phrases: qwen_json_prompt(phrases, relative=False),
+    parse=lambda text, input_size=None: parse_json_boxes(text, "pixels", input_size),
+    format_box=lambda label, box, input_size=None: format_json_box(label, box, input_size, "pixels"),
+    join_answer=_json_list, resize_factor=28, aliases=("qwen2.5_vl", "qwen2.5"),
+)
+QWEN3_VL = Family(
+    name="qwen3_vl", default_score_threshold=0.0, threshold_source=_SOURCE,
+    prompt=lambda phrases: qwen_json_prompt(phrases, relative=True),
+    parse=lambda text, input_size=None: parse_json_boxes(text, "1000"),
+    format_box=lambda label, box, input_size=None: format_json_box(label, box, input_size, "1000"),
+    join_answer=_json_list, resize_factor=32, aliases=("qwen3", "json_1000"),
+)
+BY_MODEL_TYPE = {"qwen2_vl": QWEN2_VL, "qwen2_5_vl": QWEN2_5_VL, "qwen3_vl": QWEN3_VL, "qwen3_vl_moe": QWEN3_VL}
 
 
 class QwenVLBackend(GenerativeBackend):
     name = "qwen_vl"
+    families = (QWEN2_5_VL, QWEN2_VL, QWEN3_VL)
     default_model = "Qwen/Qwen2.5-VL-3B-Instruct"
 
     def load(self) -> None:
@@ -34,11 +63,14 @@ class QwenVLBackend(GenerativeBackend):
 
         extra = self.config.extra
         self.model_name = self.config.model or self.default_model
-        budget = {k: int(extra[k]) for k in ("min_pixels", "max_pixels") if k in extra}
+        budget = {"max_pixels": int(extra.get("max_pixels", QWEN_MAX_PIXELS))}
+        if "min_pixels" in extra:
+            budget["min_pixels"] = int(extra["min_pixels"])
         self.processor = load_qwen_processor(self.model_name, local_files_only=bool(self.config.local_files_only),
                                              **budget)
         hf_config = AutoConfig.from_pretrained(self.model_name, **pretrained_kwargs(self.config))
         self.variant = hf_config.model_type
+        self._family = BY_MODEL_TYPE[self.variant]
         self.model, self.device, self.dtype = load_model(qwen_model_class(hf_config), self.config, self.default_model)
         self.tokenizer = self.processor.tokenizer
         self.max_new_tokens = int(extra.get("max_new_tokens", 512))
@@ -53,28 +85,14 @@ class QwenVLBackend(GenerativeBackend):
         text = self.processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         return self.processor(text=[text], images=[image], return_tensors="pt")
 
+    model_inputs = _inputs
+
     def input_size(self, inputs) -> Tuple[int, int]:
         """(W_in, H_in) of the resized image the model saw: Qwen2.5-VL's pixel coordinates refer to it."""
         _, grid_h, grid_w = (int(v) for v in inputs["image_grid_thw"][0])
         return grid_w * self.patch_size, grid_h * self.patch_size
 
-    def ground(self, rgb: np.ndarray, phrases: Sequence[str]) -> List[List[Detection]]:
-        check_rgb(rgb)
-        if not phrases:
-            return []
-        image = to_pil(rgb)
-        if self.variant == "qwen2_vl":
-            result: List[List[Detection]] = [[] for _ in phrases]
-            for index, phrase in enumerate(phrases):
-                gen = self.generate(self._inputs(image, qwen2_prompt(phrase)))[0]
-                result[index] = detections_from_text(gen, self.tokenizer, parse_qwen2_tokens, phrases,
-                                                     fixed_phrase=index)[index]
-            return result
-        inputs = self._inputs(image, qwen_json_prompt(phrases, relative=self.variant != "qwen2_5_vl"))
-        if self.variant == "qwen2_5_vl":
-            size = self.input_size(inputs)
-            parser = lambda text: parse_json_boxes(text, "pixels", size)  # noqa: E731
-        else:
-            parser = lambda text: parse_json_boxes(text, "1000")  # noqa: E731
-        gen = self.generate(inputs)[0]
-        return detections_from_text(gen, self.tokenizer, parser, phrases)
+    answer_input_size = input_size
+
+
+__all__ = ["QwenVLBackend", "QWEN2_VL", "QWEN2_5_VL", "QWEN3_VL"]

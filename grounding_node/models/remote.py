@@ -7,9 +7,12 @@ family's own parser (`parsers`), so a server-side model gives the same boxes as 
 - Scores: when the server returns per-token logprobs (requested; vLLM and SGLang do), a box scores
   the mean probability of its tokens, as the local generative backends do; otherwise
   `default_score` (1.0) and the docs say so.
-- Qwen2.5-VL answers in pixels of the image it was given, so the client resizes the frame to the
-  size Qwen's processor would use (`qwen_smart_size`) before sending: the coordinates then refer to
-  a size the client knows, whatever the server does.
+- The family record (`family.Family`, found by the `family` option) gives the prompt, the parser, the
+  batching, the referent rule and the extra request fields: the same record the local backend uses.
+- Qwen-VL: the client resizes the frame to the size Qwen's processor would use (`qwen_smart_size`)
+  with the budget shared with the local backend (`prompts.QWEN_MAX_PIXELS`, option `max_pixels`), so
+  local and remote see the same resolution and Qwen2.5-VL's pixel answers refer to a size the client knows.
+- PaliGemma ships no chat template: its record sends `chat_template` in the request (a vLLM field).
 - Failures: per-request `timeout`, `retries` with exponential backoff on connection errors,
   timeouts and 5xx; 4xx are not retried. Every failure raises `RemoteGroundingError` with the URL
   and the cause, which the node reports as the result's `error`.
@@ -30,27 +33,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from grounding_node.models.base import Detection, GroundingBackend, check_rgb
-from grounding_node.models.hf import span_score
-from grounding_node.models.parsers import PARSER_FAMILIES, assign_to_phrases, parse_output
-from grounding_node.models.prompts import (
-    florence2_prompt,
-    kosmos2_prompt,
-    paligemma_prompt,
-    qwen2_prompt,
-    qwen_json_prompt,
-    qwen_smart_size,
-)
-
-# family -> (all phrases in one request?, extra request fields the family needs)
-FAMILY_SETTINGS: Dict[str, Tuple[bool, Dict[str, Any]]] = {
-    "qwen2_5_vl": (True, {}),
-    "qwen3_vl": (True, {}),
-    "paligemma": (True, {}),
-    "qwen2_vl": (False, {"skip_special_tokens": False}),
-    "florence2": (False, {"skip_special_tokens": False}),
-    "kosmos2": (False, {"skip_special_tokens": False}),
-}
-assert set(FAMILY_SETTINGS) == set(PARSER_FAMILIES)
+from grounding_node.models.family import Family, detections_from_answer, get_family, text_families
+from grounding_node.models.prompts import QWEN_MAX_PIXELS, qwen_smart_size
 
 
 class RemoteGroundingError(RuntimeError):
@@ -58,20 +42,8 @@ class RemoteGroundingError(RuntimeError):
 
 
 def family_prompt(family: str, phrases: Sequence[str]) -> str:
-    """The prompt a family's model is asked with (one phrase for per-phrase families)."""
-    if family == "qwen2_5_vl":
-        return qwen_json_prompt(phrases, relative=False)
-    if family == "qwen3_vl":
-        return qwen_json_prompt(phrases, relative=True)
-    if family == "paligemma":
-        return paligemma_prompt(phrases)
-    if family == "qwen2_vl":
-        return qwen2_prompt(phrases[0])
-    if family == "florence2":
-        return florence2_prompt(phrases[0])
-    if family == "kosmos2":
-        return kosmos2_prompt(phrases[0])
-    raise ValueError(f"unknown remote family '{family}'; use one of {sorted(FAMILY_SETTINGS)}")
+    """The prompt a family's model is asked with for the first request (one phrase for per-phrase families)."""
+    return get_family(family).requests(phrases)[0][1]
 
 
 def encode_png(rgb: np.ndarray) -> str:
@@ -101,22 +73,25 @@ class RemoteBackend(GroundingBackend):
         self.url = str(extra.get("url", "")).rstrip("/")
         if not self.url.startswith(("http://", "https://")):
             raise ValueError("remote backend needs backend_options.url, e.g. 'http://gpu-server:8000/v1'")
-        self.family = str(extra.get("family", "qwen2_5_vl"))
-        family_prompt(self.family, ["x"])  # validate now, not per frame
+        self._family: Family = get_family(str(extra.get("family", "qwen2_5_vl")))   # ValueError when unknown
+        if not self._family.generative:
+            raise ValueError(f"remote serves families that answer in text ({', '.join(text_families())}), "
+                             f"not '{self._family.name}'")
         self.timeout = float(extra.get("timeout", 10.0))
         self.retries = int(extra.get("retries", 2))
         self.backoff = float(extra.get("backoff", 0.5))
         self.max_tokens = int(extra.get("max_tokens", 512))
-        self.max_pixels = int(extra.get("max_pixels", 1280 * 28 * 28))
+        self.max_pixels = int(extra.get("max_pixels", QWEN_MAX_PIXELS))
         self.default_score = float(extra.get("default_score", 1.0))
-        self.extra_body = dict(FAMILY_SETTINGS[self.family][1], **dict(extra.get("extra_body", {})))
+        body = dict(self._family.remote_body, **dict(extra.get("extra_body", {})))
+        self.extra_body = {k: v for k, v in body.items() if v is not None}   # null removes a family field
         key_env = str(extra.get("api_key_env", ""))
         self.api_key = os.environ.get(key_env, "") if key_env else ""
         if bool(extra.get("check_on_load", True)):
             self._request("GET", "/models", None)   # fail on configure, clearly, when the server is down
 
     def describe(self) -> str:
-        return f"remote({self.family}):{self.config.model or '?'}@{self.url}"
+        return f"remote({self.family.name}):{self.config.model or '?'}@{self.url}"
 
     # -- HTTP ----------------------------------------------------------------------------------------
     def _request(self, method: str, path: str, body: Optional[dict]) -> dict:
@@ -174,40 +149,23 @@ class RemoteBackend(GroundingBackend):
             return text, tokens, probs
         return text, None, None
 
-    def _detections(self, text, tokens, probs, phrases, input_size, fixed: Optional[int]) -> List[List[Detection]]:
-        parsed = parse_output(self.family, text, input_size)
-        groups = [[] for _ in phrases]
-        if fixed is not None:
-            groups[fixed] = parsed
-        else:
-            groups = assign_to_phrases(parsed, phrases)
-        spans = token_spans(tokens) if tokens is not None else None
-        out = []
-        for boxes in groups:
-            dets = [Detection(b.box_1024, span_score(spans, probs, b.span) if spans else self.default_score)
-                    for b in boxes]
-            dets.sort(key=lambda d: -d.score)
-            out.append(dets)
-        return out
-
     def ground(self, rgb: np.ndarray, phrases: Sequence[str]) -> List[List[Detection]]:
         import cv2
 
         check_rgb(rgb)
         if not phrases:
             return []
+        family = self.family
         h, w = rgb.shape[:2]
         input_size = None
-        if self.family == "qwen2_5_vl":
-            input_size = qwen_smart_size(w, h, max_pixels=self.max_pixels)
+        if family.resize_factor:
+            input_size = qwen_smart_size(w, h, factor=family.resize_factor, max_pixels=self.max_pixels)
             if input_size != (w, h):
                 rgb = cv2.resize(rgb, input_size, interpolation=cv2.INTER_AREA)
         image_url = encode_png(rgb)
-        if FAMILY_SETTINGS[self.family][0]:
-            text, tokens, probs = self._ask(image_url, family_prompt(self.family, phrases))
-            return self._detections(text, tokens, probs, phrases, input_size, None)
-        result: List[List[Detection]] = []
-        for index, phrase in enumerate(phrases):
-            text, tokens, probs = self._ask(image_url, family_prompt(self.family, [phrase]))
-            result.append(self._detections(text, tokens, probs, phrases, input_size, index)[index])
+        result: List[List[Detection]] = [[] for _ in phrases]
+        for indices, prompt in family.requests(phrases):
+            text, tokens, probs = self._ask(image_url, prompt)
+            detections_from_answer(family, text, token_spans(tokens) if tokens is not None else None, probs,
+                                   phrases, indices, input_size, self.default_score, result)
         return result

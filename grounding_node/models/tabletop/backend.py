@@ -8,6 +8,7 @@ from typing import List, Sequence
 import numpy as np
 
 from grounding_node.models.base import Detection, GroundingBackend, check_rgb
+from grounding_node.models.family import Family
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "tabletop.pt"
 
@@ -29,8 +30,16 @@ def load_model(path, device: str = "cpu", dtype=None):
     return model, config
 
 
+FAMILY = Family(
+    name="tabletop",
+    default_score_threshold=0.3,
+    threshold_source="docs/models/tabletop.md (the model card): evaluated at score threshold 0.3",
+)
+
+
 class TabletopBackend(GroundingBackend):
     name = "tabletop"
+    families = (FAMILY,)
 
     def load(self) -> None:
         import torch
