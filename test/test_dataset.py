@@ -271,3 +271,23 @@ def test_sample_dataclass_defaults():
     s = Sample("images/x.png", 10, 20)
     assert s.to_dict() == {"image": "images/x.png", "width": 10, "height": 20, "groundings": []}
     assert not s.annotated
+
+
+def test_the_documented_example_checks(tmp_path: Path):
+    """docs/dataset.md's example, written by hand as an outsider would, passes `check` as it stands."""
+    doc = (REPO / "docs" / "dataset.md").read_text(encoding="utf-8")
+    jsonl = doc.split("```jsonl\n", 1)[1].split("```", 1)[0]
+    info = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / ANNOTATIONS).write_text(jsonl, encoding="utf-8")
+    for line in jsonl.strip().splitlines():
+        rec = json.loads(line)
+        _png(tmp_path / rec["image"], rec["width"], rec["height"])
+    (tmp_path / "depth").mkdir()
+    cv2.imwrite(str(tmp_path / "depth" / "0001.png"), np.full((480, 848), 600, np.uint16))
+    (tmp_path / "camera_info").mkdir()
+    (tmp_path / "camera_info" / "0001.yaml").write_text(info, encoding="utf-8")
+    result = check_dataset(tmp_path)
+    assert result.ok, result.errors
+    st = dataset_stats(result.samples)
+    assert (st.annotated_images, st.unannotated_images, st.pairs, st.negatives, st.boxes) == (2, 1, 5, 1, 5)
+    assert st.by_type == {"(untyped)": 2, "attribute": 1, "negation": 1, "relation": 1}

@@ -24,7 +24,7 @@ import math
 import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import parse_qs, quote, unquote, urlparse
 
 from grounding_node.data._common import GroundingCollector, ImportResult, default_image_rel, image_size, safe_relpath
 from grounding_node.data.format import GRID, Sample, normalize_phrase
@@ -92,7 +92,7 @@ def sample_to_task(sample: Sample, url_prefix: str = DEFAULT_URL_PREFIX, as_anno
         "types": {normalize_phrase(g.phrase): g.type for g in sample.groundings if g.type},
         "order": [normalize_phrase(g.phrase) for g in sample.groundings],
     }
-    task: Dict[str, Any] = {"data": {IMAGE_NAME: url_prefix + sample.image, "pg": pg}}
+    task: Dict[str, Any] = {"data": {IMAGE_NAME: url_prefix + quote(sample.image, safe="/"), "pg": pg}}
     if result:
         if as_annotations:
             task["annotations"] = [{"result": result}]
