@@ -15,16 +15,15 @@ import textwrap
 
 import numpy as np
 import pytest
+from test_hf_backends import IMAGE, H, W, forced, load  # noqa: E402  (test dir is on sys.path)
+from test_remote_backend import FakeServer, remote, sent_image  # noqa: E402
 
 from grounding_node.grounding.pipeline import ground_frame
 from grounding_node.grounding.types import Frame, GroundingSettings
 from grounding_node.models.base import BackendConfig, Detection, GroundingBackend
-from grounding_node.models.parsers import bins_to_1024, kosmos2_patches_to_1024, pixels_to_1024, scaled_to_1024
+from grounding_node.models.parsers import bins_to_1024, kosmos2_patches_to_1024, scaled_to_1024
 from grounding_node.models.prompts import qwen_smart_size
 from grounding_node.models.registry import create_backend
-
-from test_hf_backends import IMAGE, W, H, forced, load          # noqa: E402  (test dir is on sys.path)
-from test_remote_backend import FakeServer, remote, sent_image  # noqa: E402
 
 # -- the model cards' examples, as printed ---------------------------------------------------------
 # Florence-2 card, <CAPTION_TO_PHRASE_GROUNDING> with "A green car parked in front of a yellow building."
@@ -258,7 +257,8 @@ def test_qwen2_prompt_has_reference_tokens(tiny_checkpoint, server):
     assert backend.tokenizer.convert_tokens_to_ids("<|object_ref_start|>") in ids
     server.answer = "<|box_start|>(10,20),(300,400)<|box_end|>"
     out = remote(server.url, family="qwen2_vl").ground(IMAGE, ["the red mug"])
-    assert "<|object_ref_start|>the red mug<|object_ref_end|>" in server.requests[-1][2]["messages"][0]["content"][1]["text"]
+    sent = server.requests[-1][2]["messages"][0]["content"][1]["text"]
+    assert "<|object_ref_start|>the red mug<|object_ref_end|>" in sent
     np.testing.assert_allclose(out[0][0].box_1024, scaled_to_1024(10, 20, 300, 400, 1000))
 
 
@@ -289,8 +289,10 @@ def test_qwen_local_and_remote_resolution_agree(tiny_checkpoint, server):
 
 # == 6. non-finite coordinates are dropped, with a warning ==========================================
 
-NAN_ANSWER = ('[{"bbox_2d": [NaN, 20, 30, 40], "label": "red mug"}, {"bbox_2d": [1, 2, Infinity, 4], "label": "red mug"},'
-              ' {"bbox_2d": [1e308, 2, 3, 4], "label": "red mug"}, {"bbox_2d": [100, 200, 300, 400], "label": "red mug"}]')
+NAN_ANSWER = ('[{"bbox_2d": [NaN, 20, 30, 40], "label": "red mug"},'
+              ' {"bbox_2d": [1, 2, Infinity, 4], "label": "red mug"},'
+              ' {"bbox_2d": [1e308, 2, 3, 4], "label": "red mug"},'
+              ' {"bbox_2d": [100, 200, 300, 400], "label": "red mug"}]')
 
 
 def test_nan_in_json_local(tiny_checkpoint, caplog):

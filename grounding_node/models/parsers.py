@@ -363,7 +363,8 @@ def format_json_box(label: str, box: Box, input_size: Optional[Size] = None, mod
 
 
 def format_qwen2(label: str, box: Box, input_size: Optional[Size] = None) -> str:
-    """Qwen2-VL's native `<|object_ref_start|>label<|object_ref_end|><|box_start|>(x1,y1),(x2,y2)<|box_end|>`, 0-1000."""
+    """Qwen2-VL's native answer, 0-1000:
+    `<|object_ref_start|>label<|object_ref_end|><|box_start|>(x1,y1),(x2,y2)<|box_end|>`."""
     x1, y1, x2, y2 = (int(round(v / GRID * 1000.0)) for v in box)
     return f"<|object_ref_start|>{label}<|object_ref_end|><|box_start|>({x1},{y1}),({x2},{y2})<|box_end|>"
 
