@@ -29,6 +29,8 @@ def draw_objects(rgb: np.ndarray, objects: Sequence[GroundedObject], header_text
     scale = max(0.4, min(w, h) / 900.0)
     thick = max(1, int(round(scale * 2)))
     for obj in objects:
+        if not np.all(np.isfinite(obj.box_pixels)):
+            continue   # the pipeline drops these with a warning; never int(round(nan)) here
         color = phrase_color(obj.phrase_index)
         x0, y0, x1, y1 = (int(round(v)) for v in obj.box_pixels)
         cv2.rectangle(out, (x0, y0), (x1, y1), color, thick)

@@ -56,6 +56,9 @@ def main(argv=None) -> int:
     ap.add_argument("--depth-fill", choices=["zero", "nan"], help="publish an all-invalid depth image")
     ap.add_argument("--width", type=int, default=WIDTH)
     ap.add_argument("--height", type=int, default=HEIGHT)
+    ap.add_argument("--depth-stamp-offset", type=float, default=0.0,
+                    help="stamp depth this many seconds after colour (a misconfigured driver)")
+    ap.add_argument("--depth-frame-id", default="", help="a depth frame_id other than the image's")
     ap.add_argument("--duration", type=float, default=0.0, help="exit after this many seconds (0 = run)")
     args, ros_args = ap.parse_known_args(argv)
 
@@ -106,7 +109,12 @@ def main(argv=None) -> int:
         header = Header(frame_id=FRAME_ID)
         if not args.zero_stamp:
             header.stamp = node.get_clock().now().to_msg()
-        img_msg.header = depth_msg.header = info_msg.header = header
+        img_msg.header = info_msg.header = header
+        depth_header = Header(frame_id=args.depth_frame_id or FRAME_ID)
+        if not args.zero_stamp:
+            stamp_ns = node.get_clock().now().nanoseconds + int(args.depth_stamp_offset * 1e9)
+            depth_header.stamp.sec, depth_header.stamp.nanosec = divmod(stamp_ns, 1_000_000_000)
+        depth_msg.header = depth_header
         if not args.no_info:
             pub_info.publish(info_msg)
         pub_img.publish(img_msg)

@@ -177,3 +177,50 @@ def test_slow_model_each_result_uses_newest_frame_at_its_start():
         stop.set()
         cam.join()
         worker.stop()
+
+
+def test_huge_and_infinite_timeouts_never_kill_the_thread():
+    """Condition.wait(1e10) raises OverflowError: the worker used to die on a command waiting that long."""
+    sync, rec = colour_only(), Recorder()
+    worker = GroundingWorker(sync, rec, queue_size=5)
+    worker.start()
+    try:
+        jobs = [job("a", timeout=1e10), job("b", timeout=float("inf"))]
+        for j in jobs:
+            assert worker.submit(j)
+        time.sleep(0.3)
+        assert worker.alive
+        assert worker.interrupt("node deactivated") == 1      # "b" was still queued
+        assert all(j.done.wait(3.0) for j in jobs)
+        assert [c[2] for c in rec.calls] == ["node deactivated", "node deactivated"]
+        assert worker.alive
+    finally:
+        worker.stop()
+
+
+def test_a_handler_raising_base_exception_is_reported_and_the_job_still_done():
+    """A backend calling sys.exit() (SystemExit) used to end the worker thread without a log line."""
+    sync = colour_only()
+    errors = []
+
+    def handle(job_, frame, error):
+        if job_.parsed.text == "exit":
+            raise SystemExit(3)
+        return "ok"
+
+    def on_error(job_, exc):
+        errors.append((job_.parsed.text, type(exc).__name__))
+        return "error result"
+
+    worker = GroundingWorker(sync, handle, queue_size=5, on_error=on_error)
+    add_frame(sync, 1)
+    worker.start()
+    try:
+        a, b = job("exit"), job("next")
+        worker.submit(a)
+        worker.submit(b)
+        assert a.done.wait(3.0) and b.done.wait(3.0)
+        assert (a.response, b.response) == ("error result", "ok")
+        assert errors == [("exit", "SystemExit")] and worker.alive
+    finally:
+        worker.stop()

@@ -1,7 +1,11 @@
 """Counters the node keeps, and their /diagnostics message (diagnostic_msgs/DiagnosticArray).
 
-The status level is what a user sees first in rqt_robot_monitor: ERROR when the backend failed to load,
-WARN for stale input, sync failures, dropped frames or mostly-invalid depth in the last period, OK otherwise.
+The status level is what a user sees first in rqt_robot_monitor: ERROR when the backend failed to load or a
+thread of the node is dead or stuck (`health`), WARN for stale input, sync failures, dropped frames or
+mostly-invalid depth in the last period, OK otherwise.
+
+The counters are written from three threads (executor, worker, service), so every write goes through
+`add`/`put` under the lock.
 """
 
 from __future__ import annotations
@@ -31,9 +35,30 @@ class NodeStats:
     unlocated: int = 0              # objects that did not (depth invalid or missing)
     last_frame_age_s: Optional[float] = None
     sensors: str = "subscribed"     # or "paused (idle)" (idle_unsubscribe_after)
+    health: str = ""                # non-empty: a thread is dead or stuck (ERROR)
+    next_request_id: int = 1
     last_warning: str = ""
     recent_warnings: Dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **counts: int) -> None:
+        """Increment counters atomically (`stats.add(results=1, errors=1)`)."""
+        with self.lock:
+            for name, n in counts.items():
+                setattr(self, name, getattr(self, name) + n)
+
+    def put(self, **values) -> None:
+        """Set several fields atomically."""
+        with self.lock:
+            for name, value in values.items():
+                setattr(self, name, value)
+
+    def new_request_id(self) -> int:
+        """1, 2, 3, ...: unique per command or service call for the life of the node."""
+        with self.lock:
+            rid = self.next_request_id
+            self.next_request_id += 1
+            return rid
 
     def warn(self, key: str, text: str) -> None:
         with self.lock:
@@ -70,10 +95,16 @@ def diagnostic_array(stats: NodeStats, name: str, hardware_id: str, stamp, activ
             ("last_warning", stats.last_warning),
         ]
         backend_error = stats.backend_error
+        health = stats.health
+    if health:
+        values.append(("health", health))
     status = DiagnosticStatus()
     status.name = name
     status.hardware_id = hardware_id
-    if backend_error:
+    if health:
+        status.level = DiagnosticStatus.ERROR
+        status.message = health
+    elif backend_error:
         status.level = DiagnosticStatus.ERROR
         status.message = f"backend not loaded: {backend_error}"
     elif warnings:

@@ -1,9 +1,15 @@
 """The grounding lifecycle node: wiring only.
 
-configure: declare-time parameters are read, the backend is loaded (a failure keeps the node up and
-           answers every command with the load error), publishers, diagnostics and the worker start.
-activate:  sensor/command subscriptions and the `~/ground` service are created.
-deactivate: they are destroyed, queued commands get an error result, the frame slot is emptied.
+configure: the start-up parameters are validated by the same function as run-time changes (invalid:
+           FAILURE with the reasons logged; with autostart the process exits with code 2), the backend is
+           loaded (a failure keeps the node up and answers every command with the load error), publishers,
+           diagnostics, the `~/ground` service and the worker start.
+activate:  sensor and command subscriptions are created.
+deactivate: they are destroyed; queued commands and the one waiting for a frame get an error result, the
+           one in inference is answered before the publishers go down; `~/ground` stays and answers
+           "not active"; the frame slot is emptied.
+shutdown:  (from any state, also on SIGINT/SIGTERM) as deactivate, then the worker and the service stop,
+           and `backend.close()` runs; the process then exits 0.
 
 Geometry, models and drawing live in the ROS-free core; conversions, pairing, the worker and the
 messages live in sibling modules. Callbacks only validate, convert (zero-copy) and hand over.
@@ -12,16 +18,28 @@ messages live in sibling modules. Callbacks only validate, convert (zero-copy) a
 from __future__ import annotations
 
 import json
+import math
+import signal
 import sys
 import threading
 import time
 from typing import Any, Dict, List, Optional
 
 import rclpy
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
-from rclpy.qos import QoSDurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.qos import (
+    HistoryPolicy,
+    QoSDurabilityPolicy,
+    QoSProfile,
+    ReliabilityPolicy,
+    qos_profile_sensor_data,
+)
+from rclpy.signals import SignalHandlerOptions
+from rclpy.task import Future
 from rcl_interfaces.msg import SetParametersResult
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header, String
@@ -33,6 +51,7 @@ from grounding_node.grounding.types import Frame
 from grounding_node.models.base import BackendConfig, GroundingBackend
 from grounding_node.models.registry import create_backend
 from grounding_node.ros import params as P
+from grounding_node.ros.cdr import string_from_cdr
 from grounding_node.ros.conversions import (
     COLOR_ENCODINGS,
     DEPTH_ENCODINGS,
@@ -49,11 +68,22 @@ from grounding_node.ros.sync import FrameSync, SyncedFrame
 from grounding_node.ros.worker import GroundingWorker, Job
 from phrase_grounding.srv import Ground
 
-# Reliable with room for a burst: a planner flooding commands must never lose one inside DDS. The
-# bounded queue users see is the worker's (`command_queue_size`), which answers overflow with "busy".
-COMMAND_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE,
+# Commands: reliable KEEP_ALL. With KEEP_LAST(100) a burst of 1000 back-to-back commands lost ~850
+# inside DDS (the reader's history overwrote what the executor had not taken yet, and the node never saw
+# them). KEEP_ALL makes the reader keep and acknowledge every sample, so a reliable writer never drops
+# one; the node takes each in microseconds and answers overflow of its own bounded queue
+# (`command_queue_size`) with an explicit "busy". Volatile, like `ros2 topic pub`.
+COMMAND_QOS = QoSProfile(history=HistoryPolicy.KEEP_ALL, reliability=ReliabilityPolicy.RELIABLE,
                          durability=QoSDurabilityPolicy.VOLATILE)
+# ~/ground requests: KEEP_ALL as well (the default depth 10 silently lost calls beyond it in a burst of
+# concurrent clients); each call is answered by an async callback, so none waits behind another.
+SERVICE_QOS = QoSProfile(history=HistoryPolicy.KEEP_ALL, reliability=ReliabilityPolicy.RELIABLE)
 WARN_PERIOD_S = 5.0
+MAX_TIMEOUT_S = P.SPECS["timeout"].range[1]
+# A job in the handler this long (seconds) shows as a stuck worker (ERROR) in diagnostics.
+STUCK_AFTER_S = 60.0
+# How long a service call may wait beyond its frame timeout for inference before it is answered anyway.
+SERVICE_GRACE_S = 120.0
 
 
 class GroundingNode(LifecycleNode):
@@ -61,9 +91,14 @@ class GroundingNode(LifecycleNode):
 
     def __init__(self, node_name: str = "grounding_node", **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
-        self.values: Dict[str, Any] = P.declare_all(self)
+        declare_errors: List[str] = []
+        declared = P.declare_all(self, declare_errors)
+        self.config_errors: List[str] = declare_errors + P.validate(declared)   # judged on configure
+        self.values: Dict[str, Any] = P.normalise(declared) if not self.config_errors else \
+            {s.name: s.default for s in P.PARAMS}
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.stats = NodeStats()
+        self.finalized = False
         self.backend: Optional[GroundingBackend] = None
         self._warned_at: Dict[str, float] = {}
         self._command_sub = None
@@ -73,47 +108,65 @@ class GroundingNode(LifecycleNode):
         self._last_activity = time.monotonic()
         self._idle_lock = threading.Lock()   # _wake (any thread) vs _check_idle (executor): no lost wake-up
         self._sync = FrameSync(self.values["sync_slop"], depth_timeout_s=self.values["depth_timeout"])
-        self._worker = GroundingWorker(self._sync, self._handle_job, self.values["command_queue_size"])
+        self._worker = GroundingWorker(self._sync, self._handle_job, self.values["command_queue_size"],
+                                       on_error=self._on_worker_error)
+        self._steady = Clock(clock_type=ClockType.STEADY_TIME)   # timers that must run without /clock
+        self._diag_timer = None
         self._apply_runtime_values()
         self._pubs: Optional[ResultPublishers] = None
+        self._publishing = False      # lifecycle publishers enabled (results can reach anyone)
         self._diag_pub = None
-        self._diag_timer = None
         self._subs: List[Any] = []
         self._service = None
         self._active = False
         self._service_node = None
         self._service_executor = None
         self._service_thread: Optional[threading.Thread] = None
+        self._service_wake = None
+        self._service_timer = None
+        self._calls_lock = threading.Lock()
+        self._calls: Dict[Future, float] = {}    # in-flight ~/ground calls -> answer-by deadline
+        self._rectified = False
         self._image_view_ms = 0.0
         self._timing_file = open(self.values["timing_log"], "a", encoding="utf-8") if self.values["timing_log"] else None
 
     # ------------------------------------------------------------------------------------------------
     # lifecycle
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if self.config_errors:
+            self.get_logger().error("invalid parameters, not configuring: " + "; ".join(self.config_errors)
+                                    + ". Fix them (command line, params file or launch file) and restart.")
+            return TransitionCallbackReturn.FAILURE
         self._load_backend()
         self._pubs = ResultPublishers(self)
         from diagnostic_msgs.msg import DiagnosticArray
 
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", RELIABLE_10)
-        self._diag_timer = self.create_timer(self.values["diagnostics_period"], self._publish_diagnostics)
+        self._restart_diag_timer()
         self._start_service_node()
         self._worker.start()
         return super().on_configure(state)
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         ret = super().on_activate(state)   # enables the lifecycle publishers
+        self._publishing = True
+        self._worker.resume()
         self._subscribe_sensors()
+        self._rectified = self._is_rectified()
         self._command_sub = self.create_subscription(String, "command", self._on_command, COMMAND_QOS, raw=True)
-        self._service = self._service_node.create_service(
-            Ground, f"{self.get_fully_qualified_name()}/ground", self._on_ground)
         self._wake_guard = self.create_guard_condition(self._subscribe_sensors)
-        self._idle_timer = self.create_timer(0.5, self._check_idle)
+        self._idle_timer = self.create_timer(0.5, self._check_idle, clock=self._steady)
         self._last_activity = time.monotonic()
         self._active = True
         self.get_logger().info(f"active: backend {self.stats.model}; waiting for image, depth_image, camera_info")
         return ret
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._deactivate_work("node deactivated before this command could run")
+        return super().on_deactivate(state)
+
+    def _deactivate_work(self, error: str) -> None:
+        """Stop taking work and answer all of it before the publishers go down (deactivate and shutdown)."""
         self._active = False
         self._unsubscribe_sensors()
         for entity, destroy in ((self._command_sub, self.destroy_subscription), (self._idle_timer, self.destroy_timer),
@@ -122,13 +175,18 @@ class GroundingNode(LifecycleNode):
                 destroy(entity)
         self._command_sub = self._idle_timer = self._wake_guard = None
         self._sensors_paused = False
-        if self._service is not None:
-            self._service_node.destroy_service(self._service)
-            self._service = None
-        self._worker.drain("node deactivated before this command ran")
-        self._worker.clear_active()
+        # Queued jobs and the one waiting for a frame get `error`; the one in inference is published.
+        self._worker.interrupt(error)
+        self._publishing = False
         self._sync.reset()
-        return super().on_deactivate(state)
+
+    def _is_rectified(self) -> bool:
+        """The `rectified` parameter; 'auto' = the image topic's resolved name contains 'rect'."""
+        choice = self.values["rectified"]
+        if choice != "auto":
+            return choice == "true"
+        topic = self._subs[0].topic_name if self._subs else ""
+        return "rect" in topic.rsplit("/", 1)[-1]
 
     # -- sensor subscriptions, paused when idle (idle_unsubscribe_after) ------------------------------
     def _subscribe_sensors(self) -> None:
@@ -182,8 +240,12 @@ class GroundingNode(LifecycleNode):
         return super().on_cleanup(state)
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._active = False
+        """From any state (rclpy does not deactivate first): answer everything, tear down, and let main() end
+        the process, so no command subscription outlives the node's ability to answer."""
+        if self._active:
+            self._deactivate_work("node shutting down before this command could run")
         self._teardown()
+        self.finalized = True
         return super().on_shutdown(state)
 
     def _start_service_node(self) -> None:
@@ -193,6 +255,15 @@ class GroundingNode(LifecycleNode):
         self._service_node = rclpy.create_node(
             f"{self.get_name()}_ground_service", namespace=self.get_namespace(), context=self.context,
             use_global_arguments=False, start_parameter_services=False, enable_rosout=False)
+        # Reentrant: the executor holds a mutually exclusive group for as long as an async callback is
+        # suspended, which would keep out both the next call and the guard condition that resumes it.
+        group = ReentrantCallbackGroup()
+        self._service = self._service_node.create_service(
+            Ground, f"{self.get_fully_qualified_name()}/ground", self._on_ground, qos_profile=SERVICE_QOS,
+            callback_group=group)
+        self._service_wake = self._service_node.create_guard_condition(lambda: None, callback_group=group)
+        self._service_timer = self._service_node.create_timer(0.5, self._expire_calls, callback_group=group,
+                                                              clock=self._steady)
         self._service_executor = SingleThreadedExecutor(context=self.context)
         self._service_executor.add_node(self._service_node)
         self._service_thread = threading.Thread(target=self._spin_service, name="ground_service", daemon=True)
@@ -201,15 +272,27 @@ class GroundingNode(LifecycleNode):
     def _spin_service(self) -> None:
         try:
             self._service_executor.spin()
-        except (ExternalShutdownException, RuntimeError):
+        except ExternalShutdownException:
             pass
+        except BaseException as exc:  # noqa: BLE001 - shows as ERROR in diagnostics (thread dead)
+            self.stats.put(health=f"~/ground service thread died: {type(exc).__name__}: {exc}")
+            self.get_logger().error(self.stats.health)
 
     def _teardown(self) -> None:
-        self._worker.stop()
+        self._worker.stop("node shutting down before this command could run")
+        self._publishing = False
         if self._service_executor is not None:
-            self._service_executor.shutdown(timeout_sec=1.0)
+            # Let the in-flight ~/ground calls (all answered by now) send their responses first.
+            deadline = time.monotonic() + 2.0
+            while self._calls and time.monotonic() < deadline:
+                self._wake_service()
+                time.sleep(0.01)
+            self._service_executor.shutdown(timeout_sec=2.0)
+            if self._service_thread is not None:
+                self._service_thread.join(timeout=2.0)
             self._service_node.destroy_node()
-            self._service_executor = self._service_node = None
+            self._service_executor = self._service_node = self._service = self._service_wake = None
+            self._service_thread = None
         if self._diag_timer is not None:
             self.destroy_timer(self._diag_timer)
             self._diag_timer = None
@@ -221,7 +304,11 @@ class GroundingNode(LifecycleNode):
             self.destroy_publisher(self._diag_pub)
             self._diag_pub = None
         if self.backend is not None:
-            self.backend.close()
+            try:
+                self.backend.close()
+                self.get_logger().info(f"backend {self.stats.model} closed")
+            except Exception as exc:  # noqa: BLE001 - teardown goes on
+                self.get_logger().error(f"backend close failed: {type(exc).__name__}: {exc}")
             self.backend = None
 
     def _load_backend(self) -> None:
@@ -232,15 +319,15 @@ class GroundingNode(LifecycleNode):
         t0 = time.perf_counter()
         try:
             self.backend = create_backend(v["backend"], config)
-        except Exception as exc:  # noqa: BLE001 - any load failure must leave the node up and reporting
+        except BaseException as exc:  # noqa: BLE001 - any load failure must leave the node up and reporting
+            if isinstance(exc, KeyboardInterrupt):
+                raise
             self.backend = None
-            self.stats.model = v["backend"]
-            self.stats.backend_error = f"{type(exc).__name__}: {exc}"
+            self.stats.put(model=v["backend"], backend_error=f"{type(exc).__name__}: {exc}")
             self.get_logger().error(f"backend '{v['backend']}' failed to load: {self.stats.backend_error}; "
                                     "every command will get this error until the node is reconfigured")
             return
-        self.stats.model = self.backend.describe()
-        self.stats.backend_error = ""
+        self.stats.put(model=self.backend.describe(), backend_error="")
         self.get_logger().info(f"loaded {self.stats.model} in {time.perf_counter() - t0:.2f} s")
 
     # ------------------------------------------------------------------------------------------------
@@ -253,7 +340,7 @@ class GroundingNode(LifecycleNode):
         reasons = P.validate(merged)
         if reasons:
             return SetParametersResult(successful=False, reason="; ".join(reasons))
-        self.values = merged
+        self.values = P.normalise(merged)
         self._apply_runtime_values()
         return SetParametersResult(successful=True)
 
@@ -269,16 +356,30 @@ class GroundingNode(LifecycleNode):
         w.frame_arrived()   # wake it: continuous mode may have been switched on
         if v["continuous"] or v["idle_unsubscribe_after"] <= 0:
             self._wake()    # and the sensors, if they were paused
+        if self._diag_timer is not None and \
+                abs(self._diag_timer.timer_period_ns - v["diagnostics_period"] * 1e9) > 1.0:
+            self._restart_diag_timer()
+
+    def _restart_diag_timer(self) -> None:
+        """On a steady clock: with use_sim_time and no /clock, a ROS-time timer never fires (no diagnostics)."""
+        if self._diag_timer is not None:
+            self.destroy_timer(self._diag_timer)
+        self._diag_timer = self.create_timer(self.values["diagnostics_period"], self._publish_diagnostics,
+                                             clock=self._steady)
 
     # ------------------------------------------------------------------------------------------------
     # sensor callbacks: validate, keep a zero-copy view, hand over to the pairing
-    def _warn(self, key: str, text: str) -> None:
+    def _warn(self, key: str, text: str, error: bool = False) -> None:
         """Throttled per kind of problem (rclpy's own throttle is per call site, which would merge kinds)."""
         self.stats.warn(key, text)
         now = time.monotonic()
         if now - self._warned_at.get(key, -1e9) >= WARN_PERIOD_S:
             self._warned_at[key] = now
-            self.get_logger().warning(text)
+            # Two call sites on purpose: rclpy refuses one call site that logs at changing severities.
+            if error:
+                self.get_logger().error(text)
+            else:
+                self.get_logger().warning(text)
 
     def _stamp_ns(self, header: Header, what: str) -> int:
         ns = stamp_to_ns(header.stamp)
@@ -292,86 +393,134 @@ class GroundingNode(LifecycleNode):
         try:
             return image_to_numpy(msg, allowed=allowed)
         except ImageConversionError as exc:
-            self.stats.frames_dropped += 1
+            self.stats.add(frames_dropped=1)
             self._warn(f"bad_{what}", f"{what} dropped: {exc}")
             return None
 
-    def _on_image(self, msg: Image) -> None:
+    def _on_image(self, msg: Image, info: dict) -> None:
+        """`info` is rmw's MessageInfo: its received_timestamp (taken before deserialisation) starts the
+        in-node overhead that `timing_log` records."""
         t0 = time.perf_counter()
         arr = self._view(msg, COLOR_ENCODINGS, "image") if self._active else None
         if arr is not None:
             stamp = self._stamp_ns(msg.header, "image")
             self._image_view_ms = (time.perf_counter() - t0) * 1000.0   # msg -> numpy (zero-copy view)
-            self._frame_done(self._sync.add_image(stamp, (msg.header, arr, msg.encoding)))
+            received_ns = int(info.get("received_timestamp", 0)) if info else 0
+            self._frame_done(self._sync.add_image(stamp, (msg.header, arr, msg.encoding, received_ns)))
 
     def _on_depth(self, msg: Image) -> None:
         arr = self._view(msg, DEPTH_ENCODINGS, "depth_image") if self._active else None
         if arr is not None:
             stamp = self._stamp_ns(msg.header, "depth_image")
-            self._frame_done(self._sync.add_depth(stamp, (arr, msg.encoding)))
+            self._frame_done(self._sync.add_depth(stamp, (arr, msg.encoding, msg.header.frame_id)))
 
     def _on_info(self, msg: CameraInfo) -> None:
         if not self._active:
             return
-        intr = intrinsics_from_camera_info(msg)
-        if not intr.is_valid():
-            self._warn("bad_camera_info", "camera_info has an invalid K (all zeros or non-positive focal "
-                                          f"length, {msg.width}x{msg.height}): 3D positions are unavailable")
+        try:
+            intr = intrinsics_from_camera_info(msg, rectified=self._rectified)
+        except (ValueError, TypeError) as exc:
             intr = None
+            self._warn("bad_camera_info", f"camera_info unusable ({exc}): 3D positions are unavailable")
+        else:
+            for problem in getattr(intr, "problems", ()):
+                self._warn("camera_model", f"camera_info: {problem}")
+            if not intr.is_valid():
+                self._warn("bad_camera_info", "camera_info has an invalid K or P (zeros, non-finite or non-positive "
+                                              f"focal length, {msg.width}x{msg.height}): 3D positions are unavailable")
+                intr = None
         self._sync.add_info(intr)
 
     def _frame_done(self, frame: Optional[SyncedFrame]) -> None:
         s = self._sync.stats
-        self.stats.sync_failures = s.sync_failures
-        self.stats.frames_received = s.complete
-        self.stats.frames_superseded = s.superseded
-        self.stats.frames_without_depth = s.complete_without_depth
+        self.stats.put(sync_failures=s.sync_failures, frames_received=s.complete, frames_superseded=s.superseded,
+                       frames_without_depth=s.complete_without_depth)
         if frame is not None:
             self._worker.frame_arrived()
 
     # ------------------------------------------------------------------------------------------------
     # commands
-    def _decode_command(self, raw: bytes) -> Any:
-        """std_msgs/String from its CDR bytes. Decoding ourselves means non-UTF-8 text is replaced and
-        reported instead of raising inside the executor (rclpy's own deserialisation would)."""
-        from rclpy.serialization import deserialize_message
-
-        try:
-            return deserialize_message(raw, String).data
-        except Exception:  # noqa: BLE001 - fall back to a lenient CDR read
-            length = int.from_bytes(raw[4:8], "little" if raw[1] == 1 else "big") if len(raw) >= 8 else 0
-            return bytes(raw[8:8 + max(0, length - 1)])
-
     def _on_command(self, raw: bytes) -> None:
-        self._submit(self._decode_command(raw), self.values["timeout"])
+        """Raw CDR, decoded by `string_from_cdr`: a NUL or non-UTF-8 byte is reported, not lost or raised."""
+        self._submit(string_from_cdr(raw), self.values["timeout"])
 
-    def _submit(self, text: Any, timeout_s: float) -> Job:
-        self.stats.commands += 1
+    def _submit(self, text: Any, timeout_s: float, on_done=None) -> Job:
+        """Every command and service call becomes one Job with a new request id, answered exactly once: queued,
+        or at once with an error (busy, invalid timeout)."""
+        self.stats.add(commands=1)
         self._wake()
         parsed = parse_command(text, self.values["max_command_length"])
         for warning in parsed.warnings:
             self._warn("command_sanitised", f"command: {warning}")
         if parsed.is_empty:
             self._warn("empty_command", "empty or whitespace-only command: active command cleared")
-        job = Job(parsed=parsed, received_at=time.monotonic(), timeout_s=timeout_s)
-        if not self._worker.submit(job):
-            self.stats.busy_rejections += 1
+        job = Job(parsed=parsed, received_at=time.monotonic(), timeout_s=timeout_s,
+                  request_id=self.stats.new_request_id(), on_done=on_done)
+        error = ""
+        if not (math.isfinite(timeout_s) and 0.0 < timeout_s <= MAX_TIMEOUT_S):
+            error = f"invalid timeout_s {timeout_s!r}: must be finite and in (0, {MAX_TIMEOUT_S:g}] s"
+            self._warn("bad_timeout", f"~/ground: {error}")
+        elif not self._worker.submit(job):
+            self.stats.add(busy_rejections=1)
             self._warn("busy", f"command queue full ({self._worker.queue_size}): answering 'busy'")
-            self._finish(job, None, f"busy: {self._worker.queue_size} commands already queued; command rejected")
-            job.done.set()
+            error = f"busy: {self._worker.queue_size} commands already queued; command rejected"
+        if error:
+            job.finish(self._safe_finish(job, None, error))
         return job
 
-    def _on_ground(self, request: Ground.Request, response: Ground.Response) -> Ground.Response:
-        timeout = request.timeout_s if request.timeout_s > 0 else self.values["timeout"]
-        job = self._submit(request.command, timeout)
-        if not job.done.wait(timeout + 120.0):   # inference time on top of the frame wait
-            response.success, response.message = False, "timed out waiting for the grounding worker"
+    async def _on_ground(self, request: Ground.Request, response: Ground.Response) -> Ground.Response:
+        """Async, so calls never queue behind one another in the service executor (a blocking callback there
+        left all but ~11 of 20 concurrent calls unanswered): the worker completes a Future, the guard
+        condition wakes the executor, and the coroutine resumes to send the response."""
+        if not self._active:
+            response.success, response.message = False, "node is not active: no command accepted (lifecycle)"
             return response
+        given = float(request.timeout_s)
+        timeout = given if (given > 0 or math.isnan(given)) else float(self.values["timeout"])   # NaN: rejected
+        future: Future = Future()
+        deadline = time.monotonic() + (timeout if math.isfinite(timeout) else 0.0) + SERVICE_GRACE_S
+        with self._calls_lock:
+            self._calls[future] = deadline
+        job = self._submit(request.command, timeout, on_done=lambda _job: self._resolve(future))
+        try:
+            await future
+        finally:
+            with self._calls_lock:
+                self._calls.pop(future, None)
         msg = job.response
+        response.request_id = job.request_id
+        if msg is None:
+            response.success = False
+            response.message = ("no answer from the grounding worker within "
+                                f"{timeout + SERVICE_GRACE_S:.0f} s (stuck backend?)" if not job.done.is_set()
+                                else "the grounding worker failed to build a result (see the node's log)")
+            return response
         response.result = msg
         response.success = not msg.error
         response.message = msg.error or f"{len(msg.objects)} object(s)"
         return response
+
+    def _resolve(self, future: Future) -> None:
+        """Any thread: complete a service call's Future and wake the service executor to resume it."""
+        if not future.done():
+            future.set_result(True)
+        self._wake_service()
+
+    def _wake_service(self) -> None:
+        wake = self._service_wake
+        if wake is not None:
+            try:
+                wake.trigger()
+            except Exception:  # noqa: BLE001 - destroyed during shutdown: nothing to wake
+                pass
+
+    def _expire_calls(self) -> None:
+        """Service executor timer: answer calls whose job is overdue (a stuck backend), never leave one hanging."""
+        now = time.monotonic()
+        with self._calls_lock:
+            overdue = [f for f, deadline in self._calls.items() if now > deadline]
+        for future in overdue:
+            self._resolve(future)
 
     # ------------------------------------------------------------------------------------------------
     # the worker's handler: ground one frame and publish (runs in the worker thread)
@@ -379,8 +528,9 @@ class GroundingNode(LifecycleNode):
         result, rgb, header = None, None, Header()
         job.timing = {"wait_ms": (time.monotonic() - job.received_at) * 1000.0, "msg_to_numpy_ms": self._image_view_ms}
         if synced is not None:
-            header, arr, encoding = synced.image
-            self.stats.last_frame_age_s = time.monotonic() - synced.received_at
+            header, arr, encoding, received_ns = synced.image
+            job.timing["frame_received_ns"] = received_ns
+            self.stats.put(last_frame_age_s=time.monotonic() - synced.received_at)
             if not error and self.backend is None:
                 error = f"backend not loaded: {self.stats.backend_error}"
             if not error:
@@ -390,38 +540,63 @@ class GroundingNode(LifecycleNode):
                     frame = self._to_frame(synced, rgb)
                     job.timing["to_frame_ms"] = (time.perf_counter() - t0) * 1000.0
                     result = ground_frame(self.backend, frame, job.parsed.phrases, self._settings)
-                except Exception as exc:  # noqa: BLE001 - a failing model must not lose the command
+                except BaseException as exc:  # noqa: BLE001 - a failing model (even sys.exit) must not lose it
                     result = None
                     error = f"backend error: {type(exc).__name__}: {exc}"
-                    self._warn("backend_error", error)
+                    self._warn("backend_error", error, error=True)
         else:
             header.stamp = self.get_clock().now().to_msg()
         if result is not None:
-            self.stats.last_inference_ms = result.inference_ms
             for warning in result.warnings:
                 self._warn("grounding", warning)
             located = sum(o.has_position for o in result.objects)
-            self.stats.located += located
-            self.stats.unlocated += len(result.objects) - located
+            self.stats.put(last_inference_ms=result.inference_ms)
+            self.stats.add(located=located, unlocated=len(result.objects) - located)
         return self._finish(job, result, error, header, rgb)
 
     def _finish(self, job: Job, result, error: str, header: Optional[Header] = None, rgb=None):
         total_ms = (time.monotonic() - job.received_at) * 1000.0
         msg = result_to_msg(header or Header(), job.parsed.text, self.stats.model, result, total_ms, error)
-        if error:
-            self.stats.errors += 1
-        self.stats.results += 1
+        msg.request_id, msg.continuous = job.request_id, job.continuous
+        self.stats.add(results=1, errors=1 if error else 0)
         t0 = time.perf_counter()
-        if self._pubs is not None:
+        if self._pubs is not None and self._publishing:
             self._pubs.publish(msg, result, rgb, self.values["publish_debug_image"], self.values["marker_scale_min"])
         if self._timing_file is not None:
             self._log_timing(job, result, msg, (time.perf_counter() - t0) * 1000.0)
         return msg
 
+    def _safe_finish(self, job: Job, result, error: str, header: Optional[Header] = None, rgb=None):
+        """`_finish`, and when publishing the full result fails, the error result alone: one answer always."""
+        try:
+            return self._finish(job, result, error, header, rgb)
+        except BaseException as exc:  # noqa: BLE001
+            return self._on_worker_error(job, exc)
+
+    def _on_worker_error(self, job: Optional[Job], exc: BaseException):
+        """The worker's hook: whatever escaped the handler (a drawing or publishing failure, a bug) is logged
+        and the job still gets its one result, an error, so nothing is lost and the thread lives on."""
+        text = f"internal error: {type(exc).__name__}: {exc}"
+        try:
+            self._warn("internal_error", text, error=True)
+        except BaseException:  # noqa: BLE001 - logging itself failed: the result below still goes out
+            print(f"grounding_node: {text}", file=sys.stderr, flush=True)
+        if job is None:
+            return None
+        try:
+            return self._finish(job, None, text)
+        except BaseException as exc2:  # noqa: BLE001 - even publishing the error failed: log it
+            self._warn("publish_error", f"could not publish the error result: {type(exc2).__name__}: {exc2}",
+                       error=True)
+            return None
+
     def _log_timing(self, job: Job, result, msg, publish_ms: float) -> None:
-        """One JSON line per result: where the time went (bench/bench_latency.py reads these)."""
+        """One JSON line per result: where the time went (bench/bench_latency.py and bench_node.py read these).
+        `frame_received_ns` (rmw's reception time of the image, before deserialisation) and `published_ns`
+        are both system-clock nanoseconds, so their difference minus `inference_ms` is the node's overhead."""
         record = dict(job.timing)
-        record.update(command=msg.command, error=msg.error, total_ms=msg.total_ms, publish_ms=publish_ms,
+        record.update(command=msg.command, request_id=msg.request_id, continuous=msg.continuous, error=msg.error,
+                      total_ms=msg.total_ms, publish_ms=publish_ms, published_ns=time.time_ns(),
                       stamp_ns=msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec,
                       wall_time=time.time())
         if result is not None:
@@ -431,9 +606,20 @@ class GroundingNode(LifecycleNode):
 
     def _to_frame(self, synced: SyncedFrame, rgb) -> Frame:
         header = synced.image[0]
-        depth, depth_encoding = synced.depth if synced.depth is not None else (None, "32FC1")
+        depth, depth_encoding, depth_frame = synced.depth if synced.depth is not None else (None, "32FC1", "")
         if synced.depth is None:
-            self._warn("no_depth", "no depth paired with this frame (depth stream stopped or out of sync): 2D only")
+            offset = self._sync.stats.stamp_offset_s
+            if self._sync.stats.unpaired_depth and offset > self._sync.slop_ns / 1e9:
+                self._warn("depth_unpaired", f"depth arrives but its stamps differ from the colour image's by "
+                                             f"{offset:.3f} s (> sync_slop {self._sync.slop_ns / 1e9:g} s): 2D only. "
+                                             "Fix the driver's clocks, or raise sync_slop if the offset is real.")
+            else:
+                self._warn("no_depth", "no depth paired with this frame (depth stream stopped or out of sync): "
+                                       "2D only")
+        elif depth_frame != header.frame_id:
+            self._warn("depth_frame", f"depth frame_id '{depth_frame}' differs from the image's "
+                                      f"'{header.frame_id}': depth must be aligned (registered) to the colour image; "
+                                      "it is used as if it were, and positions are in the image's frame")
         intr: Optional[Intrinsics] = synced.info
         h, w = rgb.shape[:2]
         if intr is None:
@@ -449,15 +635,30 @@ class GroundingNode(LifecycleNode):
                      stamp_ns=synced.stamp_ns, frame_id=header.frame_id)
 
     # ------------------------------------------------------------------------------------------------
+    def _health(self) -> str:
+        """Non-empty (ERROR) when a thread that answers commands is dead or stuck."""
+        problems = []
+        if not self._worker.alive:
+            problems.append("grounding worker thread is not running")
+        elif self._worker.busy_for() > STUCK_AFTER_S:
+            problems.append(f"grounding worker stuck in one job for {self._worker.busy_for():.0f} s")
+        if self._service_thread is not None and not self._service_thread.is_alive():
+            problems.append("~/ground service thread is not running")
+        return "; ".join(problems)
+
     def _publish_diagnostics(self) -> None:
         latest = self._sync.latest()
-        self.stats.sensors = "paused (idle)" if self._sensors_paused else "subscribed"
+        health = self._health()
+        if health:
+            self._warn("health", health, error=True)
+        self.stats.put(health=health, sensors="paused (idle)" if self._sensors_paused else "subscribed")
         if self._sensors_paused:
             pass            # no frames expected: not stale
         elif latest is not None:
-            self.stats.last_frame_age_s = time.monotonic() - latest.received_at
-            if self._active and self.stats.last_frame_age_s > 2.0:
-                self._warn("stale_input", f"no complete camera frame for {self.stats.last_frame_age_s:.1f} s")
+            age = time.monotonic() - latest.received_at
+            self.stats.put(last_frame_age_s=age)
+            if self._active and age > 2.0:
+                self._warn("stale_input", f"no complete camera frame for {age:.1f} s")
         elif self._active:
             self._warn("no_frames", "no complete camera frame received yet")
         if self._diag_pub is not None:
@@ -471,25 +672,51 @@ def main(args: Optional[List[str]] = None) -> int:
 
     A SingleThreadedExecutor: every callback is short (inference runs in the worker thread), and it was
     measured here at a third of MultiThreadedExecutor's idle CPU, which also delayed commands by seconds
-    under load (GIL contention between its threads)."""
-    rclpy.init(args=args)
-    node = GroundingNode()
+    under load (GIL contention between its threads).
+
+    Signals: rclpy's own handlers shut the context down first, so the lifecycle shutdown that follows could
+    not run ("Unable to start transition 7"; an RCLError on Jazzy; a C++ abort when threads outlived the
+    context). Here SIGINT/SIGTERM only set a flag; the spin loop (0.1 s slices) sees it and runs the
+    lifecycle shutdown while the context is valid: queued commands are answered, the backend is closed,
+    the threads are joined, then the context goes down and the process exits 0.
+    Exit codes: 0 on a signal or a lifecycle shutdown, 2 when autostart could not configure (invalid
+    parameters: the reasons are logged).
+    """
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    stop = threading.Event()
+
+    def on_signal(signum, _frame) -> None:
+        if stop.is_set():                       # a second signal: the user insists
+            signal.signal(signum, signal.SIG_DFL)
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    rc = 0
+    node: Optional[GroundingNode] = None
     executor = SingleThreadedExecutor()
-    executor.add_node(node)
     try:
-        if node.values["autostart"]:
-            node.trigger_configure()
-            node.trigger_activate()
-        executor.spin()
+        node = GroundingNode()
+        executor.add_node(node)
+        if node.values["autostart"] and not stop.is_set():
+            if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+                node.get_logger().fatal("configure failed (see above); exiting with code 2")
+                rc = 2
+            elif not stop.is_set():
+                node.trigger_activate()
+        while rc == 0 and not stop.is_set() and not node.finalized and rclpy.ok():
+            executor.spin_once(timeout_sec=0.1)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        if node._pubs is not None:
-            node.trigger_shutdown()
-        node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return 0
+        if node is not None:
+            if not node.finalized and rclpy.ok():
+                node.trigger_shutdown()
+            executor.remove_node(node)
+            node.destroy_node()
+        executor.shutdown(timeout_sec=1.0)
+        rclpy.try_shutdown()
+    return rc
 
 
 if __name__ == "__main__":

@@ -4,10 +4,15 @@ by test/test_params_consistency.py.
 
 The table is plain data (no rclpy) so it is importable by tests and tools; `declare_all` and
 `validate` are the only places that touch rclpy parameter types.
+
+One validation for every source: `validate` judges the values given at start-up (command line, params
+file, launch file) exactly as it judges `ros2 param set` at run time; the node refuses to configure with
+the reasons when start-up values are invalid.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -68,6 +73,10 @@ PARAMS: Tuple[ParamSpec, ...] = (
     ParamSpec("publish_debug_image", True, "Draw and publish ~/debug_image (only when someone subscribes)."),
     ParamSpec("marker_scale_min", 0.01, "Smallest marker cube edge (m) for objects with a tiny size estimate.",
               (0.0, 1.0)),
+    ParamSpec("rectified", "auto", "Is the colour image rectified? true: 3D uses CameraInfo P and no distortion "
+              "(image_rect); false: K and the distortion model D (image_raw); auto: true when the image topic's "
+              "resolved name contains 'rect' (image_proc's naming), else false.", read_only=True,
+              choices=("auto", "true", "false")),
     ParamSpec("diagnostics_period", 1.0, "Seconds between /diagnostics messages.", (0.05, 60.0)),
     ParamSpec("timing_log", "", "Append each result's stage timings (JSON lines) to this file; empty = off.",
               read_only=True),
@@ -95,8 +104,11 @@ def validate(values: Dict[str, Any]) -> List[str]:
                 reasons.append(f"{name} must be a bool")
                 continue
         elif isinstance(spec.default, (int, float)) and not isinstance(value, bool):
-            if not isinstance(value, (int, float)):
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
                 reasons.append(f"{name} must be a number")
+                continue
+            if not math.isfinite(value):
+                reasons.append(f"{name}={value} is not a finite number")
                 continue
             if isinstance(spec.default, int) and not isinstance(spec.default, bool) and not isinstance(value, int):
                 reasons.append(f"{name} must be an integer")
@@ -124,18 +136,39 @@ def validate(values: Dict[str, Any]) -> List[str]:
     return reasons
 
 
+def normalise(values: Dict[str, Any]) -> Dict[str, Any]:
+    """Valid values in the types the code reads: an integer given for a float parameter (`timeout:=3` on
+    the command line is an integer to ROS) becomes a float."""
+    out = dict(values)
+    for name, value in values.items():
+        spec = SPECS.get(name)
+        if (spec is not None and isinstance(spec.default, float) and isinstance(value, int)
+                and not isinstance(value, bool)):
+            out[name] = float(value)
+    return out
+
+
 def settings_from(values: Dict[str, Any]) -> GroundingSettings:
     """The pipeline's settings from parameter values."""
     return GroundingSettings(**{k: values[k] for k in GEOMETRY_FIELDS})
 
 
-def declare_all(node) -> Dict[str, Any]:
-    """Declare every parameter on `node` with a descriptor (type, range, read-only, description)."""
+def declare_all(node, errors: Optional[List[str]] = None) -> Dict[str, Any]:
+    """Declare every parameter on `node` with a descriptor (type, range, read-only, description).
+
+    Float parameters are declared with dynamic typing: ROS types `timeout:=3` as an integer, and a static
+    double declaration would throw InvalidParameterTypeException at start-up. `validate` then checks the
+    type and range of whatever was given, at start-up and at run time alike, and `normalise` makes it a
+    float. The values are returned as given: the caller validates them. A value that rclpy itself refuses
+    at declaration (out of a descriptor's range, wrong type) does not raise: its reason goes to `errors`
+    and the default is declared, so the node can refuse to configure with every reason at once."""
     from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+    from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 
     values: Dict[str, Any] = {}
     for spec in PARAMS:
-        desc = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
+        desc = ParameterDescriptor(description=spec.description, read_only=spec.read_only,
+                                   dynamic_typing=isinstance(spec.default, float))
         if spec.choices:
             desc.additional_constraints = "one of: " + ", ".join(spec.choices)
         if spec.range is not None and not isinstance(spec.default, bool):
@@ -145,5 +178,11 @@ def declare_all(node) -> Dict[str, Any]:
                 desc.floating_point_range = [
                     FloatingPointRange(from_value=float(spec.range[0]), to_value=float(spec.range[1]), step=0.0)
                 ]
-        values[spec.name] = node.declare_parameter(spec.name, spec.default, desc).value
+        try:
+            values[spec.name] = node.declare_parameter(spec.name, spec.default, desc).value
+        except (InvalidParameterValueException, InvalidParameterTypeException) as exc:
+            if errors is None:
+                raise
+            errors.append(f"{spec.name}: {exc}")
+            values[spec.name] = node.declare_parameter(spec.name, spec.default, desc, ignore_override=True).value
     return values

@@ -1,7 +1,8 @@
 """The node's outputs: creates the publishers once and publishes one grounding outcome on all of them.
 
-QoS: every publisher is reliable with depth 10, which matches reliable and best-effort subscribers alike
-(planners, RViz, `ros2 topic echo`); the debug image keeps depth 1 (only the newest is worth sending).
+QoS: every publisher is reliable, which matches reliable and best-effort subscribers alike (planners, RViz,
+`ros2 topic echo`): depth 1000 for detections (below), 10 for the others, and 1 for the debug image (only
+the newest is worth sending).
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ from phrase_grounding.msg import GroundedObjectArray
 
 RELIABLE_10 = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 RELIABLE_1 = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
-# Results: one per command, and a flood of "busy" answers comes out in a burst; a deep history keeps
-# a slow subscriber from losing any of them (messages are small).
-RELIABLE_100 = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+# Results: one per command, and a burst of 1000 commands comes out as a burst of ~1000 answers (most of
+# them "busy"). KEEP_LAST(1000), not KEEP_ALL: a reliable KEEP_ALL writer blocks publish() when a matched
+# reader stops reading (a hung planner would stall the worker); 1000 small messages (~1 MB) cover any
+# burst a reader can fall behind by while still reading. Measured: every answer of a 1000-command burst
+# reaches a KEEP_ALL reader (test_node_robustness.py); with depth 100, about 150 did.
+RESULTS_QOS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 
 
 class ResultPublishers:
@@ -34,7 +38,7 @@ class ResultPublishers:
     def __init__(self, node) -> None:
         self._node = node
         make = node.create_lifecycle_publisher
-        self.detections = make(GroundedObjectArray, "detections", RELIABLE_100)
+        self.detections = make(GroundedObjectArray, "detections", RESULTS_QOS)
         self.target = make(PoseStamped, "~/target", RELIABLE_10)
         self.markers = make(MarkerArray, "~/markers", RELIABLE_10)
         self.debug_image = make(Image, "~/debug_image", RELIABLE_1)

@@ -6,7 +6,9 @@ single slot for the newest complete pair: a newer complete pair replaces it. cam
 stamp: intrinsics are static in practice, and drivers stamp it inconsistently, so the newest one is used.
 
 When depth stops (nothing for `depth_timeout`), images complete on their own (2D only), so colour keeps
-flowing; when depth returns, pairing resumes. It is ROS-free (payloads are opaque) and thread-safe, so the
+flowing; when depth returns, pairing resumes. The same holds when depth keeps arriving but never pairs
+for `depth_timeout` (a misconfigured driver stamping colour and depth apart): images complete 2D-only
+and `stats.stamp_offset_s` says by how much the stamps disagree, so the node can say why. It is ROS-free (payloads are opaque) and thread-safe, so the
 node uses it from its sensor callbacks while the worker reads `latest()`.
 
 Why not message_filters' ApproximateTimeSynchronizer (present on robots, absent from the wheels): it only
@@ -43,6 +45,8 @@ class SyncStats:
     complete_without_depth: int = 0
     sync_failures: int = 0   # images superseded while depth was flowing but no depth matched them
     superseded: int = 0      # complete frames replaced before anyone used them
+    unpaired_depth: int = 0  # images completed 2D-only although depth was flowing (stamps never within slop)
+    stamp_offset_s: float = 0.0   # |image - newest depth| stamp difference when that last happened
 
 
 class FrameSync:
@@ -65,6 +69,8 @@ class FrameSync:
         self._depths: Deque[Tuple[int, Any]] = deque(maxlen=window)
         self._info: Any = None
         self._last_depth_at: Optional[float] = None
+        self._first_depth_at: Optional[float] = None
+        self._last_paired_at: Optional[float] = None
         self._started_at = self._clock()
         self._latest: Optional[SyncedFrame] = None
         self._latest_used = True
@@ -83,6 +89,8 @@ class FrameSync:
             self._depths.clear()
             self._info = None
             self._last_depth_at = None
+            self._first_depth_at = None
+            self._last_paired_at = None
             self._started_at = self._clock()
             self._latest = None
             self._latest_used = True
@@ -111,6 +119,12 @@ class FrameSync:
                 return self._complete(stamp_ns, image, match)
             if not self._depth_flowing():
                 return self._complete(stamp_ns, image, None)
+            if not self._depth_pairing():
+                # Depth arrives but has not paired for depth_timeout: stamps out of step. Go 2D-only.
+                self.stats.unpaired_depth += 1
+                if self._depths:   # vs the newest depth: the one the driver sent with (or just before) this image
+                    self.stats.stamp_offset_s = abs(self._depths[-1][0] - stamp_ns) / 1e9
+                return self._complete(stamp_ns, image, None)
             if len(self._images) == self._images.maxlen:
                 self.stats.sync_failures += 1   # the oldest pending image falls out unmatched
             self._images.append((stamp_ns, image))
@@ -120,6 +134,8 @@ class FrameSync:
         with self._lock:
             self.stats.depths += 1
             self._last_depth_at = self._clock()
+            if self._first_depth_at is None:
+                self._first_depth_at = self._last_depth_at
             # Pair with the newest pending image within slop; older pending images can no longer win.
             best = self._best_index(self._images, stamp_ns)
             if best is None:
@@ -149,6 +165,11 @@ class FrameSync:
         last = self._last_depth_at if self._last_depth_at is not None else self._started_at
         return self._clock() - last <= self.depth_timeout_s
 
+    def _depth_pairing(self) -> bool:
+        """A depth paired with an image within depth_timeout (or depth started less than that ago)."""
+        last = self._last_paired_at if self._last_paired_at is not None else self._first_depth_at
+        return last is None or self._clock() - last <= self.depth_timeout_s
+
     def _best_index(self, items: Deque[Tuple[int, Any]], stamp_ns: int) -> Optional[int]:
         best, best_dt = None, None
         for i, (s, _) in enumerate(items):
@@ -174,4 +195,6 @@ class FrameSync:
         self.stats.complete += 1
         if depth is None:
             self.stats.complete_without_depth += 1
+        else:
+            self._last_paired_at = frame.received_at
         return frame

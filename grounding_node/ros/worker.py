@@ -2,13 +2,23 @@
 
 It runs in its own thread so that a slow model never blocks the subscription callbacks (frames keep
 arriving and replacing the newest one while it infers). It is ROS-free: the node gives it the frame
-source (`FrameSync`) and a `handle(job, frame, error)` callable that grounds and publishes. Every job
-reaches `handle` exactly once, in arrival order; a command that finds the queue full is rejected at
-once with a 'busy' error (never silence).
+source (`FrameSync`) and a `handle(job, frame, error)` callable that grounds and publishes.
+
+The promise it keeps: every submitted job reaches `handle` exactly once, in arrival order, and its
+`done` event is set afterwards, whatever happens.
+- A command that finds the queue full is rejected at once by the caller with a 'busy' error.
+- `interrupt(error)` (deactivate, shutdown) answers the queued jobs and the one waiting for a frame with
+  `error`; the job in inference finishes normally.
+- The thread never dies: anything a handler raises, BaseException included (a backend calling
+  `sys.exit()`), is reported through `on_error` and the job still gets `done`. A dead or stuck thread is
+  visible through `alive` and `busy_for()`, which the node's diagnostics turn into an ERROR.
+- Waits are sliced (at most `MAX_WAIT_S` each), so any timeout, 1e10 or inf, is safe for
+  `threading.Condition.wait` (which overflows on huge values).
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -17,6 +27,8 @@ from typing import Any, Callable, Deque, Optional
 
 from grounding_node.grounding.command import ParsedCommand
 from grounding_node.ros.sync import FrameSync, SyncedFrame
+
+MAX_WAIT_S = 1.0
 
 
 @dataclass
@@ -27,21 +39,32 @@ class Job:
     received_at: float                      # monotonic
     timeout_s: float
     continuous: bool = False                # a re-grounding of the active command, not a new command
+    request_id: int = 0                     # unique per command / service call; re-groundings reuse it
     done: threading.Event = field(default_factory=threading.Event)
     response: Any = None                    # set by the handler (the service waits on `done`)
     timing: dict = field(default_factory=dict)   # stage timings filled by the handler (timing_log)
+    on_done: Optional[Callable[["Job"], None]] = None   # called once after `done` is set (any thread)
+
+    def finish(self, response: Any) -> None:
+        """Record the response, set `done`, then tell whoever waits asynchronously (the service)."""
+        self.response = response
+        self.done.set()
+        if self.on_done is not None:
+            self.on_done(self)
 
 
 Handler = Callable[[Job, Optional[SyncedFrame], str], Any]
+ErrorHook = Callable[[Job, BaseException], Any]
 
 
 class GroundingWorker:
     """Owns the thread, the queue and the 'active command' for continuous mode."""
 
     def __init__(self, sync: FrameSync, handle: Handler, queue_size: int = 10,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, on_error: Optional[ErrorHook] = None) -> None:
         self._sync = sync
         self._handle = handle
+        self._on_error = on_error
         self._clock = clock
         self._cv = threading.Condition()
         self._jobs: Deque[Job] = deque()
@@ -49,37 +72,79 @@ class GroundingWorker:
         self.max_frame_age = 0.5
         self.continuous = False
         self.max_rate = 5.0
-        self._active: Optional[ParsedCommand] = None
+        self._active: Optional[Job] = None      # the command continuous mode re-grounds
         self._last_continuous_seq = 0
         self._last_continuous_at = -1e9
         self._stop = False
+        self._interrupt: Optional[str] = None   # set: queued and frame-waiting jobs get this error
         self._thread: Optional[threading.Thread] = None
-        self.running = False                    # a job is being handled right now
+        self._running_since: Optional[float] = None   # monotonic start of the job being handled
+        self._taken: Optional[Job] = None             # the job out of the queue (waiting for a frame or handled)
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
-        if self._thread is None:
+        with self._cv:
             self._stop = False
+            self._interrupt = None
+        if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(target=self._run, name="grounding_worker", daemon=True)
             self._thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, error: str = "node shutting down before this command ran", timeout: float = 10.0) -> None:
+        """Answer what waits with `error`, let the job in inference finish (up to `timeout`), end the thread."""
+        self.interrupt(error)
         with self._cv:
             self._stop = True
             self._cv.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
-            self._thread = None
+            if not self._thread.is_alive():
+                self._thread = None
+        self.drain(error)   # anything submitted while stopping
+
+    def interrupt(self, error: str, wait_s: float = 10.0) -> int:
+        """Deactivate: answer queued jobs and the one waiting for a frame with `error`, and wait (bounded)
+        until the job in inference has been answered, so its result is published before the publishers
+        go down. New jobs are answered with `error` too until `resume()`. Returns how many were drained."""
+        with self._cv:
+            self._interrupt = error
+            self._active = None
+            self._cv.notify_all()
+        n = self.drain(error)
+        deadline = time.monotonic() + wait_s
+        while self._taken is not None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return n
+
+    def resume(self) -> None:
+        with self._cv:
+            self._interrupt = None
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def running(self) -> bool:
+        """A job is being handled right now."""
+        return self._running_since is not None
+
+    def busy_for(self) -> float:
+        """Seconds the current job has been in the handler (0 when idle): a stuck backend shows here."""
+        since = self._running_since
+        return 0.0 if since is None else time.monotonic() - since
 
     # -- inputs (called from ROS callbacks) --------------------------------------------------------
     def submit(self, job: Job) -> bool:
         """Queue a job; False when the queue is full (the caller answers 'busy' at once)."""
         with self._cv:
-            if len(self._jobs) >= self.queue_size:
+            if self._interrupt is None and len(self._jobs) >= self.queue_size:
                 return False
             self._jobs.append(job)
             self._cv.notify_all()
-            return True
+        if self._interrupt is not None:
+            self.drain(self._interrupt)
+        return True
 
     def frame_arrived(self) -> None:
         """Wake the worker: a waiting command or continuous mode may use the new frame."""
@@ -105,25 +170,30 @@ class GroundingWorker:
 
     @property
     def active_command(self) -> Optional[ParsedCommand]:
-        return self._active
+        active = self._active
+        return None if active is None else active.parsed
 
     # -- the thread --------------------------------------------------------------------------------
     def _run(self) -> None:
         while True:
-            with self._cv:
-                while not self._stop and not self._jobs and not self._continuous_due():
-                    self._cv.wait(timeout=self._continuous_wait())
-                if self._stop:
-                    return
-                job = self._jobs.popleft() if self._jobs else None
-            if job is not None:
-                self.running = True
+            try:
+                with self._cv:
+                    while not self._stop and not self._jobs and not self._continuous_due():
+                        self._cv.wait(timeout=self._continuous_wait())
+                    if self._stop and not self._jobs:
+                        return
+                    job = self._jobs.popleft() if self._jobs else None
+                    self._taken = job
                 try:
-                    self._run_job(job)
+                    if job is not None:
+                        self._run_job(job)
+                    else:
+                        self._run_continuous()
                 finally:
-                    self.running = False
-            else:
-                self._run_continuous()
+                    self._taken = None
+            except BaseException as exc:  # noqa: BLE001 - the loop itself must never die
+                self._report(None, exc)
+                time.sleep(0.01)
 
     def _run_job(self, job: Job) -> None:
         if job.parsed.is_empty:
@@ -132,12 +202,15 @@ class GroundingWorker:
             return
         frame = self._frame_for(job)
         if frame is None:
-            ever = self._sync.stats.complete > 0
-            error = (f"no camera frame within {job.timeout_s:.2f} s" if ever
-                     else f"no camera frames yet (waited {job.timeout_s:.2f} s)")
+            if self._interrupt is not None:
+                error = self._interrupt
+            elif self._sync.stats.complete > 0:
+                error = f"no camera frame within {job.timeout_s:.2f} s"
+            else:
+                error = f"no camera frames yet (waited {job.timeout_s:.2f} s)"
             self._finish(job, None, error)
             return
-        self._active = job.parsed
+        self._active = job
         self._last_continuous_seq = frame.seq
         self._last_continuous_at = self._clock()
         self._finish(job, frame, "")
@@ -149,30 +222,32 @@ class GroundingWorker:
         if frame is not None and now - frame.received_at <= self.max_frame_age:
             return frame
         seen = frame.seq if frame is not None else 0
-        deadline = job.received_at + job.timeout_s
+        timeout = job.timeout_s if math.isfinite(job.timeout_s) else 0.0
+        deadline = job.received_at + max(0.0, timeout)
         with self._cv:
-            while not self._stop:
+            while not self._stop and self._interrupt is None:
                 latest = self._sync.latest()
                 if latest is not None and latest.seq > seen:
                     return self._sync.take_latest()
                 remaining = deadline - self._clock()
                 if remaining <= 0:
                     return None
-                self._cv.wait(timeout=remaining)
+                self._cv.wait(timeout=min(remaining, MAX_WAIT_S))
         return None
 
     def _continuous_due(self) -> bool:
-        if not self.continuous or self._active is None:
+        if not self.continuous or self._active is None or self._interrupt is not None:
             return False
         latest = self._sync.latest()
         if latest is None or latest.seq <= self._last_continuous_seq:
             return False
         return self._clock() - self._last_continuous_at >= 1.0 / self.max_rate
 
-    def _continuous_wait(self) -> Optional[float]:
+    def _continuous_wait(self) -> float:
         if not self.continuous or self._active is None:
-            return None   # only new jobs (notify) can make work appear
-        return max(0.001, 1.0 / self.max_rate - (self._clock() - self._last_continuous_at))
+            return MAX_WAIT_S   # only new jobs (notify) can make work appear; sliced all the same
+        remaining = 1.0 / self.max_rate - (self._clock() - self._last_continuous_at)
+        return min(MAX_WAIT_S, max(0.001, remaining))
 
     def _run_continuous(self) -> None:
         active = self._active
@@ -181,11 +256,26 @@ class GroundingWorker:
             return
         self._last_continuous_seq = frame.seq
         self._last_continuous_at = self._clock()
-        job = Job(parsed=active, received_at=frame.received_at, timeout_s=0.0, continuous=True)
+        job = Job(parsed=active.parsed, received_at=frame.received_at, timeout_s=0.0, continuous=True,
+                  request_id=active.request_id)
         self._finish(job, frame, "")
 
     def _finish(self, job: Job, frame: Optional[SyncedFrame], error: str) -> None:
+        """Hand the job to the handler exactly once; whatever it raises, the job is still answered."""
+        response = None
+        self._running_since = time.monotonic()
         try:
-            job.response = self._handle(job, frame, error)
+            response = self._handle(job, frame, error)
+        except BaseException as exc:  # noqa: BLE001 - SystemExit from a backend included: report, go on
+            response = self._report(job, exc)
         finally:
-            job.done.set()
+            self._running_since = None
+            job.finish(response)
+
+    def _report(self, job: Optional[Job], exc: BaseException) -> Any:
+        if self._on_error is None:
+            return None
+        try:
+            return self._on_error(job, exc)
+        except BaseException:  # noqa: BLE001 - the reporter itself failed: nothing more to do
+            return None
