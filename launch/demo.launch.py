@@ -6,7 +6,7 @@ simulator's ground truth and writes the annotated images and contact sheet to `o
     ros2 topic pub --once /demo/command std_msgs/msg/String "{data: 'the red mug; all blue objects'}"
 
 Without `launch` (PyPI wheels), `python -m grounding_node.demo` starts the same processes itself.
-The namespace is fixed to /demo (the commander and the RViz config use it).
+The namespace is fixed to /demo (the commander uses it; RViz runs in it, so the config's relative topics resolve).
 """
 
 import os
@@ -34,7 +34,10 @@ def generate_launch_description() -> LaunchDescription:
     grounding = Node(package="phrase_grounding", executable="grounding_node", name="grounding_node", namespace=ns,
                      parameters=[os.path.join(share, "config", "params.yaml"),
                                  {"backend": LaunchConfiguration("backend")}], output="screen")
-    rviz = Node(package="rviz2", executable="rviz2", arguments=["-d", os.path.join(share, "rviz", "grounding.rviz")],
+    # The RViz config's topics are relative (image, grounding_node/markers, ...): RViz in the demo's namespace
+    # sees /demo/..., and the same config serves a robot's node at /grounding_node (RViz in the root namespace).
+    rviz = Node(package="rviz2", executable="rviz2", namespace=ns,
+                arguments=["-d", os.path.join(share, "rviz", "grounding.rviz")],
                 condition=IfCondition(LaunchConfiguration("rviz")))
     commander = ExecuteProcess(cmd=["python3", "-m", "grounding_node.demo", "--attach", "--out",
                                     LaunchConfiguration("out")], output="screen")

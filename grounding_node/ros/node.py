@@ -49,6 +49,7 @@ from grounding_node.grounding.command import parse_command
 from grounding_node.grounding.pipeline import ground_frame
 from grounding_node.grounding.types import Frame
 from grounding_node.models.base import BackendConfig, GroundingBackend
+from grounding_node.models.family import parse_threshold
 from grounding_node.models.registry import create_backend
 from grounding_node.ros import params as P
 from grounding_node.ros.cdr import string_from_cdr
@@ -314,7 +315,8 @@ class GroundingNode(LifecycleNode):
     def _load_backend(self) -> None:
         v = self.values
         config = BackendConfig(model=v["model"], device=v["device"], dtype=v["dtype"],
-                               local_files_only=v["local_files_only"], score_threshold=v["score_threshold"],
+                               local_files_only=v["local_files_only"],
+                               score_threshold=parse_threshold(v["score_threshold"]),
                                extra=json.loads(v["backend_options"]))
         t0 = time.perf_counter()
         try:

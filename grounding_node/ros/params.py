@@ -27,6 +27,7 @@ class ParamSpec:
     range: Optional[Tuple[float, float]] = None   # inclusive
     read_only: bool = False                        # fixed after start (needs a reconfigure/restart)
     choices: Optional[Tuple[str, ...]] = None
+    auto_or_number: bool = False                   # the string 'auto' or a number in `range`
 
 
 PARAMS: Tuple[ParamSpec, ...] = (
@@ -42,7 +43,9 @@ PARAMS: Tuple[ParamSpec, ...] = (
     ParamSpec("backend_options", "{}", "JSON object of extra backend options (see docs/backends.md).",
               read_only=True),
     # -- results ---------------------------------------------------------------------------------
-    ParamSpec("score_threshold", 0.3, "Objects scoring below this are dropped.", (0.0, 1.0)),
+    ParamSpec("score_threshold", "auto", "Objects scoring below this are dropped; 'auto' = the model family's "
+              "recommended value (docs/backends.md), e.g. 0.3 tabletop, 0.35 Grounding DINO, 0.1 OWLv2.", (0.0, 1.0),
+              auto_or_number=True),
     ParamSpec("max_objects_per_phrase", 5, "Top-N objects per phrase (1 = referring expression).", (1, 100)),
     ParamSpec("confidence_hi", 0.7, "Score at or above which confidence is 'hi'.", (0.0, 1.0)),
     ParamSpec("confidence_med", 0.4, "Score at or above which confidence is 'med' (else 'low').", (0.0, 1.0)),
@@ -99,6 +102,14 @@ def validate(values: Dict[str, Any]) -> List[str]:
         spec = SPECS.get(name)
         if spec is None:
             continue
+        if spec.auto_or_number:
+            if isinstance(value, str) and value == "auto":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                reasons.append(f"{name} must be 'auto' or a finite number, got {value!r}")
+            elif not (spec.range[0] <= value <= spec.range[1]):
+                reasons.append(f"{name}={value} is outside [{spec.range[0]}, {spec.range[1]}]")
+            continue
         if isinstance(spec.default, bool):
             if not isinstance(value, bool):
                 reasons.append(f"{name} must be a bool")
@@ -142,8 +153,8 @@ def normalise(values: Dict[str, Any]) -> Dict[str, Any]:
     out = dict(values)
     for name, value in values.items():
         spec = SPECS.get(name)
-        if (spec is not None and isinstance(spec.default, float) and isinstance(value, int)
-                and not isinstance(value, bool)):
+        if (spec is not None and (isinstance(spec.default, float) or spec.auto_or_number)
+                and isinstance(value, int) and not isinstance(value, bool)):
             out[name] = float(value)
     return out
 
@@ -168,10 +179,10 @@ def declare_all(node, errors: Optional[List[str]] = None) -> Dict[str, Any]:
     values: Dict[str, Any] = {}
     for spec in PARAMS:
         desc = ParameterDescriptor(description=spec.description, read_only=spec.read_only,
-                                   dynamic_typing=isinstance(spec.default, float))
+                                   dynamic_typing=isinstance(spec.default, float) or spec.auto_or_number)
         if spec.choices:
             desc.additional_constraints = "one of: " + ", ".join(spec.choices)
-        if spec.range is not None and not isinstance(spec.default, bool):
+        if spec.range is not None and not isinstance(spec.default, (bool, str)):
             if isinstance(spec.default, int):
                 desc.integer_range = [IntegerRange(from_value=int(spec.range[0]), to_value=int(spec.range[1]), step=0)]
             else:
