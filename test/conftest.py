@@ -50,21 +50,15 @@ def tiny_checkpoint(tmp_path_factory):
     """`tiny_checkpoint(variant) -> directory` of a tiny random-weight checkpoint, built offline once per
     session (config, offline tokenizer, processor, save_pretrained). Variants: florence2, paligemma,
     kosmos2, qwen2, qwen2_5, qwen3, grounding_dino, owlv2, owlvit."""
-    from tiny_models import florence2, grounding_dino, kosmos2, owlv2, paligemma, qwen
+    import tiny_models
 
-    builders = {
-        "florence2": florence2.build, "paligemma": paligemma.build, "kosmos2": kosmos2.build,
-        "qwen2": lambda d: qwen.build(d, "qwen2"), "qwen2_5": lambda d: qwen.build(d, "qwen2_5"),
-        "qwen3": lambda d: qwen.build(d, "qwen3"), "grounding_dino": grounding_dino.build,
-        "owlv2": owlv2.build, "owlvit": owlv2.build_owlvit,
-    }
     root = tmp_path_factory.mktemp("tiny_checkpoints")
     built = {}
 
     def get(variant: str) -> str:
         if variant not in built:
             path = root / variant
-            builders[variant](str(path))
+            tiny_models.build(variant, str(path))
             built[variant] = str(path)
         return built[variant]
 

@@ -100,3 +100,34 @@ def test_resume_after_a_pause_waits_for_depth_again_and_keeps_the_camera_info():
     assert sync.add_image(10_100 * MS, "i1") is None
     frame = sync.add_depth(10_100 * MS, "d1")
     assert frame.image == "i1" and frame.depth == "d1" and frame.info == "K"
+
+
+def test_depth_stamped_apart_completes_2d_after_depth_timeout_and_reports_the_gap():
+    """A driver stamping depth 1 s after colour used to give no frame at all ("no camera frames yet")."""
+    clock = Clock()
+    sync = FrameSync(slop_s=0.05, depth_timeout_s=0.5, clock=clock)
+    frames = []
+    for i in range(40):                       # 30 Hz for 1.3 s, depth stamped +1 s
+        clock.t = i / 30.0
+        stamp = int(i / 30.0 * 1e9)
+        sync.add_depth(stamp + 1_000_000_000, f"d{i}")
+        frame = sync.add_image(stamp, f"i{i}")
+        if frame is not None:
+            frames.append(frame)
+    assert frames, "no frame completed"
+    assert all(f.depth is None for f in frames)
+    assert abs(frames[-1].unpaired_offset_s - 1.0) < 1e-6
+    assert frames[0].received_at > 0.5 - 1e-9       # only after depth_timeout without a pair
+    assert sync.stats.unpaired_depth == len(frames)
+
+
+def test_depth_that_stops_is_not_reported_as_unpaired():
+    clock = Clock()
+    sync = FrameSync(slop_s=0.05, depth_timeout_s=0.3, clock=clock)
+    for i in range(10):
+        clock.t = i / 30.0
+        sync.add_depth(int(i / 30.0 * 1e9), f"d{i}")
+        assert sync.add_image(int(i / 30.0 * 1e9), f"i{i}").depth == f"d{i}"
+    clock.t = 2.0                                   # depth stopped long ago
+    frame = sync.add_image(int(2e9), "late")
+    assert frame.depth is None and frame.unpaired_offset_s is None

@@ -610,8 +610,8 @@ class GroundingNode(LifecycleNode):
         header = synced.image[0]
         depth, depth_encoding, depth_frame = synced.depth if synced.depth is not None else (None, "32FC1", "")
         if synced.depth is None:
-            offset = self._sync.stats.stamp_offset_s
-            if self._sync.stats.unpaired_depth and offset > self._sync.slop_ns / 1e9:
+            offset = synced.unpaired_offset_s
+            if offset is not None:
                 self._warn("depth_unpaired", f"depth arrives but its stamps differ from the colour image's by "
                                              f"{offset:.3f} s (> sync_slop {self._sync.slop_ns / 1e9:g} s): 2D only. "
                                              "Fix the driver's clocks, or raise sync_slop if the offset is real.")

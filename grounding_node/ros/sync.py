@@ -34,6 +34,7 @@ class SyncedFrame:
     stamp_ns: int
     received_at: float   # monotonic seconds when it completed
     seq: int             # increases by one per completed frame
+    unpaired_offset_s: Optional[float] = None   # 2D-only because depth flowed but never paired: the stamp gap
 
 
 @dataclass
@@ -124,7 +125,9 @@ class FrameSync:
                 self.stats.unpaired_depth += 1
                 if self._depths:   # vs the newest depth: the one the driver sent with (or just before) this image
                     self.stats.stamp_offset_s = abs(self._depths[-1][0] - stamp_ns) / 1e9
-                return self._complete(stamp_ns, image, None)
+                frame = self._complete(stamp_ns, image, None)
+                frame.unpaired_offset_s = self.stats.stamp_offset_s
+                return frame
             if len(self._images) == self._images.maxlen:
                 self.stats.sync_failures += 1   # the oldest pending image falls out unmatched
             self._images.append((stamp_ns, image))

@@ -1,6 +1,32 @@
-"""Tiny random-weight checkpoint builders for the test suite (one module per family)."""
+"""Tiny random-weight checkpoint builders for the test suite (one module per family).
+
+`BUILDERS` is the one list of them: a new family adds its module here and one line below, and the
+`tiny_checkpoint` fixture (test/conftest.py) serves it with no other change.
+"""
 
 from __future__ import annotations
+
+import importlib
+from typing import Dict, Tuple
+
+# variant -> (module in this package, builder function, positional arguments after the output directory)
+BUILDERS: Dict[str, Tuple[str, str, tuple]] = {
+    "florence2": ("florence2", "build", ()),
+    "paligemma": ("paligemma", "build", ()),
+    "kosmos2": ("kosmos2", "build", ()),
+    "qwen2": ("qwen", "build", ("qwen2",)),
+    "qwen2_5": ("qwen", "build", ("qwen2_5",)),
+    "qwen3": ("qwen", "build", ("qwen3",)),
+    "grounding_dino": ("grounding_dino", "build", ()),
+    "owlv2": ("owlv2", "build", ()),
+    "owlvit": ("owlv2", "build_owlvit", ()),
+}
+
+
+def build(variant: str, out_dir: str) -> None:
+    """Build the tiny checkpoint `variant` into `out_dir` (offline: config, tokenizer, processor, weights)."""
+    module, function, args = BUILDERS[variant]
+    getattr(importlib.import_module(f"{__name__}.{module}"), function)(out_dir, *args)
 
 
 def bytes_to_unicode() -> dict:
