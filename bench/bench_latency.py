@@ -12,6 +12,9 @@ Stages (median, min-max over the commands):
 - inference: backend.ground(); projection: boxes -> pixels -> depth ROI -> 3D;
 - publish: detections, target, markers (and the debug image only when someone subscribes);
 - command + result transport: end-to-end minus the node's own total.
+Results are matched to commands by `request_id` (a fresh node, topic commands from this one publisher only:
+the k-th command sent gets id k); a command counts as answered when exactly one `continuous: false` result
+with its id arrives.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "test"), str(REPO / "bench")]
 
-from common import DOC, figure, fmt, machine, save_figure, table, write_section  # noqa: E402
+from common import DOC, figure, fmt, machine, save_figure, save_results, table, write_section  # noqa: E402
 
 RESOLUTIONS = [(640, 480), (1280, 720)]
 STAGES = [("image transport", "image_transport_ms"), ("msg -> numpy", "msg_to_numpy_ms"),
@@ -43,10 +46,10 @@ def run_resolution(width, height, args, log_dir: Path):
     from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
     from sensor_msgs.msg import Image
 
-    from phrase_grounding.msg import GroundedObjectArray
+    from ros_harness import TEST_DIR, ProbeNode, unique_namespace, wait_ready
 
-    from grounding_node.launcher import Launcher, ros_args
-    from ros_harness import ProbeNode, TEST_DIR, unique_namespace, wait_ready
+    from grounding_node.launcher import Launcher, ros_args, wait_until
+    from phrase_grounding.msg import GroundedObjectArray
 
     ns = unique_namespace()
     timing_path = log_dir / f"timing_{width}x{height}.jsonl"
@@ -63,10 +66,13 @@ def run_resolution(width, height, args, log_dir: Path):
                 transport.append((now - (msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec)) / 1e6)
 
         probe.node.create_subscription(Image, f"{ns}/image", on_image, qos_profile_sensor_data)
-        arrived = {}
+        arrived, answers = {}, {}
 
         def on_result(msg):   # the arrival time, taken in the callback (the probe's list is polled)
-            arrived.setdefault(msg.command, time.time())
+            if not msg.continuous:
+                with lock:
+                    arrived.setdefault(int(msg.request_id), time.time())
+                    answers[int(msg.request_id)] = answers.get(int(msg.request_id), 0) + 1
 
         probe.node.create_subscription(GroundedObjectArray, f"{ns}/detections", on_result,
                                        QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
@@ -76,38 +82,41 @@ def run_resolution(width, height, args, log_dir: Path):
         try:
             wait_ready(probe, launcher, node, timeout=120)
             time.sleep(2.0)
+            request_id = 0                             # the k-th command sent gets request_id k
             for _ in range(3):                         # warm-up (first inference allocates)
-                n = len(probe.detections)
+                request_id += 1
                 probe.send(args.prompt)
-                probe.wait_for_detections(n + 1, 60)
+                wait_until(lambda rid=request_id: rid in arrived, 60)
             rng = random.Random(0)
             e2e = {}
             for k in range(args.commands):
                 time.sleep(rng.uniform(0.0, 1.0 / 30.0))   # random phase against the camera
-                text = f"{args.prompt} #{k}"
-                n = len(probe.detections)
+                request_id += 1
                 t0 = time.time()
-                probe.send(text)
-                got = probe.wait_for_detections(n + 1, 60)
-                if len(got) > n and text in arrived:
-                    e2e[text] = (arrived[text] - t0) * 1000.0
+                probe.send(f"{args.prompt} #{k}")
+                if wait_until(lambda rid=request_id: rid in arrived, 60):
+                    e2e[request_id] = (arrived[request_id] - t0) * 1000.0
+            time.sleep(0.5)
+            with lock:
+                e2e = {rid: v for rid, v in e2e.items() if answers.get(rid) == 1}   # exactly one answer
+                unexpected = sum(1 for rid, n in answers.items() if n != 1 or rid > request_id)
         finally:
             probe.close()
     records = [json.loads(line) for line in timing_path.read_text().splitlines() if line.strip()]
     rows = {key: [] for _, key in STAGES}
     errors = 0
     for rec in records:
-        if rec["command"] not in e2e:
+        if rec.get("continuous") or rec.get("request_id") not in e2e:
             continue
         errors += bool(rec["error"])
-        rec["e2e_ms"] = e2e[rec["command"]]
+        rec["e2e_ms"] = e2e[rec["request_id"]]
         rec["transport_ms"] = rec["e2e_ms"] - rec["total_ms"]
         for _, key in STAGES:
             if key in rec:
                 rows[key].append(rec[key])
     with lock:
         rows["image_transport_ms"] = list(transport[30:])   # after start-up
-    return rows, errors, len(e2e)
+    return rows, errors, len(e2e), unexpected
 
 
 def histogram(results, path: Path) -> None:
@@ -136,9 +145,10 @@ def main(argv=None) -> int:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for w, h in RESOLUTIONS:
-                rows, errors, answered = run_resolution(w, h, args, Path(tmp))
+                rows, errors, answered, unexpected = run_resolution(w, h, args, Path(tmp))
                 results[(w, h)] = rows
-                notes.append(f"{w}x{h}: {answered}/{args.commands} commands answered, {errors} with an error")
+                notes.append(f"{w}x{h}: {answered}/{args.commands} commands answered exactly once (by request_id), "
+                             f"{errors} with an error, {unexpected} duplicate or unexpected answers")
     finally:
         rclpy.shutdown()
     plot = DOC.parent / "bench" / "latency_hist.png"
@@ -154,6 +164,8 @@ def main(argv=None) -> int:
         f"![latency histogram](bench/{plot.name})", ""])
     print(text)
     write_section("bench_latency", text)
+    save_results("bench_latency", {f"{w}x{h}": {key: (float(np.median(v)) if v else None)
+                                                for key, v in results[(w, h)].items()} for w, h in RESOLUTIONS})
     return 0
 
 

@@ -20,7 +20,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
-from common import fmt, machine, summary, table, time_ms, write_section  # noqa: E402
+from common import fmt, machine, save_results, summary, table, time_ms, write_section  # noqa: E402
 
 MAX_DEPTH = 10.0
 
@@ -47,13 +47,14 @@ def run(width: int, height: int, repeats: int, seeds=(4_000_001, 4_000_002, 4_00
             if u1 - u0 < 2 or v1 - v0 < 2:
                 continue
 
-            def ours():
+            def ours(depth=depth, box=box, intr=intr):
                 return roi_points(depth, box, intr, (width, height), roi_fraction=1.0, min_depth=1e-9,
                                   max_depth=MAX_DEPTH, encoding="16UC1")[0]
 
-            crop_intr = o3d.camera.PinholeCameraIntrinsic(u1 - u0, v1 - v0, intr.fx, intr.fy, intr.cx - u0, intr.cy - v0)
+            crop_intr = o3d.camera.PinholeCameraIntrinsic(u1 - u0, v1 - v0, intr.fx, intr.fy, intr.cx - u0,
+                                                          intr.cy - v0)
 
-            def theirs():
+            def theirs(depth=depth, u0=u0, u1=u1, v0=v0, v1=v1, crop_intr=crop_intr):
                 img = o3d.geometry.Image(np.ascontiguousarray(depth[v0:v1, u0:u1]))
                 pcd = o3d.geometry.PointCloud.create_from_depth_image(img, crop_intr, depth_scale=1000.0,
                                                                       depth_trunc=MAX_DEPTH, stride=1,
@@ -78,23 +79,31 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     import open3d as o3d
 
-    rows, checks = [], []
+    rows, checks, results = [], [], {}
     for w, h in [(640, 480), (1280, 720)]:
         ours, theirs, err, n_points, boxes = run(w, h, args.repeats)
         ratio = summary(theirs)["median"] / summary(ours)["median"]
+        results[f"{w}x{h}"] = {"ours_ms": summary(ours)["median"], "open3d_ms": summary(theirs)["median"],
+                               "ours_max_ms": summary(ours)["max"], "open3d_max_ms": summary(theirs)["max"],
+                               "ratio": ratio, "max_err_mm": err * 1000, "boxes": boxes}
         rows.append((f"{w}x{h}", str(boxes), f"{int(np.median(n_points))} ({min(n_points)}-{max(n_points)})",
                      fmt(ours, 4), fmt(theirs, 4), f"{ratio:.1f}x", f"{err * 1000:.6f}"))
-        checks.append((f"points agree ({w}x{h})", "<= 1 mm", f"{err * 1000:.6f} mm", "met" if err <= 1e-3 else "missed"))
-        checks.append((f"ours vs Open3D speed ({w}x{h})", ">= 3x faster", f"{ratio:.1f}x", "met" if ratio >= 3 else "missed"))
+        checks.append((f"points agree ({w}x{h})", "<= 1 mm", f"{err * 1000:.6f} mm",
+                       "met" if err <= 1e-3 else "missed"))
+        checks.append((f"ours vs Open3D speed ({w}x{h})", ">= 3x faster", f"{ratio:.1f}x",
+                       "met" if ratio >= 3 else "missed"))
     text = "\n".join([
         "## Box depth -> 3D points: ours vs Open3D (`bench/bench_open3d.py`)", "",
         f"Machine: {machine()}; Open3D {o3d.__version__}. Per box (whole box, 16UC1 mm depth of MuJoCo scenes, "
-        f"ground-truth boxes of 3 scenes): median (min-max) ms over {args.repeats} repeats per box, all boxes pooled. "
+        f"ground-truth boxes of 3 scenes): median (min-max) ms over {args.repeats} repeats per box, all boxes "
+        "pooled. "
         "Both start from the raw uint16 array and return an (N, 3) array of the valid pixels' points.", "",
-        table(["resolution", "boxes", "points per box", "ours ms", "Open3D ms", "Open3D / ours", "max |diff| mm"], rows), "",
+        table(["resolution", "boxes", "points per box", "ours ms", "Open3D ms", "Open3D / ours", "max |diff| mm"],
+              rows), "",
         table(["figure", "goal", "measured", "verdict"], checks), ""])
     print(text)
     write_section("bench_open3d", text)
+    save_results("bench_open3d", results)
     return 0
 
 

@@ -21,7 +21,7 @@ def main() -> int:
     for w, h in ((320, 240), (640, 480)):
         with TabletopSim(w, h) as sim:
             seeds = iter(range(10_000_000, 10_001_000))
-            values = time_ms(lambda: sim.new_scene(next(seeds)), repeats=40, warmup=3)
+            values = time_ms(lambda sim=sim, seeds=seeds: sim.new_scene(next(seeds)), repeats=40, warmup=3)
             rows.append((f"{w}x{h}", fmt(values, 1)))
     text = "\n".join(["## Sim render cost (`bench/bench_sim.py`)", "",
                       f"Machine: {machine()}; OSMesa software rendering; one compiled model and one Renderer "

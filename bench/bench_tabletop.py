@@ -14,7 +14,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
-from common import fmt, machine, summary, table, time_ms, write_section  # noqa: E402
+from common import fmt, machine, save_results, summary, table, time_ms, write_section  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     rows, med = [], {}
     for n in (1, 2, 4, 8, 16):
         phrases = pool[:n]
-        values = time_ms(lambda: backend.ground(scene.rgb, phrases), args.repeats)
+        values = time_ms(lambda p=phrases: backend.ground(scene.rgb, p), args.repeats)
         med[n] = summary(values)["median"]
         rows.append((str(n), fmt(values, 1), f"{med[n] / med[1]:.2f}x"))
     ckpt = Path(backend.path)
@@ -64,6 +64,8 @@ def main(argv=None) -> int:
         table(["figure", "goal", "measured", "verdict"], checks), ""])
     print(text)
     write_section("bench_tabletop", text)
+    save_results("bench_tabletop", {"median_ms": {str(n): v for n, v in med.items()}, "device": args.device,
+                                    "threads": args.threads, "load_s": load_s})
     return 0
 
 

@@ -39,10 +39,97 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def machine() -> str:
+def _first(path: str, key: str) -> str:
+    """The value of the first `key: value` (or `key=value`) line of a text file, or ''."""
+    try:
+        for line in Path(path).read_text(errors="replace").splitlines():
+            for sep in (":", "="):
+                k, found, v = line.partition(sep)
+                if found and k.strip() == key:
+                    return v.strip().strip('"')
+    except OSError:
+        pass
+    return ""
+
+
+def _version(dist: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def _gpu() -> str:
+    """GPU names from nvidia-smi when there is one (no torch import: most benches never load it)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("nvidia-smi"):
+        try:
+            out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
+                                 text=True, timeout=10).stdout
+            names = [n.strip() for n in out.splitlines() if n.strip()]
+            if names:
+                return ", ".join(names)
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return "no GPU"
+
+
+_MACHINE: Dict[str, str] = {}
+
+
+def machine_info() -> Dict[str, str]:
+    """What this machine is, detected (not hard-coded): CPU model, cores, RAM, OS, Python, torch, rclpy, GPU."""
     import os
 
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    if not _MACHINE:
+        cpu = _first("/proc/cpuinfo", "model name") or platform.processor() or platform.machine()
+        cores = os.cpu_count() or 0
+        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
+        mem_kb = _first("/proc/meminfo", "MemTotal").split()
+        os_name = _first("/etc/os-release", "PRETTY_NAME") or platform.system()
+        _MACHINE.update(
+            cpu=cpu, cores=f"{cores}" + (f" ({usable} usable)" if usable != cores else ""),
+            ram=f"{int(mem_kb[0]) / 2**20:.0f} GiB" if mem_kb else "?",
+            os=f"{os_name}, Linux {platform.release()}" if platform.system() == "Linux" else os_name,
+            python=platform.python_version(), torch=_version("torch") or "not installed",
+            rclpy=_version("rclpy") or _version("ros-rclpy") or "not installed",
+            rmw=os.environ.get("RMW_IMPLEMENTATION", "default rmw"), gpu=_gpu())
+    return dict(_MACHINE)
+
+
+def machine() -> str:
+    m = machine_info()
+    return (f"{m['cpu']}, {m['cores']} cores, {m['ram']} RAM, {m['os']}, Python {m['python']}, torch {m['torch']}, "
+            f"rclpy {m['rclpy']} ({m['rmw']}), {m['gpu']}")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    import numpy as np
+
+    return float(np.percentile(np.asarray(values, dtype=float), q)) if len(values) else float("nan")
+
+
+RESULTS = REPO / "bench" / "out" / "results"
+
+
+def save_results(name: str, data: dict) -> None:
+    """The figures a bench measured, as JSON (bench/out/results/NAME.json): run_all writes the prose of
+    docs/benchmarks.md from these, so no number in it is typed by hand."""
+    import json
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=1, default=float))
+
+
+def load_results(name: str):
+    import json
+
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def write_section(name: str, body: str, top: bool = False) -> None:
