@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import List, Sequence
 
 import numpy as np
+
 from pg_test_backends import ColorBackend
 
 from grounding_node.models.base import Detection

@@ -271,9 +271,9 @@ def test_sigint_and_sigterm_twenty_times_each_exit_zero_after_teardown(ros, laun
                 probe.send("red box")
                 assert wait_until(started.exists, 20), launcher.log(proc)[-1500:]
             proc.popen.send_signal(sig)
-            assert wait_until(lambda: proc.popen.poll() is not None, 20), f"run {k}: no exit"
-            log = launcher.log(proc)
-            assert proc.popen.returncode == 0, f"run {k} ({sig!r}, mid={mid}): rc {proc.popen.returncode}\n{log[-2000:]}"
+            assert wait_until(lambda p=proc: p.popen.poll() is not None, 20), f"run {k}: no exit"
+            log, rc = launcher.log(proc), proc.popen.returncode
+            assert rc == 0, f"run {k} ({sig!r}, mid={mid}): rc {rc}\n{log[-2000:]}"
             assert marker.exists() and marker.read_text().count("closed") == 1, f"run {k}: no teardown\n{log[-1500:]}"
             assert "terminate called" not in log and "Unable to start transition" not in log, log[-1500:]
             assert wait_until(lambda: probe.command_pub.get_subscription_count() == 0, 10)
@@ -428,7 +428,7 @@ def test_timing_log_measures_in_node_overhead_from_message_receipt(ros, launcher
         results = _Results(probe)
         for i in range(3):
             probe.send(f"red box {i}")
-            assert wait_until(lambda: len(results.msgs) > i, 10)
+            assert wait_until(lambda n=i: len(results.msgs) > n, 10)
         records = [json.loads(line) for line in log.read_text().splitlines()]
         assert len(records) == 3 and all(r["request_id"] >= 1 for r in records)
         for r in records:

@@ -26,6 +26,7 @@ import time
 from typing import Any, Dict, List, Optional
 
 import rclpy
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
@@ -40,7 +41,6 @@ from rclpy.qos import (
 )
 from rclpy.signals import SignalHandlerOptions
 from rclpy.task import Future
-from rcl_interfaces.msg import SetParametersResult
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header, String
 
@@ -129,7 +129,8 @@ class GroundingNode(LifecycleNode):
         self._calls: Dict[Future, float] = {}    # in-flight ~/ground calls -> answer-by deadline
         self._rectified = False
         self._image_view_ms = 0.0
-        self._timing_file = open(self.values["timing_log"], "a", encoding="utf-8") if self.values["timing_log"] else None
+        log_path = self.values["timing_log"]
+        self._timing_file = open(log_path, "a", encoding="utf-8") if log_path else None
 
     # ------------------------------------------------------------------------------------------------
     # lifecycle

@@ -8,8 +8,9 @@ stamp: intrinsics are static in practice, and drivers stamp it inconsistently, s
 When depth stops (nothing for `depth_timeout`), images complete on their own (2D only), so colour keeps
 flowing; when depth returns, pairing resumes. The same holds when depth keeps arriving but never pairs
 for `depth_timeout` (a misconfigured driver stamping colour and depth apart): images complete 2D-only
-and `stats.stamp_offset_s` says by how much the stamps disagree, so the node can say why. It is ROS-free (payloads are opaque) and thread-safe, so the
-node uses it from its sensor callbacks while the worker reads `latest()`.
+and each such frame's `unpaired_offset_s` says by how much the stamps disagree, so the node can say why.
+It is ROS-free (payloads are opaque) and thread-safe, so the node uses it from its sensor callbacks while
+the worker reads `latest()`.
 
 Why not message_filters' ApproximateTimeSynchronizer (present on robots, absent from the wheels): it only
 emits complete tuples, so a dead depth stream would silence the 2D results too, and it has no notion of
