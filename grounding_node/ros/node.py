@@ -411,11 +411,12 @@ class GroundingNode(LifecycleNode):
             received_ns = int(info.get("received_timestamp", 0)) if info else 0
             self._frame_done(self._sync.add_image(stamp, (msg.header, arr, msg.encoding, received_ns)))
 
-    def _on_depth(self, msg: Image) -> None:
+    def _on_depth(self, msg: Image, info: dict) -> None:
         arr = self._view(msg, DEPTH_ENCODINGS, "depth_image") if self._active else None
         if arr is not None:
             stamp = self._stamp_ns(msg.header, "depth_image")
-            self._frame_done(self._sync.add_depth(stamp, (arr, msg.encoding, msg.header.frame_id)))
+            received_ns = int(info.get("received_timestamp", 0)) if info else 0
+            self._frame_done(self._sync.add_depth(stamp, (arr, msg.encoding, msg.header.frame_id, received_ns)))
 
     def _on_info(self, msg: CameraInfo) -> None:
         if not self._active:
@@ -532,7 +533,11 @@ class GroundingNode(LifecycleNode):
         job.timing = {"wait_ms": (time.monotonic() - job.received_at) * 1000.0, "msg_to_numpy_ms": self._image_view_ms}
         if synced is not None:
             header, arr, encoding, received_ns = synced.image
-            job.timing["frame_received_ns"] = received_ns
+            depth_received_ns = synced.depth[3] if synced.depth is not None else 0
+            # The frame is complete when its later message (usually depth) is received: the node's work
+            # starts there. Both are rmw reception times (system clock, before deserialisation).
+            job.timing.update(image_received_ns=received_ns, depth_received_ns=depth_received_ns,
+                              frame_received_ns=max(received_ns, depth_received_ns))
             self.stats.put(last_frame_age_s=time.monotonic() - synced.received_at)
             if not error and self.backend is None:
                 error = f"backend not loaded: {self.stats.backend_error}"
@@ -564,7 +569,8 @@ class GroundingNode(LifecycleNode):
         self.stats.add(results=1, errors=1 if error else 0)
         t0 = time.perf_counter()
         if self._pubs is not None and self._publishing:
-            self._pubs.publish(msg, result, rgb, self.values["publish_debug_image"], self.values["marker_scale_min"])
+            job.timing["published_ns"] = self._pubs.publish(msg, result, rgb, self.values["publish_debug_image"],
+                                                            self.values["marker_scale_min"])
         if self._timing_file is not None:
             self._log_timing(job, result, msg, (time.perf_counter() - t0) * 1000.0)
         return msg
@@ -595,11 +601,13 @@ class GroundingNode(LifecycleNode):
 
     def _log_timing(self, job: Job, result, msg, publish_ms: float) -> None:
         """One JSON line per result: where the time went (bench/bench_latency.py and bench_node.py read these).
-        `frame_received_ns` (rmw's reception time of the image, before deserialisation) and `published_ns`
-        are both system-clock nanoseconds, so their difference minus `inference_ms` is the node's overhead."""
+        `frame_received_ns` (rmw's reception time of the frame's completing message, before deserialisation)
+        and `published_ns` (right after `detections`, the message planners wait for, went out) are both
+        system-clock nanoseconds, so their difference minus `inference_ms` is the node's overhead;
+        `all_published_ns` is after the markers, target, vision_msgs and the drawn debug image too."""
         record = dict(job.timing)
         record.update(command=msg.command, request_id=msg.request_id, continuous=msg.continuous, error=msg.error,
-                      total_ms=msg.total_ms, publish_ms=publish_ms, published_ns=time.time_ns(),
+                      total_ms=msg.total_ms, publish_ms=publish_ms, all_published_ns=time.time_ns(),
                       stamp_ns=msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec,
                       wall_time=time.time())
         if result is not None:
@@ -609,7 +617,7 @@ class GroundingNode(LifecycleNode):
 
     def _to_frame(self, synced: SyncedFrame, rgb) -> Frame:
         header = synced.image[0]
-        depth, depth_encoding, depth_frame = synced.depth if synced.depth is not None else (None, "32FC1", "")
+        depth, depth_encoding, depth_frame = synced.depth[:3] if synced.depth is not None else (None, "32FC1", "")
         if synced.depth is None:
             offset = synced.unpaired_offset_s
             if offset is not None:

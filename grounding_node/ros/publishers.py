@@ -7,6 +7,7 @@ the newest is worth sending).
 
 from __future__ import annotations
 
+import time
 from typing import Optional
 
 import numpy as np
@@ -54,20 +55,24 @@ class ResultPublishers:
                 if p is not None]
 
     def publish(self, array_msg: GroundedObjectArray, result: Optional[GroundingResult],
-                rgb: Optional[np.ndarray], draw_debug: bool, min_marker: float) -> None:
-        """Publish the detections message, then (on success) target, markers, debug image, vision_msgs."""
+                rgb: Optional[np.ndarray], draw_debug: bool, min_marker: float) -> int:
+        """Publish the detections message first (what planners wait for), then (on success) target, markers,
+        vision_msgs, and last the drawn debug image (the slowest, only for viewers). Returns the system time
+        (ns) right after `detections` went out, for the node's timing log."""
         self.detections.publish(array_msg)
+        published_ns = time.time_ns()
         if result is None:
-            return
+            return published_ns
         header: Header = array_msg.header
         pose = messages.target_pose(header, result)
         if pose is not None:
             self.target.publish(pose)
         self.markers.publish(messages.markers(header, result, min_marker))
-        if draw_debug and rgb is not None and self.debug_image.get_subscription_count() > 0:
-            drawn = draw_objects(rgb, result.objects, header_text=array_msg.command)
-            self.debug_image.publish(numpy_to_image(drawn, "rgb8", header))
         if self.det2d is not None:
             d2, d3 = messages.vision_detections(header, result)
             self.det2d.publish(d2)
             self.det3d.publish(d3)
+        if draw_debug and rgb is not None and self.debug_image.get_subscription_count() > 0:
+            drawn = draw_objects(rgb, result.objects, header_text=array_msg.command)
+            self.debug_image.publish(numpy_to_image(drawn, "rgb8", header))
+        return published_ns
