@@ -86,7 +86,7 @@ def depth_of(obj: SceneObject) -> float:
 
 
 def volume(obj: SceneObject) -> float:
-    hx, hy, hz = HALF_EXTENTS[(obj.shape, obj.size)]
+    hx, hy, hz = obj.half_extents if any(obj.half_extents) else HALF_EXTENTS[(obj.shape, obj.size)]
     return 8.0 * hx * hy * hz
 
 
@@ -306,3 +306,76 @@ def generate_all(scene: RenderedScene, rng: np.random.Generator, per_type: int =
             if expr is not None:
                 out.append(expr)
     return out
+
+
+# -- everyday speech ------------------------------------------------------------------------------------
+# Other wordings of the same meanings: command verbs, politeness, contractions and several forms of each
+# superlative, ordinal, relation and negation. Two disjoint sets: "train" (used in training) and
+# "heldout" (only in the out-of-distribution evaluation). The model reads them through its normaliser
+# (`grounding_node/models/tabletop/language.py`); the hand-written paraphrase set in
+# grounding_node/training/paraphrases.tsv is a third, independent wording.
+_WRAP = {
+    "train": ("grab {x}", "please pick up {x}", "can you get {x}", "give me {x}", "{x} please", "i want {x}",
+              "pick {x} up", "take {x}", "get me {x}, please", "select {x}"),
+    "heldout": ("could you hand me {x}", "would you fetch {x} please", "i'd like {x}", "bring me {x}, thanks",
+                "where's {x}?", "go ahead and lift {x}", "kindly point at {x}", "okay, now {x}"),
+}
+_REL = {
+    "train": {"left": ("on the left side of", "to the left of"), "right": ("on the right side of", "right of"),
+              "front": ("nearer than", "closer to the camera than"), "behind": ("in back of", "further away than")},
+    "heldout": {"left": ("on the left of", "left from"), "right": ("on the right of", "to the right side of"),
+                "front": ("closer to me than", "nearer to the camera than"), "behind": ("beyond", "farther from me than")},
+}
+_EXT = {
+    "train": {"leftmost": ("the {s} on the far left", "the left-most {s}", "the first {s} from the left"),
+              "rightmost": ("the {s} on the far right", "the right-most {s}", "the first {s} from the right"),
+              "nearest": ("the {s} closest to me", "the frontmost {s}", "the closest {s}"),
+              "farthest": ("the {s} at the back", "the {s} farthest away", "the furthest {s}"),
+              "largest": ("the largest {s}", "the biggest {s}"), "smallest": ("the littlest {s}", "the smallest {s}")},
+    "heldout": {"leftmost": ("the {s} furthest left", "the {s} on the very left", "the last {s} on the left"),
+                "rightmost": ("the {s} furthest right", "the {s} on the very right", "the last {s} on the right"),
+                "nearest": ("the {s} at the front", "the {s} nearest to you"),
+                "farthest": ("the backmost {s}", "the {s} furthest from me"),
+                "largest": ("the greatest {s}", "the biggest {s}"), "smallest": ("the teeniest {s}", "the tiniest {s}")},
+}
+_ORD = {
+    "train": ("the {n} {s} from the {side}", "the {o} {s} counting from the {side}", "the {o} {s} from {side}"),
+    "heldout": ("from the {side}, the {o} {s}", "the {o} {s} from the {side} side"),
+}
+_NEG = {
+    "train": ("the {n}, not the {w} one", "the {n} other than the {w} one", "the {n} that's not {w}",
+              "the {n} that is not {w}"),
+    "heldout": ("any {n} but the {w} one", "the {n} except the {w} one", "the {n} which is not {w}"),
+}
+_PLU = {"train": ("all the {p} please", "grab every {s}", "the {p}", "all of the {p}"),
+        "heldout": ("get all of the {p} for me", "each {s}", "pick up all {p}")}
+_NUM = {2: "2nd", 3: "3rd"}
+
+
+def restyle(expr: Expression, rng: np.random.Generator, split: str = "train", p: float = 0.5) -> Expression:
+    """The same meaning (query, targets) in everyday words from `split` ("train" or "heldout"); with
+    probability 1 - p (train) the generator's own wording is kept."""
+    if split == "train" and rng.random() >= p:
+        return expr
+    q, kind = expr.query, expr.type
+    desc = q.get("desc", {})
+    if kind in ("attribute", "no_referent"):
+        core = "the " + describe(rng, desc)
+    elif kind == "relation":
+        core = f"the {describe(rng, desc)} {rng.choice(_REL[split][q['rel']])} the {describe(rng, q['anchor_desc'])}"
+    elif kind == "extreme":
+        core = rng.choice(_EXT[split][q["kind"]]).format(s=describe(rng, desc))
+    elif kind == "ordinal":
+        core = rng.choice(_ORD[split]).format(n=_NUM[q["k"]], o=ORDINALS[q["k"]], s=describe(rng, desc),
+                                              side=q["side"])
+    elif kind == "negation":
+        (attr, value), = q["not"].items()
+        w = value if attr == "color" else rng.choice(SIZE_WORDS[value])
+        core = rng.choice(_NEG[split]).format(n=_noun(rng, desc.get("shape")), w=w)
+    elif kind == "plural":
+        core = rng.choice(_PLU[split]).format(p=describe(rng, desc, plural=True), s=describe(rng, desc))
+    else:
+        return expr
+    if kind != "plural" and rng.random() < 0.6:
+        core = rng.choice(_WRAP[split]).format(x=core)
+    return Expression(core, kind, list(expr.targets), dict(q, style=split))

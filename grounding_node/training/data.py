@@ -30,25 +30,48 @@ class Sample:
     expressions: List[Tuple[str, str, List[int]]]   # (type, text, targets)
 
 
+# Training frames: the camera resolutions a user has (4:3 640x480; 16:9 848x480, 1280x720, 1920x1080),
+# rendered directly at the network's width (what letterboxing the full frame would give) and letterboxed.
+TRAIN_ASPECTS = (((320, 240), 0.4), ((320, 180), 0.6))
+
+
 def render_samples(seeds, width: int = 320, height: int = 240, per_scene: int = 21,
-                   progress: bool = True) -> List[Sample]:
-    """Render each seed's scene and draw `per_scene` expressions with types spread evenly."""
+                   progress: bool = True, camera: str = "train", style: str = "train") -> List[Sample]:
+    """Render each seed's scene and draw `per_scene` expressions with types spread evenly.
+
+    `camera` is the sim's camera domain ("classic": the old fixed 4:3 camera at width x height; otherwise
+    a seeded mix of 4:3 and 16:9 frames, letterboxed to width x height like the backend does). Boxes are
+    stored normalised to the network input."""
     from tqdm import tqdm
 
+    from grounding_node.models.tabletop.processing import letterbox_uint8
+    from grounding_node.sim.expressions import restyle
+
+    sizes = [(width, height)] if camera == "classic" else [s for s, _ in TRAIN_ASPECTS]
+    probs = [1.0] if camera == "classic" else [p for _, p in TRAIN_ASPECTS]
+    sims = {s: TabletopSim(s[0], s[1], camera=camera) for s in sizes}
     out: List[Sample] = []
-    with TabletopSim(width, height) as sim:
+    try:
         for seed in tqdm(list(seeds), desc="render", disable=not progress):
-            scene = sim.new_scene(int(seed))
+            size = sizes[int(np.random.default_rng(int(seed) + 5_000_000).choice(len(sizes), p=probs))]
+            scene = sims[size].new_scene(int(seed))
             rng = np.random.default_rng(int(seed) + 7_000_000)
             b = np.stack([o.box_1024 for o in scene.objects]) / 1024.0
             boxes = np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], 1)
+            rgb, lb = letterbox_uint8(scene.rgb, (width, height))
+            boxes = lb.to_network(boxes)
             attrs = np.array([[COLOR_IDS[o.color], SHAPE_IDS[o.shape], SIZE_IDS[o.size]] for o in scene.objects])
             exprs = []
             for k in range(per_scene):
                 e = generate(scene, rng, TYPES[k % len(TYPES)])
                 if e is not None:
+                    if style != "plain":
+                        e = restyle(e, rng, style)
                     exprs.append((e.type, e.text, list(e.targets)))
-            out.append(Sample(int(seed), scene.rgb, boxes.astype(np.float32), attrs, exprs))
+            out.append(Sample(int(seed), rgb, boxes.astype(np.float32), attrs, exprs))
+    finally:
+        for sim in sims.values():
+            sim.close()
     return out
 
 

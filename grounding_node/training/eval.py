@@ -1,14 +1,21 @@
-"""Evaluate a grounding backend on held-out simulated scenes and write the table into the model card.
+"""Evaluate a grounding backend on held-out simulated scenes and write the tables into the model card.
 
-    python -m grounding_node.eval [--scenes 200] [--backend tabletop] [--model PATH] [--no-card]
+    python -m grounding_node.eval [--scenes 200] [--ood-scenes 150] [--backend tabletop] [--model PATH] [--no-card]
 
-Held-out scenes use seeds from 1_000_000 on (training uses 0..n-1). Scenes are rendered at 640x480, the
-camera's resolution, and every figure goes through the same pipeline as the node (backend -> score
-threshold -> geometry with the rendered 16UC1 depth and K):
-- Acc@0.5: the top box's IoU with a target's box >= 0.5, per expression type (no_referent excluded);
-- plural recall/precision: boxes scoring >= threshold matched one-to-one to targets at IoU 0.5;
-- no-referent rejection: nothing scores >= threshold;
-- 3D hit: for each correct top box, its 3D position lies inside the target's true 3D box.
+Every figure goes through the same pipeline as the node (backend -> score threshold -> geometry with the
+rendered 16UC1 depth and K) at the *shipped* threshold: `auto`, resolved exactly as the node resolves it
+(the backend's family default), unless `--threshold` names another. Splits:
+- in-distribution: the training camera domain ("train": domain randomisation minus the held-out bands),
+  held-out seeds from 1,000,000, frames at 640x480, 848x480, 1280x720 and 1920x1080 in turn, the
+  generator's phrasings and its training everyday wordings;
+- out-of-distribution: camera distance/pitch/yaw/roll/fovy drawn only from bands held out of training,
+  the held-out everyday phrasings, each scene at 640x480 (4:3), 1280x720 (16:9) and 1280x800 (16:10, an
+  aspect never trained on); seeds from 1,100,000;
+- paraphrases: the hand-written set grounding_node/training/paraphrases.tsv on randomised scenes
+  (seeds from 1,200,000, 640x480 and 1280x720 in turn).
+Figures: Acc@0.5 (top box above the threshold with IoU >= 0.5 to a target) per expression type;
+plural recall/precision; no-referent rejection (nothing above the threshold); 3D hit (each correct top
+box's 3D position inside the target's true 3D box).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import re
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -27,11 +34,50 @@ from grounding_node.geometry.boxes import box_iou
 from grounding_node.geometry.camera import Intrinsics
 from grounding_node.grounding.pipeline import ground_frame
 from grounding_node.grounding.types import Frame, GroundingSettings
-from grounding_node.sim.expressions import TYPES, generate
+from grounding_node.sim.expressions import TYPES, Expression, describe, generate, restyle, _noun, SIZE_WORDS
 
 CARD = Path(__file__).resolve().parents[2] / "docs" / "models" / "tabletop.md"
+PARAPHRASES = Path(__file__).resolve().parent / "paraphrases.tsv"
 EVAL_SEED0 = 1_000_000
-TARGETS = {"acc_overall": 0.95, "acc_type": 0.90, "plural_recall": 0.95, "no_ref_rejection": 0.90, "hit3d": 0.95}
+OOD_SEED0 = 1_100_000
+PARA_SEED0 = 1_200_000
+IN_SIZES = ((640, 480), (848, 480), (1280, 720), (1920, 1080))
+OOD_SIZES = ((640, 480), (1280, 720), (1280, 800))
+PARA_SIZES = ((640, 480), (1280, 720))
+TARGETS = {"acc_overall": 0.97, "acc_type": 0.90, "plural_recall": 0.95, "no_ref_rejection": 0.95, "hit3d": 0.97,
+           "ood_overall": 0.92, "ood_type": 0.88, "paraphrase": 0.90}
+
+
+def load_paraphrases(path: Path = PARAPHRASES) -> Dict[Tuple[str, str], List[str]]:
+    """(type, key) -> hand-written phrasings (see the file's header)."""
+    out: Dict[Tuple[str, str], List[str]] = defaultdict(list)
+    for line in path.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        kind, key, text = line.split("\t")
+        out[(kind, key)].append(text)
+    return dict(out)
+
+
+def paraphrase(expr: Expression, rng: np.random.Generator, table: Dict) -> Optional[Expression]:
+    """The expression's meaning in a hand-written phrasing (None when the set has none for it)."""
+    q, kind = expr.query, expr.type
+    desc = q.get("desc", {})
+    key = {"relation": q.get("rel"), "extreme": q.get("kind"),
+           "ordinal": f"{q.get('k')} {q.get('side')}",
+           "negation": next(iter(q.get("not", {"-": 0}))), }.get(kind, "-")
+    options = table.get((kind, key))
+    if not options:
+        return None
+    template = options[int(rng.integers(len(options)))]
+    slots = {"d": describe(rng, desc), "s": describe(rng, desc), "p": describe(rng, desc, plural=True),
+             "n": _noun(rng, desc.get("shape"))}
+    if kind == "relation":
+        slots.update(t=describe(rng, desc), a=describe(rng, q["anchor_desc"]))
+    if kind == "negation":
+        (attr, value), = q["not"].items()
+        slots["w"] = value if attr == "color" else str(rng.choice(SIZE_WORDS[value]))
+    return Expression(template.format(**slots), kind, list(expr.targets), dict(q, style="paraphrase"))
 
 
 def _match(pred: np.ndarray, gt: np.ndarray) -> int:
@@ -49,89 +95,167 @@ def _match(pred: np.ndarray, gt: np.ndarray) -> int:
         iou[:, j] = -1
 
 
-def evaluate(backend, n_scenes: int = 200, threshold: float = 0.3, width: int = 640, height: int = 480,
-             per_type: int = 1, progress: bool = True) -> Dict:
+class Tally:
+    """Running figures of one split (optionally per resolution)."""
+
+    def __init__(self) -> None:
+        self.hits: Dict[str, List[bool]] = defaultdict(list)
+        self.plural_tp = self.plural_pred = self.plural_gt = 0
+        self.rejections: List[bool] = []
+        self.hit3d: List[bool] = []
+        self.latency: List[float] = []
+        self.n_scenes = 0
+
+    def result(self) -> Dict:
+        per_type = {t: float(np.mean(v)) for t, v in self.hits.items()}
+        allhits = [x for v in self.hits.values() for x in v]
+        return {
+            "n_scenes": self.n_scenes, "acc": per_type, "n": {t: len(v) for t, v in self.hits.items()},
+            "acc_overall": float(np.mean(allhits)) if allhits else float("nan"), "n_all": len(allhits),
+            "plural_recall": self.plural_tp / max(1, self.plural_gt),
+            "plural_precision": self.plural_tp / max(1, self.plural_pred),
+            "no_ref_rejection": float(np.mean(self.rejections)) if self.rejections else float("nan"),
+            "n_no_ref": len(self.rejections),
+            "hit3d": float(np.mean(self.hit3d)) if self.hit3d else float("nan"), "n_hit3d": len(self.hit3d),
+            "latency_ms_median": float(np.median(self.latency)) if self.latency else float("nan"),
+        }
+
+
+def score_scene(backend, scene, exprs: Sequence[Expression], settings: GroundingSettings, threshold: float,
+                tallies: Sequence[Tally]) -> None:
+    h, w = scene.rgb.shape[:2]
+    frame = Frame(rgb=scene.rgb, depth=scene.depth_16uc1(), depth_encoding="16UC1",
+                  intrinsics=Intrinsics.from_K(scene.K, w, h), stamp_ns=scene.seed)
+    result = ground_frame(backend, frame, [e.text for e in exprs], settings)
+    for t in tallies:
+        t.latency.append(result.inference_ms)
+        t.n_scenes += 1
+    for expr, objs in zip(exprs, result.by_phrase()):
+        above = [o for o in objs if o.score >= threshold]
+        if expr.type == "no_referent":
+            for t in tallies:
+                t.rejections.append(not above)
+            continue
+        gt = np.stack([scene.objects[i].box_1024 for i in expr.targets])
+        if expr.type == "plural":
+            pred = np.stack([o.box_1024 for o in above]) if above else np.zeros((0, 4))
+            m = _match(pred, gt)
+            for t in tallies:
+                t.plural_tp += m
+                t.plural_pred += len(pred)
+                t.plural_gt += len(gt)
+        ok, in3d = False, None
+        if above:
+            top = above[0]
+            iou = box_iou(top.box_1024[None], gt)[0]
+            ok = bool(iou.max() >= 0.5)
+            if ok:
+                target = scene.objects[expr.targets[int(np.argmax(iou))]]
+                in3d = bool(top.has_position and inside_box(top.position, target.corners_cam))
+        for t in tallies:
+            t.hits[expr.type].append(ok)
+            if in3d is not None:
+                t.hit3d.append(in3d)
+
+
+def expressions_for(scene, seed: int, style: str, table: Optional[Dict] = None) -> List[Expression]:
+    rng = np.random.default_rng(seed)
+    exprs = [e for t in TYPES for e in [generate(scene, rng, t)] if e is not None]
+    if style == "paraphrase":
+        exprs = [x for x in (paraphrase(e, rng, table) for e in exprs) if x is not None]
+    elif style in ("train", "heldout"):
+        exprs = [restyle(e, rng, style) for e in exprs]
+    return exprs
+
+
+def evaluate_split(backend, seeds: Sequence[int], camera: str, sizes: Sequence[Tuple[int, int]], style: str,
+                   threshold: float, paired: bool = False, progress: bool = True, desc: str = "eval") -> Dict:
+    """Figures for one split. `paired`: every scene at every size (same seed, same layout); otherwise the
+    sizes take turns. Returns {"all": figures, "by_size": {"WxH": figures}}."""
     from tqdm import tqdm
 
     from grounding_node.sim.scene import TabletopSim
 
-    settings = GroundingSettings(score_threshold=0.0, max_objects_per_phrase=10)
-    hits: Dict[str, List[bool]] = defaultdict(list)
-    plural_tp = plural_pred = plural_gt = 0
-    rejections: List[bool] = []
-    hit3d: List[bool] = []
-    latency: List[float] = []
-    with TabletopSim(width, height) as sim:
-        for k in tqdm(range(n_scenes), desc="eval", disable=not progress):
-            seed = EVAL_SEED0 + k
-            scene = sim.new_scene(seed)
-            rng = np.random.default_rng(seed)
-            exprs = [e for t in TYPES for _ in range(per_type) for e in [generate(scene, rng, t)] if e is not None]
-            frame = Frame(rgb=scene.rgb, depth=scene.depth_16uc1(), depth_encoding="16UC1",
-                          intrinsics=Intrinsics.from_K(scene.K, width, height), stamp_ns=seed)
-            result = ground_frame(backend, frame, [e.text for e in exprs], settings)
-            latency.append(result.inference_ms)
-            groups = result.by_phrase()
-            for expr, objs in zip(exprs, groups):
-                above = [o for o in objs if o.score >= threshold]
-                if expr.type == "no_referent":
-                    rejections.append(not above)
-                    continue
-                gt = np.stack([scene.objects[i].box_1024 for i in expr.targets])
-                if expr.type == "plural":
-                    pred = np.stack([o.box_1024 for o in above]) if above else np.zeros((0, 4))
-                    m = _match(pred, gt)
-                    plural_tp += m
-                    plural_pred += len(pred)
-                    plural_gt += len(gt)
-                if not objs:
-                    hits[expr.type].append(False)
-                    continue
-                top = objs[0]
-                iou = box_iou(top.box_1024[None], gt)[0]
-                ok = bool(iou.max() >= 0.5)
-                hits[expr.type].append(ok)
-                if ok:
-                    target = scene.objects[expr.targets[int(np.argmax(iou))]]
-                    hit3d.append(bool(top.has_position and inside_box(top.position, target.corners_cam)))
-    per_type = {t: float(np.mean(v)) for t, v in hits.items()}
-    overall = float(np.mean([x for v in hits.values() for x in v]))
-    return {
-        "n_scenes": n_scenes, "threshold": threshold,
-        "acc": per_type, "n": {t: len(v) for t, v in hits.items()}, "acc_overall": overall,
-        "plural_recall": plural_tp / max(1, plural_gt), "plural_precision": plural_tp / max(1, plural_pred),
-        "no_ref_rejection": float(np.mean(rejections)) if rejections else float("nan"), "n_no_ref": len(rejections),
-        "hit3d": float(np.mean(hit3d)) if hit3d else float("nan"), "n_hit3d": len(hit3d),
-        "latency_ms_median": float(np.median(latency)),
-    }
+    settings = GroundingSettings(score_threshold=threshold, max_objects_per_phrase=10)
+    table = load_paraphrases() if style == "paraphrase" else None
+    total = Tally()
+    by_size = {s: Tally() for s in sizes}
+    sims = {s: TabletopSim(s[0], s[1], camera=camera) for s in sizes}
+    try:
+        for k, seed in enumerate(tqdm(list(seeds), desc=desc, disable=not progress)):
+            for size in (sizes if paired else [sizes[k % len(sizes)]]):
+                scene = sims[size].new_scene(int(seed))
+                exprs = expressions_for(scene, int(seed), style, table)
+                score_scene(backend, scene, exprs, settings, threshold, [total, by_size[size]])
+    finally:
+        for sim in sims.values():
+            sim.close()
+    return {"all": total.result(), "by_size": {f"{w}x{h}": t.result() for (w, h), t in by_size.items()},
+            "camera": camera, "style": style, "seeds": (int(seeds[0]), int(seeds[-1])), "threshold": threshold}
 
 
-def format_table(r: Dict) -> str:
-    def verdict(value, target):
-        return "met" if value >= target else "**missed**"
+def evaluate(backend, n_scenes: int = 200, threshold: float = 0.3, width: int = 640, height: int = 480,
+             per_type: int = 1, progress: bool = True, camera: str = "classic") -> Dict:
+    """One split at one size (kept for scripts): the figures dict of `evaluate_split`."""
+    r = evaluate_split(backend, range(EVAL_SEED0, EVAL_SEED0 + n_scenes), camera, [(width, height)], "plain",
+                       threshold, progress=progress)
+    return dict(r["all"], threshold=threshold)
 
-    lines = [f"Held-out scenes: {r['n_scenes']} (seeds {EVAL_SEED0}..{EVAL_SEED0 + r['n_scenes'] - 1}), 640x480, "
-             f"score threshold {r['threshold']}.", "",
+
+def _verdict(value: float, target: float) -> str:
+    return "met" if value >= target else "**missed**"
+
+
+def format_table(r: Dict, title: str, type_target: float, overall_target: float, extra: bool = True) -> str:
+    a = r["all"]
+    sizes = ", ".join(r["by_size"])
+    lines = [f"{title}: {a['n_scenes']} scene renders (seeds {r['seeds'][0]}..{r['seeds'][1]}, camera domain "
+             f"`{r['camera']}`, phrasing `{r['style']}`, frames {sizes}), score threshold {r['threshold']}.", "",
              "| figure | n | measured | target | verdict |", "|---|---|---|---|---|"]
     for t in TYPES:
-        if t in r["acc"]:
-            lines.append(f"| Acc@0.5 {t} | {r['n'][t]} | {100 * r['acc'][t]:.1f}% | >= 90% | "
-                         f"{verdict(r['acc'][t], TARGETS['acc_type'])} |")
-    n_all = sum(r["n"].values())
-    lines += [
-        f"| Acc@0.5 overall | {n_all} | {100 * r['acc_overall']:.1f}% | >= 95% | "
-        f"{verdict(r['acc_overall'], TARGETS['acc_overall'])} |",
-        f"| plural recall | {r['n'].get('plural', 0)} | {100 * r['plural_recall']:.1f}% | >= 95% | "
-        f"{verdict(r['plural_recall'], TARGETS['plural_recall'])} |",
-        f"| plural precision | {r['n'].get('plural', 0)} | {100 * r['plural_precision']:.1f}% | (reported) | - |",
-        f"| no-referent rejection | {r['n_no_ref']} | {100 * r['no_ref_rejection']:.1f}% | >= 90% | "
-        f"{verdict(r['no_ref_rejection'], TARGETS['no_ref_rejection'])} |",
-        f"| 3D hit (correct top boxes) | {r['n_hit3d']} | {100 * r['hit3d']:.1f}% | >= 95% | "
-        f"{verdict(r['hit3d'], TARGETS['hit3d'])} |",
-        f"| inference per frame (all 7 phrases, median) | {r['n_scenes']} | {r['latency_ms_median']:.1f} ms | "
-        f"(see bench) | - |",
-    ]
+        if t in a["acc"]:
+            lines.append(f"| Acc@0.5 {t} | {a['n'][t]} | {100 * a['acc'][t]:.1f}% | >= {100 * type_target:.0f}% | "
+                         f"{_verdict(a['acc'][t], type_target)} |")
+    lines.append(f"| Acc@0.5 overall | {a['n_all']} | {100 * a['acc_overall']:.1f}% | >= {100 * overall_target:.0f}% | "
+                 f"{_verdict(a['acc_overall'], overall_target)} |")
+    if extra:
+        lines += [
+            f"| plural recall | {a['n'].get('plural', 0)} | {100 * a['plural_recall']:.1f}% | >= 95% | "
+            f"{_verdict(a['plural_recall'], TARGETS['plural_recall'])} |",
+            f"| plural precision | {a['n'].get('plural', 0)} | {100 * a['plural_precision']:.1f}% | (reported) | - |",
+            f"| no-referent rejection | {a['n_no_ref']} | {100 * a['no_ref_rejection']:.1f}% | >= 95% | "
+            f"{_verdict(a['no_ref_rejection'], TARGETS['no_ref_rejection'])} |",
+            f"| 3D hit (correct top boxes) | {a['n_hit3d']} | {100 * a['hit3d']:.1f}% | >= 97% | "
+            f"{_verdict(a['hit3d'], TARGETS['hit3d'])} |",
+        ]
+    for size, b in r["by_size"].items():
+        lines.append(f"| Acc@0.5 overall at {size} | {b['n_all']} | {100 * b['acc_overall']:.1f}% | (reported) | - |")
+    lines.append(f"| inference per frame (all phrases, median) | {a['n_scenes']} | {a['latency_ms_median']:.1f} ms | "
+                 f"(see bench) | - |")
     return "\n".join(lines)
+
+
+def format_card(results: Dict[str, Dict]) -> str:
+    parts = []
+    if "in" in results:
+        parts.append(format_table(results["in"], "In-distribution", TARGETS["acc_type"], TARGETS["acc_overall"]))
+    if "ood" in results:
+        r = results["ood"]
+        text = format_table(r, "Out-of-distribution (camera bands, 16:10 frames and phrasings held out of "
+                            "training)", TARGETS["ood_type"], TARGETS["ood_overall"])
+        by = r["by_size"]
+        if "640x480" in by and "1280x720" in by:
+            d = 100 * (by["1280x720"]["acc_overall"] - by["640x480"]["acc_overall"])
+            text += (f"\n| 16:9 (1280x720) minus 4:3 (640x480), same scenes | - | {d:+.1f} points | within 2 | "
+                     f"{'met' if abs(d) <= 2.0 else '**missed**'} |")
+        parts.append(text)
+    if "para" in results:
+        parts.append(format_table(results["para"], "Hand-written paraphrase set (grounding_node/training/"
+                                  "paraphrases.tsv)", TARGETS["acc_type"], TARGETS["paraphrase"], extra=False))
+    if "classic" in results:
+        parts.append(format_table(results["classic"], "The first model's camera (classic, for comparison)",
+                                  TARGETS["acc_type"], TARGETS["acc_overall"]))
+    return "\n\n".join(parts)
 
 
 def write_card(table: str, path: Path = CARD) -> None:
@@ -144,23 +268,42 @@ def write_card(table: str, path: Path = CARD) -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scenes", type=int, default=200)
+    ap.add_argument("--scenes", type=int, default=200, help="in-distribution scenes")
+    ap.add_argument("--ood-scenes", type=int, default=150, help="out-of-distribution scenes (each at 3 sizes)")
+    ap.add_argument("--para-scenes", type=int, default=150, help="paraphrase-set scenes")
+    ap.add_argument("--classic-scenes", type=int, default=0, help="scenes from the first model's camera")
     ap.add_argument("--backend", default="tabletop")
     ap.add_argument("--model", default="")
-    ap.add_argument("--threshold", type=float, default=0.3)
+    ap.add_argument("--threshold", default="auto", help="score threshold; auto = the shipped (family) default")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-card", action="store_true")
+    ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     import torch
 
     from grounding_node.models.base import BackendConfig
+    from grounding_node.models.family import resolve_threshold
     from grounding_node.models.registry import create_backend
 
     torch.set_num_threads(args.threads)
     backend = create_backend(args.backend, BackendConfig(model=args.model, device="cpu"))
+    threshold = resolve_threshold(args.threshold, backend)   # exactly as the node resolves its parameter
     t0 = time.time()
-    result = evaluate(backend, args.scenes, args.threshold)
-    table = format_table(result)
+    prog = not args.no_progress
+    results = {}
+    if args.scenes:
+        results["in"] = evaluate_split(backend, range(EVAL_SEED0, EVAL_SEED0 + args.scenes), "train", IN_SIZES,
+                                       "train", threshold, progress=prog, desc="in-distribution")
+    if args.ood_scenes:
+        results["ood"] = evaluate_split(backend, range(OOD_SEED0, OOD_SEED0 + args.ood_scenes), "ood", OOD_SIZES,
+                                        "heldout", threshold, paired=True, progress=prog, desc="ood")
+    if args.para_scenes:
+        results["para"] = evaluate_split(backend, range(PARA_SEED0, PARA_SEED0 + args.para_scenes), "random",
+                                         PARA_SIZES, "paraphrase", threshold, progress=prog, desc="paraphrases")
+    if args.classic_scenes:
+        results["classic"] = evaluate_split(backend, range(EVAL_SEED0, EVAL_SEED0 + args.classic_scenes), "classic",
+                                            [(640, 480)], "plain", threshold, progress=prog, desc="classic")
+    table = format_card(results)
     print(table)
     print(f"({time.time() - t0:.0f} s)")
     if not args.no_card:

@@ -23,7 +23,7 @@ from grounding_node.models.tabletop.processing import build_vocab, encode_phrase
 from grounding_node.sim.expressions import VOCABULARY
 from grounding_node.training.data import Sample, load_or_render
 
-MAX_OBJ = 7
+MAX_OBJ = 10
 N_BG = 2
 
 
@@ -124,13 +124,14 @@ WEIGHTS = {"heat": 1.0, "wh": 1.0, "off": 1.0, "attr": 0.3, "ref": 2.0}
 
 def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, exprs_per_image: int, lr: float,
           cache: Path, log_every: int = 50, progress: bool = True, threads: int = 2, init: Optional[Path] = None,
-          type_weights: Optional[Dict[str, float]] = None) -> Dict[str, float]:
+          type_weights: Optional[Dict[str, float]] = None, camera: str = "train", style: str = "train",
+          save_every: int = 250) -> Dict[str, float]:
     from tqdm import tqdm
 
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     rng = np.random.default_rng(seed)
-    data = load_or_render(cache, range(n_scenes), progress=progress)
+    data = load_or_render(cache, range(n_scenes), progress=progress, camera=camera, style=style)
     if init is not None:   # fine-tune a checkpoint (same architecture and vocabulary)
         from grounding_node.models.tabletop.backend import load_model
 
@@ -164,7 +165,7 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
             bar.set_postfix({k: f"{v:.3f}" for k, v in running.items()})
             if not progress:
                 print(f"step {step} " + " ".join(f"{k}={v:.4f}" for k, v in running.items()), flush=True)
-        if out is not None and step > 0 and step % 500 == 0:
+        if out is not None and step > 0 and step % save_every == 0:
             save(model, cfg, out, {"step": step, "seed": seed, "n_scenes": n_scenes, "init": str(init or "")})
     history = {"first_loss": first, "final_loss": running["total"], "minutes": (time.time() - t0) / 60}
     if out is not None:
@@ -194,13 +195,17 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", type=Path, default=None, help="dataset cache (default data/train_<scenes>.pkl)")
     ap.add_argument("--no-progress", action="store_true")
     ap.add_argument("--init", type=Path, default=None, help="fine-tune from this checkpoint")
+    ap.add_argument("--camera", default="train", help="sim camera domain of the training scenes "
+                    "(train = domain randomisation minus the held-out bands; classic = the old fixed camera)")
+    ap.add_argument("--style", default="train", help="phrasing: train (everyday wordings, half the time) or plain")
     ap.add_argument("--oversample", nargs="*", default=[], metavar="TYPE=W",
                     help="sample expressions of TYPE W times as often, e.g. ordinal=3")
     args = ap.parse_args(argv)
-    cache = args.cache or Path("data") / f"train_{args.scenes}.pkl"
+    cache = args.cache or Path("data") / f"train_{args.camera}_{args.style}_{args.scenes}.pkl"
     weights = {k: float(v) for k, v in (item.split("=") for item in args.oversample)}
     hist = train(args.out, args.steps, args.scenes, args.seed, args.batch, args.exprs, args.lr, cache,
-                 progress=not args.no_progress, threads=args.threads, init=args.init, type_weights=weights)
+                 progress=not args.no_progress, threads=args.threads, init=args.init, type_weights=weights,
+                 camera=args.camera, style=args.style)
     print(f"done: loss {hist['first_loss']:.3f} -> {hist['final_loss']:.3f} in {hist['minutes']:.1f} min -> {args.out}")
     return 0
 

@@ -53,7 +53,7 @@ class TabletopBackend(GroundingBackend):
         if self.device == "cpu":
             self.dtype = torch.float32   # the network is small; fp32 is fastest on CPU
         self.model, self.cfg = load_model(path, self.device, self.dtype)
-        self.max_candidates = int(self.config.extra.get("max_candidates", 12))
+        self.max_candidates = int(self.config.extra.get("max_candidates", 16))
         self.candidate_threshold = float(self.config.extra.get("candidate_threshold", 0.25))
         self.path = path
 
@@ -67,14 +67,15 @@ class TabletopBackend(GroundingBackend):
             boxes_to_1024,
             decode_candidates,
             encode_phrases,
-            preprocess_image,
+            letterbox_image,
         )
 
         check_rgb(rgb)
         if not phrases:
             return []
         with torch.inference_mode():
-            image = preprocess_image(rgb, self.cfg.image_size).to(self.device, self.dtype)
+            image, lb = letterbox_image(rgb, self.cfg.image_size)
+            image = image.to(self.device, self.dtype)
             feats, det = self.model.encode_image(image)                      # once per frame
             cells, boxes, _ = decode_candidates(det[0].float(), self.max_candidates, self.candidate_threshold)
             if len(cells) == 0:
@@ -86,7 +87,7 @@ class TabletopBackend(GroundingBackend):
             cand_boxes = boxes[None].to(feats.dtype).expand(p, -1, -1)
             logits = self.model.score(tokens.expand(p, -1, -1), mask, words, cand_boxes)  # one batch
             scores = torch.sigmoid(logits.float()).cpu().numpy()
-        boxes_1024 = boxes_to_1024(boxes)
+        boxes_1024 = boxes_to_1024(boxes, lb)
         out: List[List[Detection]] = []
         for i in range(p):
             order = np.argsort(-scores[i])

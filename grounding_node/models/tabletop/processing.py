@@ -6,7 +6,8 @@ Kept apart from the network so the backend, the training and the tests share one
 from __future__ import annotations
 
 import re
-from typing import List, Sequence, Tuple
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -25,10 +26,21 @@ def tokenize(text: str) -> List[str]:
     return [w for w in re.split(r"[\s\-]+", re.sub(r"[^\w\s\-']", " ", text.lower()).strip()) if w]
 
 
-def encode_phrases(phrases: Sequence[str], vocab: Sequence[str], max_words: int) -> torch.Tensor:
-    """(P, L) word ids, 0-padded, unknown words -> <unk>, at least one id per phrase."""
+def encode_phrases(phrases: Sequence[str], vocab: Sequence[str], max_words: int,
+                   normalize: bool = True) -> torch.Tensor:
+    """(P, L) word ids, 0-padded, at least one id per phrase.
+
+    With `normalize` (the default, used in training and inference alike) each phrase first goes through
+    `language.normalize_phrase` (everyday speech -> the model's wording; unknown words spelled close to a
+    known one are corrected, the rest dropped). Without it unknown words map to <unk>."""
+    from grounding_node.models.tabletop.language import normalize_words
+
     index = {w: i for i, w in enumerate(vocab)}
-    ids = [[index.get(w, 1) for w in tokenize(p)][:max_words] or [1] for p in phrases]
+    if normalize:
+        toks = [normalize_words(p, vocab) for p in phrases]
+    else:
+        toks = [tokenize(p) for p in phrases]
+    ids = [[index.get(w, 1) for w in t][:max_words] or [1] for t in toks]
     length = max(len(x) for x in ids)
     out = torch.zeros(len(ids), length, dtype=torch.long)
     for i, row in enumerate(ids):
@@ -36,12 +48,75 @@ def encode_phrases(phrases: Sequence[str], vocab: Sequence[str], max_words: int)
     return out
 
 
+PAD_VALUE = 128   # letterbox bars: mid grey (normalises to ~0)
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """Where a frame of `src` (width, height) sits inside the network input of `dst` (width, height):
+    scaled by one factor to (`w`, `h`) and placed at (`x0`, `y0`); the rest is grey bars."""
+
+    src: Tuple[int, int]
+    dst: Tuple[int, int]
+    w: int
+    h: int
+    x0: int
+    y0: int
+
+    @staticmethod
+    def fit(src: Tuple[int, int], dst: Tuple[int, int]) -> "Letterbox":
+        sw, sh = int(src[0]), int(src[1])
+        dw, dh = int(dst[0]), int(dst[1])
+        scale = min(dw / sw, dh / sh)
+        w = max(1, min(dw, int(round(sw * scale))))
+        h = max(1, min(dh, int(round(sh * scale))))
+        return Letterbox((sw, sh), (dw, dh), w, h, (dw - w) // 2, (dh - h) // 2)
+
+    def to_network(self, boxes: np.ndarray) -> np.ndarray:
+        """(N,4) cx, cy, w, h normalised to the frame -> normalised to the network input."""
+        b = np.asarray(boxes, np.float64).copy()
+        dw, dh = self.dst
+        b[..., 0] = (b[..., 0] * self.w + self.x0) / dw
+        b[..., 1] = (b[..., 1] * self.h + self.y0) / dh
+        b[..., 2] *= self.w / dw
+        b[..., 3] *= self.h / dh
+        return b
+
+    def to_frame(self, boxes: np.ndarray) -> np.ndarray:
+        """(N,4) cx, cy, w, h normalised to the network input -> normalised to the frame (exact inverse)."""
+        b = np.asarray(boxes, np.float64).copy()
+        dw, dh = self.dst
+        b[..., 0] = (b[..., 0] * dw - self.x0) / self.w
+        b[..., 1] = (b[..., 1] * dh - self.y0) / self.h
+        b[..., 2] *= dw / self.w
+        b[..., 3] *= dh / self.h
+        return b
+
+
+def letterbox_uint8(rgb: np.ndarray, size: Tuple[int, int]) -> Tuple[np.ndarray, Letterbox]:
+    """HxWx3 uint8 (any size and aspect) -> the network-sized uint8 image, aspect kept, grey bars."""
+    lb = Letterbox.fit((rgb.shape[1], rgb.shape[0]), size)
+    if (lb.w, lb.h) == (rgb.shape[1], rgb.shape[0]):
+        inner = rgb
+    else:
+        inner = cv2.resize(rgb, (lb.w, lb.h), interpolation=cv2.INTER_AREA)
+    if (lb.w, lb.h) == tuple(size):
+        return np.ascontiguousarray(inner), lb
+    out = np.full((size[1], size[0], 3), PAD_VALUE, np.uint8)
+    out[lb.y0:lb.y0 + lb.h, lb.x0:lb.x0 + lb.w] = inner
+    return out, lb
+
+
+def letterbox_image(rgb: np.ndarray, size: Tuple[int, int]) -> Tuple[torch.Tensor, Letterbox]:
+    """HxWx3 uint8 RGB (any size) -> (1,3,h,w) float in [-0.5, 0.5] and the letterbox it went through."""
+    img, lb = letterbox_uint8(rgb, size)
+    return torch.from_numpy(img).permute(2, 0, 1).float().div_(255.0).sub_(0.5)[None], lb
+
+
 def preprocess_image(rgb: np.ndarray, size: Tuple[int, int]) -> torch.Tensor:
-    """HxWx3 uint8 RGB (any size) -> (1,3,h,w) float in [-0.5, 0.5]. Any aspect ratio is squashed to the
-    network's: boxes come back normalised, so the 0-1024 grid is unaffected."""
-    if (rgb.shape[1], rgb.shape[0]) != tuple(size):
-        rgb = cv2.resize(rgb, tuple(size), interpolation=cv2.INTER_AREA)
-    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float().div_(255.0).sub_(0.5)[None]
+    """HxWx3 uint8 RGB (any size) -> (1,3,h,w) float in [-0.5, 0.5], letterboxed (never squashed): map
+    boxes back with `letterbox_image`'s Letterbox (`boxes_to_1024(boxes, lb)`)."""
+    return letterbox_image(rgb, size)[0]
 
 
 def decode_candidates(det: torch.Tensor, max_candidates: int = 12, threshold: float = 0.25):
@@ -63,8 +138,12 @@ def decode_candidates(det: torch.Tensor, max_candidates: int = 12, threshold: fl
     return torch.stack([xs, ys], dim=-1), boxes, scores
 
 
-def boxes_to_1024(boxes: torch.Tensor) -> np.ndarray:
-    """normalised cx, cy, w, h -> xyxy on the 0-1024 grid, clipped."""
-    b = boxes.detach().cpu().numpy().astype(np.float64)
+def boxes_to_1024(boxes, letterbox: Optional[Letterbox] = None) -> np.ndarray:
+    """normalised cx, cy, w, h (of the network input when `letterbox` is given, else of the frame) -> xyxy
+    on the frame's 0-1024 grid, clipped."""
+    b = boxes.detach().cpu().numpy() if isinstance(boxes, torch.Tensor) else np.asarray(boxes)
+    b = b.astype(np.float64)
+    if letterbox is not None:
+        b = letterbox.to_frame(b)
     xyxy = np.stack([b[:, 0] - b[:, 2] / 2, b[:, 1] - b[:, 3] / 2, b[:, 0] + b[:, 2] / 2, b[:, 1] + b[:, 3] / 2], 1)
     return np.clip(xyxy * 1024.0, 0.0, 1024.0)

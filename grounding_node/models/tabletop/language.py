@@ -1,0 +1,213 @@
+"""Everyday speech -> the tabletop model's wording, before the words are looked up.
+
+People say "could you grab the cup on the far left, please", "the 2nd block from the left", "any ball
+but the red one". The network was trained on a closed vocabulary, so a rule-based normaliser rewrites
+the phrase first (the same function runs in training and inference, so both see one wording):
+
+1. spelling: lower case, curly quotes, contractions ("that's" -> "that is", "isn't" -> "is not");
+2. politeness and command verbs at either end ("please", "could you", "grab", "pick up", "give me",
+   "thanks") are stripped: they never change the referent;
+3. synonyms: shapes ("tin" -> can, "dice" -> cube), colours ("violet" -> purple), sizes ("huge" ->
+   large), "one(s)"/"item(s)" -> thing(s);
+4. several forms of each superlative ("furthest left", "on the far left", "left-most", "at the back",
+   "closest to me"), ordinal ("2nd", "first from the left" -> leftmost, "from the left, the second ..."),
+   relation ("on the left side of", "nearer than", "in back of") and negation ("not the red one",
+   "anything but red", "other than the red one", "except the red one") map to one canonical form;
+5. words still unknown: a close spelling of a known word is corrected ("bleu" -> blue), anything else
+   is dropped (an unknown adjective must not replace the phrase's meaning with one <unk>).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from functools import lru_cache
+from typing import List, Sequence, Tuple
+
+_COLORS = "red|green|blue|yellow|orange|purple|white|black"
+_SIZES = "small|little|tiny|large|big"
+# an attribute word a negation can be about
+_ATTR = rf"(?:{_COLORS}|{_SIZES})"
+
+# word-level synonyms (applied after the phrase rules)
+SYNONYMS = {
+    # shapes
+    "dice": "cube", "die": "cube", "cubes": "cubes", "blocks": "blocks", "cuboid": "box", "cuboids": "boxes",
+    "bar": "brick", "bars": "bricks", "tin": "can", "tins": "cans", "canister": "can", "canisters": "cans",
+    "tube": "cylinder", "tubes": "cylinders", "orb": "ball", "orbs": "balls", "globe": "ball", "globes": "balls",
+    "marble": "ball", "marbles": "balls", "teacup": "cup", "teacups": "cups", "mugs": "mugs", "beaker": "cup",
+    "rectangle": "box", "rectangles": "boxes", "crate": "box", "crates": "boxes",
+    # generic nouns
+    "one": "thing", "ones": "things", "item": "object", "items": "objects", "piece": "thing",
+    "pieces": "things", "stuff": "things", "toy": "thing", "toys": "things", "anything": "thing",
+    "something": "thing", "everything": "things",
+    # colours
+    "violet": "purple", "lilac": "purple", "magenta": "purple", "lavender": "purple", "crimson": "red",
+    "scarlet": "red", "maroon": "red", "reddish": "red", "navy": "blue", "bluish": "blue", "azure": "blue",
+    "lime": "green", "greenish": "green", "olive": "green", "golden": "yellow", "gold": "yellow",
+    "yellowish": "yellow", "amber": "orange", "orangey": "orange", "ivory": "white", "snow": "white",
+    "dark": "", "light": "", "bright": "", "pale": "", "coloured": "", "colored": "", "painted": "",
+    # sizes
+    "huge": "large", "giant": "large", "massive": "large", "bigger": "large", "larger": "large",
+    "mini": "small", "smaller": "small", "teeny": "tiny", "wee": "little", "minute": "tiny",
+    "smallest": "smallest", "littlest": "smallest", "teeniest": "tiniest", "greatest": "largest",
+    # superlatives in one word
+    "frontmost": "nearest", "foremost": "nearest", "backmost": "farthest", "rearmost": "farthest",
+    # determiners
+    "each": "every", "both": "all", "any": "the", "this": "the", "those": "the", "these": "the",
+    "which": "that", "whichever": "that",
+}
+
+# leading command words / politeness, longest first (matched repeatedly at the start)
+_LEAD = [
+    r"hey", r"hi", r"ok(?:ay)?", r"robot", r"now", r"then", r"so", r"um+", r"uh+", r"well", r"please",
+    r"kindly", r"just", r"quickly", r"carefully", r"also", r"and",
+    r"(?:could|can|would|will|might) you(?: please| kindly| just)?(?: go ahead and)?",
+    r"(?:could|can|may) i (?:have|get)", r"go ahead and", r"i(?: would|'d| will|'ll)? (?:like|want|need)(?: you)?(?: to)?",
+    r"i'd love(?: you)?(?: to)?", r"let's", r"let me (?:have|see)", r"you should", r"try to", r"help me",
+    r"(?:give|hand|bring|pass|fetch|get|show|find|toss|throw) (?:me|us)",
+    r"pick(?: up)?", r"pick (?:out|up)", r"grab", r"take", r"get", r"fetch", r"grasp", r"hold", r"lift",
+    r"collect", r"retrieve", r"select", r"choose", r"touch", r"tap", r"point (?:to|at)", r"look at",
+    r"move", r"push", r"find", r"locate", r"highlight", r"mark", r"detect", r"show", r"spot", r"identify",
+    r"where(?:'s| is| are)", r"what about", r"how about", r"there(?:'s| is)", r"i mean", r"go for",
+    r"reach for", r"grab me", r"get me", r"give", r"hand", r"bring", r"pass", r"fetch",
+]
+_TRAIL = [r"please", r"thanks", r"thank you", r"for me", r"now", r"right now", r"quickly", r"if you can",
+          r"if you could", r"would you", r"could you", r"will you", r"ok(?:ay)?", r"there", r"over there",
+          r"from the table", r"off the table", r"on the table", r"up"]
+_LEAD_RE = re.compile(r"^(?:(?:" + "|".join(sorted(_LEAD, key=len, reverse=True)) + r")\b\s*,?\s*)+")
+_TRAIL_RE = re.compile(r"(?:\s*,?\s*\b(?:" + "|".join(sorted(_TRAIL, key=len, reverse=True)) + r"))+\s*$")
+
+_SIDE = r"(left|right)"
+# (pattern, replacement) applied in order on the lower-cased, contraction-expanded phrase
+_PHRASE_RULES: List[Tuple[str, str]] = [
+    # ordinals written with digits, and "first/last from the side" = the extreme
+    (r"\bwhich\b", "that"), (r"\bwho\b", "that"),
+    (r"\b1st\b", "first"), (r"\b2nd\b", "second"), (r"\b3rd\b", "third"),
+    (r"\bnumber (?:2|second)\b", "second"), (r"\bnumber (?:3|third)\b", "third"),
+    # "from the left, the second ball" / "counting from the left, the third cube"
+    (rf"^(?:the )?(?:counting|starting|going)? ?from (?:the )?{_SIDE}(?: side)?,? (?:the )?(second|third) (.+)$",
+     r"the \2 \3 from the \1"),
+    (rf"^(?:the )?(second|third) from (?:the )?{_SIDE}(?: side)?,? (?:the )?(.+)$", r"the \1 \3 from the \2"),
+    (rf"\b(second|third) (.+?) (?:counting |starting |going )?(?:from|on|at) (?:the )?{_SIDE}(?: side| end| edge)?\b",
+     r"\1 \2 from the \3"),
+    (rf"\b(second|third) (?:one |thing )?(?:counting |starting |going )?from (?:the )?{_SIDE}(?: side| end| edge)?(?:,? the)? (.+)$",
+     r"\1 \3 from the \2"),
+    (rf"\bfirst (.+?) (?:counting |starting |going )?(?:from|on|at) (?:the )?{_SIDE}(?: side| end| edge)?\b",
+     r"\2most \1"),
+    (rf"\bfirst (?:one |thing )?(?:counting |starting |going )?from (?:the )?{_SIDE}(?: side| end| edge)?(?:,? the)? (.+)$",
+     r"\1most \2"),
+    (rf"\blast (.+?) (?:on|at|to) (?:the )?{_SIDE}(?: side| end| edge)?\b", r"\2most \1"),
+    # extremes: left/right
+    (rf"\b{_SIDE} ?most\b", r"\1most"), (rf"\bmost {_SIDE}(?:ward)?\b", r"\1most"),
+    (rf"\b(?:(?:that is|located|placed|sitting|lying|standing) )?(?:on|at|to|in) the (?:far|very|extreme) {_SIDE}(?: side| end| edge)?\b",
+     r"furthest to the \1"),
+    (rf"\b(?:at|on) the {_SIDE} (?:end|edge)\b", r"furthest to the \1"),
+    (rf"\b(?:farthest|furthest|most|far|all the way) (?:to the |on the |over to the |towards the |over on the )?{_SIDE}\b",
+     r"furthest to the \1"),
+    # extremes: near/far (the camera is "me"/"you"/"the robot")
+    (r"\b(?:closest|nearest) (?:to )?(?:me|you|us|the robot|the viewer|the camera|the front)\b", "closest to the camera"),
+    (r"\b(?:farthest|furthest|most distant|most remote)(?: away)?(?: from)? (?:me|you|us|the robot|the viewer|the camera)\b",
+     "furthest from the camera"),
+    (r"\b(?:farthest|furthest) (?:away|back|behind)\b", "furthest from the camera"),
+    (r"\b(nearest|closest) (\w+(?: \w+)?) to (?:me|you|us|the robot|the viewer)\b", r"nearest \2"),
+    (r"\bthe closest\b", "the nearest"), (r"\bthe furthest\b", "the farthest"),
+    (r"\bmost distant\b", "farthest"), (r"\bfront ?most\b", "nearest"), (r"\b(?:back|rear) ?most\b", "farthest"),
+    (r"\b(?:that is |located |placed |sitting |standing )?(?:at|in) the (?:very )?(?:front|nearest end)(?! of)\b",
+     "closest to the camera"),
+    (r"\b(?:that is |located |placed |sitting |standing )?(?:at|in) the (?:very )?(?:back|rear)(?! of)\b",
+     "furthest from the camera"),
+    (r"\bthat is (?=(?:furthest|farthest|closest|nearest|leftmost|rightmost|largest|smallest|biggest|tiniest)\b)", ""),
+    # relations
+    (rf"\b(?:(?:on|to|at) )?the {_SIDE}(?:[ -]hand)? side of\b", r"\1 of"),
+    (rf"\bon the {_SIDE} of\b", r"\1 of"), (rf"\b{_SIDE}(?:wards?)? (?:of|from)\b", r"\1 of"),
+    (rf"\bto the {_SIDE} of\b", r"\1 of"),
+    (r"\b(?:nearer|closer)(?: to (?:me|you|us|the camera|the robot))? than\b", "closer than"),
+    (r"\b(?:farther|further|more distant)(?: away)?(?: from (?:me|you|us|the camera|the robot))? than\b",
+     "farther away than"),
+    (r"\b(?:in back of|at the back of|beyond|back of|behind of)\b", "behind"),
+    (r"\b(?:in front of|before|ahead of|at the front of|in the front of)\b", "in front of"),
+    # negation: "not the red one", "anything but red", "other than the red one", "except the red one"
+    (rf"(?:,\s*)?\b(?:(?:that|which|who) (?:is|are) |(?:is|are) )?(?:not|anything but|but|other than|except(?: for)?|apart from|besides|but not|rather than|instead of) (?:the |a |an |any )?({_ATTR})(?: ones?| things?)?\b",
+     r" that is not \1"),
+    (rf"\b(?:that|which) is (?:a )?(?:different|another) (?:colou?r|size) (?:than|from|to) (?:the )?({_ATTR})(?: ones?)?\b",
+     r"that is not \1"),
+    (rf"\bnon ?-? ?({_ATTR})\b", r"non \1"),
+    # "the red one" style head nouns and plural heads
+    (r"\bthe (?:ones|things) that are\b", "the things that is"),
+    (r"\bthat are\b", "that is"), (r"\bare\b", "is"),
+]
+_PHRASE_RULES_C = [(re.compile(p), r) for p, r in _PHRASE_RULES]
+_CONTRACTIONS = [(r"\bthat's\b", "that is"), (r"\bit's\b", "it is"), (r"\bwhat's\b", "what is"),
+                 (r"\bwhich's\b", "which is"), (r"\bisn't\b", "is not"), (r"\baren't\b", "are not"),
+                 (r"\bain't\b", "is not"), (r"\bwasn't\b", "is not"), (r"\bdon't\b", "do not"),
+                 (r"\bdoesn't\b", "does not"), (r"\bi'm\b", "i am"), (r"\byou're\b", "you are"),
+                 (r"\bthere's\b", "there is"), (r"\bwhere's\b", "where is"), (r"\blet's\b", "let us"),
+                 (r"\bcan't\b", "can not"), (r"\bi'd\b", "i would"), (r"\bi'll\b", "i will")]
+_CONTRACTIONS_C = [(re.compile(p), r) for p, r in _CONTRACTIONS]
+_PLURAL_NOUNS = {"cubes", "blocks", "boxes", "bricks", "cans", "cylinders", "balls", "spheres", "mugs", "cups",
+                 "objects", "things"}
+_SPATIAL = {"left", "right", "front", "behind", "second", "third", "leftmost", "rightmost", "nearest",
+            "farthest", "closer", "farther", "closest", "furthest", "largest", "smallest", "biggest", "tiniest"}
+
+
+def _clean(text: str) -> str:
+    t = text.lower().replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+    t = re.sub(r"[^\w\s\-',]", " ", t)
+    t = re.sub(r"\s+", " ", t).strip()
+    return t
+
+
+def normalize_phrase(text: str) -> str:
+    """Everyday phrase -> canonical wording (a string; unknown words are kept here, see `normalize_words`)."""
+    t = _clean(text)
+    # "do not"/"does not" never matter to a tabletop referent except as negation
+    t = re.sub(r"\b(do|does) not\b", "not", t)
+    t = re.sub(r"\bnot\b", " not ", t)
+    t = re.sub(r"\s+", " ", t).strip()
+    for pat, rep in _CONTRACTIONS_C:
+        t = pat.sub(rep, t)
+    t = t.replace("-", " ")
+    t = _LEAD_RE.sub("", t)
+    t = _TRAIL_RE.sub("", t).strip(" ,")
+    for pat, rep in _PHRASE_RULES_C:
+        t = pat.sub(rep, t)
+    t = t.replace(",", " ")
+    t = re.sub(r"\s+", " ", t).strip()
+    t = _LEAD_RE.sub("", t)
+    t = _TRAIL_RE.sub("", t).strip()
+    words = []
+    for w in t.split():
+        w = SYNONYMS.get(w, w)
+        if w:
+            words.extend(w.split())
+    # a plural head without "all"/"every" ("grab the red cubes") is still a plural request
+    if (words and not ({"all", "every"} & set(words)) and not (_SPATIAL & set(words))
+            and any(w in _PLURAL_NOUNS for w in words)):
+        words = ["all"] + words
+    return " ".join(words)
+
+
+@lru_cache(maxsize=4096)
+def _closest(word: str, vocab: Tuple[str, ...]) -> str:
+    if len(word) < 4 or not word.isalpha():
+        return ""
+    match = difflib.get_close_matches(word, vocab, n=1, cutoff=0.75)
+    return match[0] if match else ""
+
+
+@lru_cache(maxsize=8192)
+def _normalize_words_cached(text: str, vocab: Tuple[str, ...]) -> Tuple[str, ...]:
+    known = set(vocab)
+    out = []
+    for w in normalize_phrase(text).split():
+        if w not in known:
+            w = _closest(w, vocab)
+        if w and w in known and not w.startswith("<"):
+            out.append(w)
+    return tuple(out)
+
+
+def normalize_words(text: str, vocab: Sequence[str]) -> List[str]:
+    """The phrase as the model's words: normalised, unknown words corrected to a close spelling or dropped."""
+    return list(_normalize_words_cached(text, tuple(vocab)))
