@@ -1,6 +1,7 @@
 """The demo: a simulated camera sees a tabletop, phrases come in, the right objects are boxed and located.
 
     bash scripts/demo.sh            # or: source scripts/env.sh && python -m grounding_node.demo
+    python -m grounding_node.demo --camera random --width 1280 --height 720   # randomised camera, 16:9
 
 It starts the MuJoCo sim camera and the grounding node as separate processes (real rclpy, loopback DDS),
 sends one command per referring-expression type through the `command` topic, and checks each answer
@@ -83,7 +84,7 @@ def _current_seed(node, ns: str, timeout: float) -> int:
 
 
 def run(out: Path, seed: int, n_scenes: int, backend: str, width: int, height: int, timeout: float,
-        attach: bool = False):
+        attach: bool = False, camera_domain: str = "random"):
     import cv2
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
@@ -108,7 +109,8 @@ def run(out: Path, seed: int, n_scenes: int, backend: str, width: int, height: i
         if not attach:
             camera = launch.start("sim_camera", "grounding_node.sim.camera_node", ros_args(
                 namespace=ns, node_name="sim_camera",
-                params={"seed": seed, "width": width, "height": height, "rate": 15.0, "scene_period": 0.0}))
+                params={"seed": seed, "width": width, "height": height, "rate": 15.0, "scene_period": 0.0,
+                        "camera": camera_domain}))
             node = launch.start("grounding_node", "grounding_node.ros.node", ros_args(
                 namespace=ns, params={"backend": backend, "score_threshold": threshold,
                                       "max_objects_per_phrase": 5, "timeout": 15.0}))
@@ -141,7 +143,7 @@ def run(out: Path, seed: int, n_scenes: int, backend: str, width: int, height: i
                 raise RuntimeError(f"the grounding node did not come up in {ns}")
             if attach:   # the running camera's seed, from its latched ground truth
                 seed = _current_seed(probe, ns, timeout)
-            sim = TabletopSim(width, height)
+            sim = TabletopSim(width, height, camera=camera_domain)
             rng = np.random.default_rng(1234)
             for k in range(n_scenes):
                 if k > 0:
@@ -198,12 +200,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--height", type=int, default=480)
     ap.add_argument("--timeout", type=float, default=30.0)
+    ap.add_argument("--camera", default="random", choices=("random", "classic", "train", "ood"),
+                    help="sim camera: random = domain randomisation (distance, pitch, yaw, roll, fovy, lights, "
+                         "table, object sizes, 2-10 objects); classic = the first model's camera")
     ap.add_argument("--attach", action="store_true",
                     help="do not start processes: command the sim camera and node already running in /demo")
     args = ap.parse_args(argv)
     t0 = time.monotonic()
     rows, images, captions = run(args.out, args.seed, args.scenes, args.backend, args.width, args.height,
-                                 args.timeout, attach=args.attach)
+                                 args.timeout, attach=args.attach, camera_domain=args.camera)
     header = ("seed", "type", "phrase", "score", "pixel box", "3D position (m)", "verdict")
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     line = "  ".join(h.ljust(w) for h, w in zip(header, widths))

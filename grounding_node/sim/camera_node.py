@@ -3,7 +3,11 @@
 Publishes `image` (rgb8), `depth_image` (32FC1 m or 16UC1 mm, parameter `depth_encoding`), `camera_info`
 (K from the field of view, frame `camera_color_optical_frame`, REP 103) with one shared header, at `rate`
 Hz, and `~/ground_truth` (std_msgs/String, JSON; transient local so late joiners get the current scene).
-`~/new_scene` (std_srvs/Trigger) or `scene_period` > 0 moves to the next seed. A scene is static, so it is
+`~/new_scene` (std_srvs/Trigger) or `scene_period` > 0 moves to the next seed. `camera` picks the sim's
+camera domain: "classic" (one fixed-ish camera at `fovy`), "random" (domain randomisation: distance
+0.35-1.3 m, pitch 20-90 deg down, yaw +-45, roll +-10, fovy 40-90, lights, table colours/textures, object
+sizes, 2-10 objects), "train" or "ood" (the model's training and held-out camera bands); K and the
+ground truth follow each scene's camera. `width`/`height` set the resolution (e.g. 1280x720, 16:9). A scene is static, so it is
 rendered once and its messages are re-stamped on every tick: that is what keeps 30 Hz cheap.
 """
 
@@ -36,7 +40,9 @@ def ground_truth_json(scene: RenderedScene, header: Optional[Header] = None) -> 
         "corners_cam": [[round(float(v), 5) for v in c] for c in o.corners_cam],
     } for o in scene.objects]
     stamp = {"sec": header.stamp.sec, "nanosec": header.stamp.nanosec} if header is not None else None
-    return json.dumps({"seed": scene.seed, "frame_id": FRAME_ID, "stamp": stamp, "objects": objects})
+    camera = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in scene.camera.items() if k != "lookat"}
+    return json.dumps({"seed": scene.seed, "frame_id": FRAME_ID, "stamp": stamp, "camera": camera,
+                       "objects": objects})
 
 
 class SimCamera(Node):
@@ -52,6 +58,7 @@ class SimCamera(Node):
         self.seed = p("seed", 0).value
         scene_period = p("scene_period", 0.0).value
         fovy = p("fovy", 58.0).value
+        camera = p("camera", "classic").value
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                              durability=DurabilityPolicy.TRANSIENT_LOCAL)
@@ -60,7 +67,7 @@ class SimCamera(Node):
         self.pub_info = self.create_publisher(CameraInfo, "camera_info", reliable)
         self.pub_gt = self.create_publisher(String, "~/ground_truth", latched)
         self.create_service(Trigger, "~/new_scene", self._on_new_scene)
-        self.sim = TabletopSim(self.width, self.height, fovy)
+        self.sim = TabletopSim(self.width, self.height, fovy, camera=camera)
         self._render(self.seed)
         self.create_timer(1.0 / self.rate, self._tick)
         if scene_period > 0:
@@ -74,7 +81,9 @@ class SimCamera(Node):
         self.msg_depth = numpy_to_image(depth, self.depth_encoding)
         self.msg_info = camera_info_from_intrinsics(Intrinsics.from_K(self.scene.K, self.width, self.height))
         self.pub_gt.publish(String(data=ground_truth_json(self.scene, self._header())))
-        self.get_logger().info(f"scene {seed}: {len(self.scene.objects)} objects")
+        cam = self.scene.camera
+        self.get_logger().info(f"scene {seed}: {len(self.scene.objects)} objects, camera "
+                               + ", ".join(f"{k} {v:.2f}" for k, v in cam.items() if isinstance(v, float)))
 
     def _header(self) -> Header:
         return Header(stamp=self.get_clock().now().to_msg(), frame_id=FRAME_ID)
