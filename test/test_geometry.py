@@ -174,3 +174,20 @@ def test_inside_oriented_box():
     assert inside_box(R @ [0.09, 0.0, 0.01] + [0, 0, 1], corners)
     assert not inside_box(R @ [0.0, 0.03, 0.01] + [0, 0, 1], corners)   # outside along the thin rotated axis
     assert not inside_box([0, 0, 1.06], corners)
+
+
+def test_large_roi_read_on_a_subgrid_matches_the_full_roi_on_a_tilted_plane():
+    """Boxes whose ROI exceeds MAX_ESTIMATE_PIXELS are read every k-th row/column (cost bounded); on a tilted
+    plane the median position must match the full-ROI median (computed here with roi_points, stride 1)."""
+    from grounding_node.geometry.depth import MAX_ESTIMATE_PIXELS, roi_points
+
+    w, h = 1280, 720
+    intr = Intrinsics(900.0, 900.0, (w - 1) / 2, (h - 1) / 2, w, h)
+    v, u = np.mgrid[0:h, 0:w]
+    depth = (1.0 + 0.0004 * u + 0.0002 * v).astype(np.float32)    # a plane tilted in both axes
+    box = [200.0, 100.0, 1000.0, 650.0]                            # ROI 400x275 px > the cap
+    est = estimate_object_3d(depth, box, intr, (w, h), roi_fraction=0.5, encoding="32FC1")
+    full, n = roi_points(depth, box, intr, (w, h), roi_fraction=0.5, encoding="32FC1")
+    assert n > MAX_ESTIMATE_PIXELS
+    assert np.abs(est.position - np.median(full, axis=0)).max() < 1e-3
+    assert abs(est.n_valid - n) <= 0.05 * n and est.valid_fraction == 1.0

@@ -84,24 +84,33 @@ class Object3D:
     n_valid: int = 0
 
 
+# Above this many ROI pixels the 3D estimate reads a regular sub-grid of the ROI (every k-th row and column):
+# its median and percentiles are those of >= this many samples of the same surface, while the cost, linear
+# in pixels, stopped growing with the box (a 400x400 box at 1280x720 took 2.9 ms, now ~0.9 ms).
+MAX_ESTIMATE_PIXELS = 16384
+
+
 def roi_points(depth: np.ndarray, box_px, intr: Intrinsics, image_wh: Tuple[int, int],
                roi_fraction: float = 0.5, min_depth: float = 0.1, max_depth: float = 10.0,
-               encoding: str = "32FC1", depth_scale: float = 0.0) -> Tuple[np.ndarray, int]:
+               encoding: str = "32FC1", depth_scale: float = 0.0, stride: int = 1) -> Tuple[np.ndarray, int]:
     """The 3D points (N, 3, metres, optical frame) of the valid depth pixels in the box's central ROI,
     row-major, and the ROI's pixel count. This is where a box becomes points: vectorised, the raw depth
     converted to metres on the ROI only, the colour intrinsics scaled to the depth resolution. Lens
     distortion, a rectified camera's P, ROI and binning are all in `intr` (see `Intrinsics.from_calibration`),
-    so the points are exact for any CameraInfo; without distortion no OpenCV call is made."""
+    so the points are exact for any CameraInfo; without distortion no OpenCV call is made. `stride` > 1
+    reads every stride-th row and column of the ROI only (the count returned is then the sampled one)."""
     dh, dw = depth.shape[:2]
     v0, v1, u0, u1 = roi_slices(box_px, roi_fraction, image_wh, (dw, dh))
-    n_roi = (v1 - v0) * (u1 - u0)
-    if n_roi <= 0:
+    if (v1 - v0) * (u1 - u0) <= 0:
         return np.zeros((0, 3)), 0
-    roi = depth_to_metres(depth[v0:v1, u0:u1], encoding, depth_scale)
+    k = max(1, int(stride))
+    raw = depth[v0:v1:k, u0:u1:k]
+    n_roi = raw.shape[0] * raw.shape[1]
+    roi = depth_to_metres(raw, encoding, depth_scale)
     mask = valid_depth_mask(roi, min_depth, max_depth)
     d_intr = intr if (dw, dh) == (intr.width, intr.height) else intr.scaled(dw, dh)
     vs, us = np.nonzero(mask)
-    points = backproject(us + u0, vs + v0, roi[mask].astype(np.float64), d_intr)
+    points = backproject(us * k + u0, vs * k + v0, roi[mask].astype(np.float64), d_intr)
     if d_intr.has_distortion:   # pixels outside the distortion model's valid area have no ray (NaN rows)
         points = points[np.isfinite(points[:, 0]) & np.isfinite(points[:, 1])]
     return points, n_roi
@@ -123,13 +132,18 @@ def estimate_object_3d(depth: np.ndarray, box_px, intr: Intrinsics, image_wh: Tu
       near a corner differs from fx by tens of per cent); z from the 10th-90th percentile spread of the
       ROI's valid depths (only the visible surface is seen, so z is a lower bound).
     - fewer than `min_valid_pixels` valid pixels -> has_position False, with valid_fraction reported.
+    - ROIs over MAX_ESTIMATE_PIXELS are read on a regular sub-grid; `n_valid` is then the sampled count scaled
+      back to the whole ROI.
     """
+    dh, dw = depth.shape[:2]
+    v0, v1, u0, u1 = roi_slices(box_px, roi_fraction, image_wh, (dw, dh))
+    stride = max(1, int(np.ceil(np.sqrt((v1 - v0) * (u1 - u0) / MAX_ESTIMATE_PIXELS))))
     points, n_roi = roi_points(depth, box_px, intr, image_wh, roi_fraction, min_depth, max_depth, encoding,
-                               depth_scale)
+                               depth_scale, stride=stride)
     if n_roi <= 0:
         return Object3D(False)
-    n_valid = len(points)
-    fraction = n_valid / n_roi
+    fraction = len(points) / n_roi
+    n_valid = len(points) * stride * stride
     if n_valid < max(1, min_valid_pixels):
         return Object3D(False, valid_fraction=fraction, n_valid=n_valid)
     z = points[:, 2]
