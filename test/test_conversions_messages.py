@@ -128,9 +128,3 @@ def test_vision_msgs_detections():
     assert d2.detections[0].results[0].hypothesis.class_id == "a"
     assert d2.detections[1].results[0].hypothesis.score == pytest.approx(0.4)
     assert d3.header.frame_id == d2.header.frame_id == "cam"
-
-
-def test_vision_msgs_absent_means_no_extra_publishers():
-    if messages.HAVE_VISION_MSGS:
-        pytest.skip("vision_msgs installed: covered by test_vision_msgs_detections")
-    assert messages.vision_detections(Header(), GroundingResult(["a"], [])) == []
