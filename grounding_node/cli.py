@@ -33,14 +33,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m grounding_node.cli", description=__doc__.split("\n\n")[0])
     p.add_argument("images", nargs="+", help="colour image file(s); several images are pages 0, 1, ...")
     p.add_argument("--prompt", required=True, help="phrases separated by ';' (or newlines)")
-    p.add_argument("--depth", nargs="*", default=None, help="aligned depth per image: 16-bit PNG (mm), float TIFF or .npy")
+    p.add_argument("--depth", nargs="*", default=None,
+                   help="aligned depth per image: 16-bit PNG (mm), float TIFF or .npy")
     p.add_argument("--camera-info", default=None, help="intrinsics YAML (ROS camera_calibration or CameraInfo dump)")
     p.add_argument("--backend", default="tabletop", help=f"built-in: {', '.join(BUILTIN_BACKENDS)}; or module:Class")
     p.add_argument("--model", default="", help="hub id, local model directory or checkpoint (backend default if empty)")
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="auto")
     p.add_argument("--options", default="{}", help="JSON object of backend options (see docs/backends.md)")
-    p.add_argument("--allow-download", action="store_true", help="allow contacting a model hub (default: local files only)")
+    p.add_argument("--allow-download", action="store_true",
+                   help="allow contacting a model hub (default: local files only)")
     p.add_argument("--score-threshold", type=_threshold, default="auto",
                    help="'auto' (default): the backend family's recommended value (docs/backends.md); or a number")
     p.add_argument("--max-objects", type=int, default=5, help="per phrase")

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 import yaml
 
+import synthetic_camera as cam
+
 from grounding_node.api import Grounder, load_camera_info, load_depth
 from grounding_node.geometry.camera import Intrinsics
-import synthetic_camera as cam
 
 BACKEND = "pg_test_backends:ColorBackend"
 
@@ -77,8 +78,9 @@ def test_api_ndarray_pages_and_metadata():
 
 def test_api_3d_from_arrays():
     rgb, depth_m = cam.render()
+    intrinsics = Intrinsics(cam.FX, cam.FY, cam.CX, cam.CY, cam.WIDTH, cam.HEIGHT)
     out = Grounder.from_config(backend=BACKEND)(source=rgb, prompt="blue box", depth=depth_m.astype(np.float32),
-                                                intrinsics=Intrinsics(cam.FX, cam.FY, cam.CX, cam.CY, cam.WIDTH, cam.HEIGHT))
+                                                intrinsics=intrinsics)
     obj = out.pages[0].objects[0]
     assert obj.has_position
     np.testing.assert_allclose(obj.position, cam.expected_position("blue"), atol=0.002)

@@ -155,7 +155,8 @@ def test_score_threshold_applies_to_generative_scores(tiny_checkpoint):
     score = backend.ground(IMAGE, ["red mug"])[0][0].score
     assert 0.0 < score < 1.0   # the raw model probability, not the forced 1.0
     keep = ground_frame(backend, Frame(rgb=IMAGE), ["red mug"], GroundingSettings(score_threshold=score * 0.99))
-    drop = ground_frame(backend, Frame(rgb=IMAGE), ["red mug"], GroundingSettings(score_threshold=min(1.0, score * 1.01)))
+    drop = ground_frame(backend, Frame(rgb=IMAGE), ["red mug"],
+                        GroundingSettings(score_threshold=min(1.0, score * 1.01)))
     assert len(keep.objects) == 1 and len(drop.objects) == 0
 
 
@@ -208,7 +209,8 @@ def test_decode_with_spans_streaming_equals_prefix_decoding(tiny_checkpoint):
             self.decode = tok.decode
 
     for variant, text in [("florence2", "red mug<loc_100><loc_200><loc_300><loc_400>"),
-                          ("kosmos2", "<phrase> a red mug</phrase><object><patch_index_0044><patch_index_0863></object>"),
+                          ("kosmos2",
+                           "<phrase> a red mug</phrase><object><patch_index_0044><patch_index_0863></object>"),
                           ("paligemma", "<loc0256><loc0128><loc0768><loc0896> red mug ; blue cup")]:
         tok = AutoProcessor.from_pretrained(tiny_checkpoint(variant)).tokenizer
         ids = tok(text, add_special_tokens=False).input_ids

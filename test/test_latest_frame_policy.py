@@ -54,7 +54,8 @@ def test_slow_model_uses_newest_frame_and_answers_every_command_in_order(ros, la
             # No newer frame may have existed at that moment; allow 50 ms for the frame's own transport and
             # pairing (1.5 frame periods). A frame queue (sensor QoS depth 5 at 30 Hz = 166 ms) would exceed it.
             newer = [s for s in image_stamps if stamp < s < started - 0.050]
-            assert not newer, f"a frame {started - newer[-1]:.3f} s older than inference start was newer than the one used"
+            assert not newer, (f"a frame {started - newer[-1]:.3f} s older than inference start "
+                               "was newer than the one used")
             assert res.inference_ms >= 195.0
             assert res.total_ms - res.inference_ms < 150.0, "command waited: something queued"
         # no queue grew: frames kept arriving and being replaced while the model was busy

@@ -17,7 +17,8 @@ def approx_box(box, expected):
 
 def test_florence_bins_are_centres_x_first():
     # bin b of 1000 -> (b + 0.5) * 1.024
-    approx_box(P.bins_to_1024(100, 200, 300, 400, bins=1000), (100.5 * 1.024, 200.5 * 1.024, 300.5 * 1.024, 400.5 * 1.024))
+    approx_box(P.bins_to_1024(100, 200, 300, 400, bins=1000),
+               (100.5 * 1.024, 200.5 * 1.024, 300.5 * 1.024, 400.5 * 1.024))
     approx_box(P.bins_to_1024(0, 0, 999, 999, bins=1000), (0.512, 0.512, 1023.488, 1023.488))
 
 
@@ -48,7 +49,8 @@ def test_owlv2_padded_square_stretch():
     # 640x480 padded to 640x640: normalised y on the square * 640/480 on the image
     sx, sy = P.owl_square_scale(640, 480)
     assert (sx, sy) == (1.0, pytest.approx(640 / 480))
-    approx_box(tuple(P.cxcywh_to_1024([0.5, 0.375, 0.25, 0.25], sx, sy)), (384.0, 341.3333333333333, 640.0, 682.6666666666666))
+    approx_box(tuple(P.cxcywh_to_1024([0.5, 0.375, 0.25, 0.25], sx, sy)),
+               (384.0, 341.3333333333333, 640.0, 682.6666666666666))
     # portrait 480x640: x is stretched instead
     sx, sy = P.owl_square_scale(480, 640)
     approx_box(tuple(P.cxcywh_to_1024([0.25, 0.5, 0.5, 1.0], sx, sy)), (0.0, 0.0, 682.6666666666666, 1024.0))
@@ -86,7 +88,8 @@ def test_swapped_corners_are_reordered_and_clipped():
 # -- parsers on documented raw outputs -------------------------------------------------------------
 
 def test_florence_phrase_grounding_several_instances():
-    text = "</s><s>red mug<loc_100><loc_200><loc_300><loc_400><loc_500><loc_500><loc_600><loc_700>blue cup<loc_0><loc_0><loc_9><loc_9></s>"
+    text = ("</s><s>red mug<loc_100><loc_200><loc_300><loc_400><loc_500><loc_500><loc_600><loc_700>"
+            "blue cup<loc_0><loc_0><loc_9><loc_9></s>")
     boxes = P.parse_florence2(text)
     assert [b.label for b in boxes] == ["red mug", "red mug", "blue cup"]
     approx_box(boxes[1].box_1024, P.bins_to_1024(500, 500, 600, 700, 1000))
@@ -101,7 +104,8 @@ def test_paligemma_several_phrases():
 
 
 def test_qwen_json_fenced_and_plain():
-    text = '```json\n[{"bbox_2d": [161, 119, 322, 238], "label": "red mug"}, {"bbox_2d": [0, 0, 644, 476], "label": "table"}]\n```'
+    text = ('```json\n[{"bbox_2d": [161, 119, 322, 238], "label": "red mug"}, '
+            '{"bbox_2d": [0, 0, 644, 476], "label": "table"}]\n```')
     boxes = P.parse_json_boxes(text, "pixels", (644, 476))
     assert [b.label for b in boxes] == ["red mug", "table"]
     approx_box(boxes[0].box_1024, (256.0, 256.0, 512.0, 512.0))
@@ -111,7 +115,8 @@ def test_qwen_json_fenced_and_plain():
 
 
 def test_qwen2_special_tokens():
-    text = "<|object_ref_start|>the red mug<|object_ref_end|><|box_start|>(10,20),(300,400)<|box_end|><|box_start|>(0,0),(500,500)<|box_end|><|im_end|>"
+    text = ("<|object_ref_start|>the red mug<|object_ref_end|><|box_start|>(10,20),(300,400)<|box_end|>"
+            "<|box_start|>(0,0),(500,500)<|box_end|><|im_end|>")
     boxes = P.parse_qwen2_tokens(text)
     assert [b.label for b in boxes] == ["the red mug", "the red mug"]
     approx_box(boxes[0].box_1024, (10.24, 20.48, 307.2, 409.6))
@@ -132,10 +137,13 @@ MALFORMED = {
     "paligemma": ["", "<loc0256><loc0128><loc0768> red", "<loc0256><loc01", "<loc9999><loc0000><loc0001><loc0002> x",
                   "detect red mug", ";;;"],
     "qwen2_5_vl": ["", '```json\n[{"bbox_2d": [1, 2, 3', '[{"bbox_2d": [1, 2, 3], "label": "x"}]',
-                   '[{"bbox_2d": ["a", 2, 3, 4]}]', '[{"label": "x"}]', "[1, 2, 3, 4]", '{"bbox_2d": [true, 1, 2, 3]}', "not json"],
+                   '[{"bbox_2d": ["a", 2, 3, 4]}]', '[{"label": "x"}]', "[1, 2, 3, 4]", '{"bbox_2d": [true, 1, 2, 3]}',
+                   "not json"],
     "qwen3_vl": ["", '[{"bbox_2d": [1, 2, 3, 4], "label": "x"', "}{"],
-    "qwen2_vl": ["", "<|box_start|>(10,20),(300<|box_end|>", "<|object_ref_start|>mug<|object_ref_end|><|box_start|>(a,b),(c,d)<|box_end|>"],
-    "kosmos2": ["", "<phrase> a mug</phrase><object><patch_index_0044>", "<object><patch_index_0044><patch_index_9999></object>",
+    "qwen2_vl": ["", "<|box_start|>(10,20),(300<|box_end|>",
+                 "<|object_ref_start|>mug<|object_ref_end|><|box_start|>(a,b),(c,d)<|box_end|>"],
+    "kosmos2": ["", "<phrase> a mug</phrase><object><patch_index_0044>",
+                "<object><patch_index_0044><patch_index_9999></object>",
                 "<phrase> a mug</phrase><object><patch_index_0044><patch_index_0863>"],
 }
 

@@ -111,7 +111,8 @@ def test_qwen25_answer_in_pixels_of_the_image_sent(server, monkeypatch):
 def test_logprobs_become_scores(server):
     answer = '[{"bbox_2d": [100, 200, 300, 400], "label": "mug"}]'
     pieces = ['[{"', 'bbox_2d": [', "100", ", ", "200", ", ", "300", ", ", "400", '], "label": "mug"}]']
-    lps = [-0.01, -0.01, np.log(0.5), np.log(0.9), np.log(0.5), np.log(0.9), np.log(0.5), np.log(0.9), np.log(0.5), -0.01]
+    lps = [-0.01, -0.01, np.log(0.5), np.log(0.9), np.log(0.5), np.log(0.9), np.log(0.5), np.log(0.9), np.log(0.5),
+           -0.01]
     assert "".join(pieces) == answer
     server.answer, server.logprob_tokens = answer, list(zip(pieces, lps))
     out = remote(server.url, family="qwen3_vl").ground(IMAGE, ["mug"])

@@ -38,8 +38,9 @@ for _p in (REPO, REPO / "test", HERE):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
-from build import PHRASES, build  # noqa: E402
 from configs import MODELS, ORDER  # noqa: E402
+
+from build import PHRASES, build  # noqa: E402
 
 W, H = 1280, 720
 
@@ -248,7 +249,8 @@ def run_tests(args, out_dir: Path, deadline: Deadline) -> dict:
         cmd += ["--timeout", "120"]
     cmd += args.pytest_args
     limit = max(30.0, min(args.tests_budget_s, deadline.left() - 200.0))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "test"), os.environ.get("PYTHONPATH", "")]))
+    env = dict(os.environ,
+               PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "test"), os.environ.get("PYTHONPATH", "")]))
     t0 = time.perf_counter()
     log = out_dir / "pytest.log"
     try:
@@ -286,7 +288,8 @@ def run_tabletop(args, rgb) -> dict:
     phrases = ["the red cube", "the blue ball", "the green cylinder", "the yellow cube", "the red ball",
                "the blue cube", "the leftmost object", "the object closest to the camera"]
     for n in args.counts:
-        stats, _ = time_case(lambda: backend.ground(rgb, phrases[:n]), args.device, args.repeats, args.warmup, 5.0)
+        stats, _ = time_case(lambda n=n: backend.ground(rgb, phrases[:n]), args.device, args.repeats, args.warmup,
+                             5.0)
         res["cases"][n] = stats
         print(f"[tabletop] {n} phrase(s): {stats['median_ms']:.2f} ms", flush=True)
     backend.close()
@@ -317,6 +320,23 @@ def _model_class(backend_name: str, folder: str):
     return getattr(transformers, name) if name else None
 
 
+def _case_fn(family: str, variant: str, backend, rgb, phrases):
+    """The timed call for one case, with the forced answers (None for the detectors). The closures bind this
+    call's backend and phrases (not the caller's loop variables)."""
+    if family in ("grounding_dino", "owlv2"):
+        return (lambda: backend.ground(rgb, phrases)), None
+    targets = answers(family, backend, phrases, rows=(variant == "rows"))
+    backend.logits_processors = [force_rows_processor()(targets)]
+    backend.max_new_tokens = max(len(t) for t in targets) + 2
+
+    def fn():   # the processor keeps its start step: a new one per call
+        backend.logits_processors = [force_rows_processor()(targets)]
+        if variant == "rows":
+            return ground_rows(family, backend, rgb, phrases)
+        return backend.ground(rgb, phrases)
+    return fn, targets
+
+
 def run_model(name: str, args, rgb, deadline: Deadline, work: Path) -> dict:
     import torch
 
@@ -343,7 +363,7 @@ def run_model(name: str, args, rgb, deadline: Deadline, work: Path) -> dict:
         # eager / sdpa explicit; the other variants get what the product gets today (transformers' default)
         attn = variant if variant in ("eager", "sdpa") else None
         entry = {"attn_requested": attn, "cases": {}}
-        backend = None
+        backend = fn = None
         try:
             if on_cuda:
                 torch.cuda.reset_peak_memory_stats()
@@ -367,23 +387,9 @@ def run_model(name: str, args, rgb, deadline: Deadline, work: Path) -> dict:
                 entry["note"] = "static cache; transformers compiles the decode step on CUDA" if on_cuda else \
                     "static cache only (transformers auto-compiles on CUDA alone)"
             for n in args.counts:
-                phrases = PHRASES[:n]
-                if family in ("grounding_dino", "owlv2"):
-                    fn = lambda: backend.ground(rgb, phrases)  # noqa: E731
-                else:
-                    targets = answers(family, backend, phrases, rows=(variant == "rows"))
-                    backend.logits_processors = [force_rows_processor()(targets)]
-                    backend.max_new_tokens = max(len(t) for t in targets) + 2
-                    if variant == "rows":
-                        fn = lambda: ground_rows(family, backend, rgb, phrases)  # noqa: E731
-                    else:
-                        fn = lambda: backend.ground(rgb, phrases)  # noqa: E731
-
-                    def fn_fresh(fn=fn, targets=targets):   # the processor keeps its start step: new one per call
-                        backend.logits_processors = [force_rows_processor()(targets)]
-                        return fn()
+                fn, targets = _case_fn(family, variant, backend, rgb, PHRASES[:n])
+                if targets is not None:
                     entry.setdefault("answer_tokens", {})[n] = [len(t) for t in targets]
-                    fn = fn_fresh
                 stats, out = time_case(fn, args.device, args.repeats,
                                        args.warmup + (1 if "compile" in variant and on_cuda else 0),
                                        args.case_budget_s)
@@ -403,7 +409,7 @@ def run_model(name: str, args, rgb, deadline: Deadline, work: Path) -> dict:
         finally:
             if backend is not None:
                 backend.close()
-            del backend
+            del backend, fn   # fn holds the backend: both go before the next variant loads
             gc.collect()
             if on_cuda:
                 torch.cuda.empty_cache()
@@ -437,11 +443,13 @@ def verdicts(name: str, res: dict, many: int = 8) -> list:
                       if 1 in e["cases"] and many in e["cases"]]
             if ratios:
                 r, v = min(ratios)
-                rows.append((f"{many} phrases <= {goal:g}x one phrase", f"{r:.2f}x ({v})", "met" if r <= goal else "missed"))
+                rows.append((f"{many} phrases <= {goal:g}x one phrase", f"{r:.2f}x ({v})",
+                             "met" if r <= goal else "missed"))
         else:
             ms, v = best(key)
             if ms is not None:
-                rows.append((f"{key} phrase(s) <= {goal:g} ms", f"{ms:.1f} ms ({v})", "met" if ms <= goal else "missed"))
+                rows.append((f"{key} phrase(s) <= {goal:g} ms", f"{ms:.1f} ms ({v})",
+                             "met" if ms <= goal else "missed"))
     return rows
 
 
@@ -476,8 +484,8 @@ def render_md(report: dict) -> str:
         lines.append("")
     if report.get("models"):
         lines += ["## 3. Real-size models (random weights)", "",
-                  f"| model | variant | attn | 1 phrase ms | {many} phrases ms | {many}/1 | answer tokens (1; {many}) | "
-                  "peak GiB | note |",
+                  f"| model | variant | attn | 1 phrase ms | {many} phrases ms | {many}/1 | "
+                  f"answer tokens (1; {many}) | peak GiB | note |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for name, res in report["models"].items():
             for v, e in res.get("variants", {}).items():
@@ -514,7 +522,8 @@ def main(argv=None) -> int:
     ap.add_argument("--case-budget-s", type=float, default=4.0, help="fewer repeats (>= 3) past this per case")
     ap.add_argument("--variant-min-s", type=float, default=25.0, help="skip a variant with less time left")
     ap.add_argument("--compile-min-s", type=float, default=100.0, help="... a compiled one with less left")
-    ap.add_argument("--compile-mode", default="reduce-overhead", help="torch.compile mode of the detector `compile` variant")
+    ap.add_argument("--compile-mode", default="reduce-overhead",
+                    help="torch.compile mode of the detector `compile` variant")
     ap.add_argument("--models", nargs="*", default=None, help=f"subset of {ORDER}")
     ap.add_argument("--variants", nargs="*", default=None, help="subset of eager sdpa compile static_compile rows")
     ap.add_argument("--skip", nargs="*", default=[], choices=["tests", "tabletop", "models"])
@@ -546,7 +555,8 @@ def main(argv=None) -> int:
 
     def save():
         report["total_s"] = time.perf_counter() - t_start
-        (out_dir / ("gpu-smoke.json" if args.smoke else "gpu.json")).write_text(json.dumps(report, indent=1, default=str))
+        (out_dir / ("gpu-smoke.json" if args.smoke else "gpu.json")).write_text(
+            json.dumps(report, indent=1, default=str))
         md = render_md(report)
         (out_dir / ("gpu-smoke.md" if args.smoke else "gpu.md")).write_text(md)
         if args.md and not args.smoke:

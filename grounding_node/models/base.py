@@ -83,6 +83,7 @@ class GroundingBackend(abc.ABC):
 
     def close(self) -> None:
         """Release resources (GPU memory, sessions). Default: nothing to release."""
+        return None   # an optional hook, not abstract: backends without resources keep this no-op
 
 
 def check_rgb(rgb: np.ndarray) -> None:

@@ -30,7 +30,8 @@ class CompositeBackend(GroundingBackend):
         self.object_backend = create_backend(object_name, replace(
             self.config, model=str(extra.get("object_model", self.config.model)),
             extra=dict(extra.get("object_options", {}))))
-        self.ocr_backend = create_backend("ocr", replace(self.config, model="", extra=dict(extra.get("ocr_options", {}))))
+        self.ocr_backend = create_backend(
+            "ocr", replace(self.config, model="", extra=dict(extra.get("ocr_options", {}))))
 
     @property
     def default_score_threshold(self) -> float:

@@ -63,7 +63,8 @@ class GroundingDinoBackend(GroundingBackend):
         extra = self.config.extra
         self.model_name = self.config.model or DEFAULT_MODEL
         self.processor = AutoProcessor.from_pretrained(self.model_name, **pretrained_kwargs(self.config))
-        self.model, self.device, self.dtype = load_model(AutoModelForZeroShotObjectDetection, self.config, DEFAULT_MODEL)
+        self.model, self.device, self.dtype = load_model(AutoModelForZeroShotObjectDetection, self.config,
+                                                         DEFAULT_MODEL)
         tok = self.processor.tokenizer
         self.separator_ids = [tok.convert_tokens_to_ids(t) for t in (".", "?")]
         self.floor = float(extra.get("candidate_threshold", 0.05))

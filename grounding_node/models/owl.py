@@ -36,7 +36,8 @@ class OwlBackend(GroundingBackend):
         extra = self.config.extra
         self.model_name = self.config.model or DEFAULT_MODEL
         self.processor = AutoProcessor.from_pretrained(self.model_name, **pretrained_kwargs(self.config))
-        self.model, self.device, self.dtype = load_model(AutoModelForZeroShotObjectDetection, self.config, DEFAULT_MODEL)
+        self.model, self.device, self.dtype = load_model(AutoModelForZeroShotObjectDetection, self.config,
+                                                         DEFAULT_MODEL)
         self.padded = getattr(self.model.config, "model_type", "") == "owlv2"
         self.floor = float(extra.get("candidate_threshold", 0.05))
         self.max_per_phrase = int(extra.get("max_candidates", 20))

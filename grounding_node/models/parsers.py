@@ -203,8 +203,9 @@ _QWEN2_BOX = re.compile(
 
 
 def parse_qwen2_tokens(text: str) -> List[ParsedBox]:
-    """Qwen2-VL's native grounding: `<|object_ref_start|>red mug<|object_ref_end|><|box_start|>(x1,y1),(x2,y2)<|box_end|>`,
-    0-1000 normalised. Boxes after a reference belong to it until the next reference."""
+    """Qwen2-VL's native grounding:
+    `<|object_ref_start|>red mug<|object_ref_end|><|box_start|>(x1,y1),(x2,y2)<|box_end|>`, 0-1000 normalised.
+    Boxes after a reference belong to it until the next reference."""
     refs = [(m.start(), _clean_label(m.group(1))) for m in _QWEN2_REF.finditer(text)]
     out: List[ParsedBox] = []
     for m in _QWEN2_BOX.finditer(text):
@@ -255,7 +256,8 @@ _KOSMOS_PAIR = re.compile(r"<patch_index_(\d{4})>\s*<patch_index_(\d{4})>")
 
 
 def parse_kosmos2(text: str, per_side: int = 32) -> List[ParsedBox]:
-    """`<phrase> a red mug</phrase><object><patch_index_0044><patch_index_0863>[</delimiter_of_multi_objects/>...]</object>`.
+    """`<phrase> a red mug</phrase><object><patch_index_0044><patch_index_0863>`
+    `[</delimiter_of_multi_objects/>...]</object>` (one string, wrapped here).
 
     An object block belongs to the phrase written just before it. Patch pairs are converted with
     `kosmos2_patches_to_1024`; an unterminated block (truncation) is ignored.

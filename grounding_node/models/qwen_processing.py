@@ -25,7 +25,13 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
-__all__ = ["QwenVLImageProcessorOnly", "load_qwen_processor", "qwen_model_class", "QWEN_MODEL_CLASSES"]
+# QwenVLImageProcessorOnly is real but lazy: the module __getattr__ below builds it on first access.
+__all__ = [
+    "QwenVLImageProcessorOnly",  # noqa: F822 -- defined lazily by the module __getattr__ (PEP 562)
+    "load_qwen_processor",
+    "qwen_model_class",
+    "QWEN_MODEL_CLASSES",
+]
 
 #: ``config.model_type`` -> class name in ``transformers``.
 QWEN_MODEL_CLASSES: dict[str, str] = {

@@ -45,8 +45,8 @@ def _clip_tokenizer():
     with tempfile.TemporaryDirectory() as tmp:
         trained.save(tmp)
         with open(os.path.join(tmp, "merges.txt"), encoding="utf-8") as f:
-            lines = [l.rstrip("\n") for l in f if l.strip() and not l.startswith("#version")]
-    merges = [tuple(l.split(" ")) for l in lines]
+            lines = [line.rstrip("\n") for line in f if line.strip() and not line.startswith("#version")]
+    merges = [tuple(line.split(" ")) for line in lines]
 
     base = sorted(set(byte_chars))
     vocab: dict[str, int] = {}
@@ -98,7 +98,13 @@ def build(out_dir, image_size: int = 96, patch_size: int = 16) -> None:
 def build_owlvit(out_dir, image_size: int = 96, patch_size: int = 16) -> None:
     """OWL-ViT v1. Its processor resizes (no pad) to a square: post-process with target_sizes=[(H, W)]."""
     import torch
-    from transformers import OwlViTConfig, OwlViTForObjectDetection, OwlViTProcessor, OwlViTTextConfig, OwlViTVisionConfig
+    from transformers import (
+        OwlViTConfig,
+        OwlViTForObjectDetection,
+        OwlViTProcessor,
+        OwlViTTextConfig,
+        OwlViTVisionConfig,
+    )
 
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
