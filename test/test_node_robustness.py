@@ -436,3 +436,50 @@ def test_timing_log_measures_in_node_overhead_from_message_receipt(ros, launcher
             assert 0.0 < overhead_ms < 1000.0, r
     finally:
         probe.close()
+
+
+# ------------------------------------------------------------------------------------------------------
+# 10. Counters from three threads, and dead/stuck threads in diagnostics (in-process, no DDS peers).
+def test_stats_counters_are_exact_under_concurrent_increments():
+    from grounding_node.ros.diagnostics import NodeStats
+
+    stats = NodeStats()
+
+    def bump():
+        for _ in range(20000):
+            stats.add(results=1, errors=1)
+
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert (stats.results, stats.errors) == (80000, 80000)
+    assert len({stats.new_request_id() for _ in range(1000)}) == 1000
+
+
+def _level(value) -> int:
+    """DiagnosticStatus levels are bytes in rclpy."""
+    return int.from_bytes(value, "little") if isinstance(value, bytes) else int(value)
+
+
+def test_dead_or_stuck_worker_shows_as_error_in_diagnostics(ros):
+    from diagnostic_msgs.msg import DiagnosticStatus
+
+    from grounding_node.ros.diagnostics import diagnostic_array
+    from grounding_node.ros.node import STUCK_AFTER_S, GroundingNode
+
+    node = GroundingNode(parameter_overrides=[Parameter("backend", value=ADV), Parameter("autostart", value=False)])
+    try:
+        node.trigger_configure()
+        assert node._health() == ""
+        node._worker.busy_for = lambda: STUCK_AFTER_S + 1.0          # a backend that never returns
+        assert "stuck" in node._health()
+        node._worker.stop()                                           # the thread is gone
+        node._publish_diagnostics()
+        arr = diagnostic_array(node.stats, "n", "n", node.get_clock().now().to_msg(), False)
+        assert _level(arr.status[0].level) == _level(DiagnosticStatus.ERROR)
+        assert "worker thread is not running" in arr.status[0].message
+    finally:
+        node.trigger_shutdown()
+        node.destroy_node()
