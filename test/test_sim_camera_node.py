@@ -20,11 +20,14 @@ from grounding_node.launcher import ros_args, wait_until
 from grounding_node.ros.conversions import image_to_numpy
 
 
-@pytest.mark.parametrize("encoding", ["16UC1", "32FC1"])
-def test_sim_camera_publishes_aligned_rgbd_with_ground_truth(ros, launcher, encoding):
+@pytest.mark.parametrize("encoding,camera,size", [("16UC1", "classic", (320, 240)), ("32FC1", "classic", (320, 240)),
+                                                  ("16UC1", "random", (448, 252))])
+def test_sim_camera_publishes_aligned_rgbd_with_ground_truth(ros, launcher, encoding, camera, size):
     ns = unique_namespace()
+    W, H = size
     proc = launcher.start("sim_camera", "grounding_node.sim.camera_node", ros_args(
-        namespace=ns, params={"width": 320, "height": 240, "rate": 20.0, "depth_encoding": encoding, "seed": 11}))
+        namespace=ns, params={"width": W, "height": H, "rate": 20.0, "depth_encoding": encoding, "seed": 11,
+                              "camera": camera}))
     node = Node("sim_probe", namespace=ns)
     got = {"image": [], "depth": [], "info": [], "gt": []}
     lock = threading.Lock()
@@ -51,17 +54,19 @@ def test_sim_camera_publishes_aligned_rgbd_with_ground_truth(ros, launcher, enco
             img, depth, info = got["image"][-1], got["depth"][-1], got["info"][-1]
             img_stamps = {(m.header.stamp.sec, m.header.stamp.nanosec) for m in got["image"]}
             depth_stamps = {(m.header.stamp.sec, m.header.stamp.nanosec) for m in got["depth"]}
-        assert (img.width, img.height, img.encoding) == (320, 240, "rgb8")
-        assert (depth.width, depth.height, depth.encoding) == (320, 240, encoding)
+        assert (img.width, img.height, img.encoding) == (W, H, "rgb8")
+        assert (depth.width, depth.height, depth.encoding) == (W, H, encoding)
         assert img.header.frame_id == depth.header.frame_id == info.header.frame_id == "camera_color_optical_frame"
         assert len(img_stamps & depth_stamps) >= 3             # colour and depth share stamps
-        fy = 120.0 / np.tan(np.radians(58.0) / 2)
-        np.testing.assert_allclose(info.k, [fy, 0, 159.5, 0, fy, 119.5, 0, 0, 1])
+        gt = json.loads(got["gt"][-1].data)
+        fovy = 58.0 if camera == "classic" else gt["camera"]["fovy"]    # a randomised camera: K follows its fovy
+        fy = (H / 2) / np.tan(np.radians(fovy) / 2)
+        np.testing.assert_allclose(info.k, [fy, 0, (W - 1) / 2, 0, fy, (H - 1) / 2, 0, 0, 1], rtol=1e-4)
         d = image_to_numpy(depth).astype(np.float64)
         d = d / 1000.0 if encoding == "16UC1" else d
-        assert 0.3 < np.median(d[d > 0]) < 2.0                  # metres either way
-        gt = json.loads(got["gt"][-1].data)
-        assert gt["seed"] == 11 and 3 <= len(gt["objects"]) <= 7
+        assert 0.2 < np.median(d[d > 0]) < 3.0                  # metres either way
+        lo, hi = (3, 7) if camera == "classic" else (1, 10)
+        assert gt["seed"] == 11 and lo <= len(gt["objects"]) <= hi
         assert {"shape", "color", "size", "box_1024", "visible_pixels", "center_cam", "extent_cam"} <= set(gt["objects"][0])
         assert client.wait_for_service(timeout_sec=10)
         fut = client.call_async(Trigger.Request())

@@ -90,7 +90,8 @@ def test_shipped_model_through_the_node_matches_eval(ros, launcher, width, heigh
     finally:
         probe.close()
     acc, acc3d = float(np.mean(hits)), float(np.mean(hit3d))
-    print(f"{width}x{height}: node accuracy {acc:.3f} over {len(hits)} phrases (eval {card_figure('Acc@0.5 overall'):.3f}); "
+    print(f"{width}x{height}: node accuracy {acc:.3f} over {len(hits)} phrases "
+          f"(eval {card_figure('Acc@0.5 overall'):.3f}); "
           f"3D hit {acc3d:.3f} over {len(hit3d)}")
     assert abs(acc - card_figure("Acc@0.5 overall")) <= 0.05
     assert acc3d >= card_figure("3D hit (correct top boxes)") - 0.05

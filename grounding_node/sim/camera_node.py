@@ -7,8 +7,9 @@ Hz, and `~/ground_truth` (std_msgs/String, JSON; transient local so late joiners
 camera domain: "classic" (one fixed-ish camera at `fovy`), "random" (domain randomisation: distance
 0.35-1.3 m, pitch 20-90 deg down, yaw +-45, roll +-10, fovy 40-90, lights, table colours/textures, object
 sizes, 2-10 objects), "train" or "ood" (the model's training and held-out camera bands); K and the
-ground truth follow each scene's camera. `width`/`height` set the resolution (e.g. 1280x720, 16:9). A scene is static, so it is
-rendered once and its messages are re-stamped on every tick: that is what keeps 30 Hz cheap.
+ground truth follow each scene's camera. `width`/`height` set the resolution (e.g. 1280x720, 16:9).
+A scene is static, so it is rendered once and its messages are re-stamped on every tick: that is what
+keeps 30 Hz cheap.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def ground_truth_json(scene: RenderedScene, header: Optional[Header] = None) -> 
         "corners_cam": [[round(float(v), 5) for v in c] for c in o.corners_cam],
     } for o in scene.objects]
     stamp = {"sec": header.stamp.sec, "nanosec": header.stamp.nanosec} if header is not None else None
-    camera = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in scene.camera.items() if k != "lookat"}
+    camera = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in scene.camera.items()
+              if k != "lookat"}
     return json.dumps({"seed": scene.seed, "frame_id": FRAME_ID, "stamp": stamp, "camera": camera,
                        "objects": objects})
 

@@ -324,7 +324,8 @@ _REL = {
     "train": {"left": ("on the left side of", "to the left of"), "right": ("on the right side of", "right of"),
               "front": ("nearer than", "closer to the camera than"), "behind": ("in back of", "further away than")},
     "heldout": {"left": ("on the left of", "left from"), "right": ("on the right of", "to the right side of"),
-                "front": ("closer to me than", "nearer to the camera than"), "behind": ("beyond", "farther from me than")},
+                "front": ("closer to me than", "nearer to the camera than"),
+                "behind": ("beyond", "farther from me than")},
 }
 _EXT = {
     "train": {"leftmost": ("the {s} on the far left", "the left-most {s}", "the first {s} from the left"),
@@ -336,7 +337,8 @@ _EXT = {
                 "rightmost": ("the {s} furthest right", "the {s} on the very right", "the last {s} on the right"),
                 "nearest": ("the {s} at the front", "the {s} nearest to you"),
                 "farthest": ("the backmost {s}", "the {s} furthest from me"),
-                "largest": ("the greatest {s}", "the biggest {s}"), "smallest": ("the teeniest {s}", "the tiniest {s}")},
+                "largest": ("the greatest {s}", "the biggest {s}"),
+                "smallest": ("the teeniest {s}", "the tiniest {s}")},
 }
 _ORD = {
     "train": ("the {n} {s} from the {side}", "the {o} {s} counting from the {side}", "the {o} {s} from {side}"),

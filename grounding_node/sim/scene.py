@@ -119,7 +119,8 @@ def _model_xml() -> str:
   <asset>
     <texture name="t_checker" type="2d" builtin="checker" rgb1="1 1 1" rgb2="0.75 0.75 0.75" width="256" height="256"/>
     <texture name="t_grain" type="2d" builtin="gradient" rgb1="1 1 1" rgb2="0.7 0.7 0.7" width="256" height="256"/>
-    <texture name="t_speckle" type="2d" builtin="flat" rgb1="1 1 1" mark="random" random="0.25" markrgb="0.6 0.6 0.6" width="256" height="256"/>
+    <texture name="t_speckle" type="2d" builtin="flat" rgb1="1 1 1" mark="random" random="0.25"
+             markrgb="0.6 0.6 0.6" width="256" height="256"/>
     <material name="m_checker" texture="t_checker" texrepeat="6 6"/>
     <material name="m_grain" texture="t_grain" texrepeat="1 4"/>
     <material name="m_speckle" texture="t_speckle" texrepeat="3 3"/>
@@ -246,8 +247,9 @@ class TabletopSim:
         half = 0.8 * cam["distance"] * math.tan(math.radians(cam["fovy"]) / 2.0)
         sx = float(np.clip(1.2 * half, 0.07, TABLE_HALF[0] - 0.06))
         sy = float(np.clip(half, 0.06, TABLE_HALF[1] - 0.06))
-        cx = float(np.clip(lookat[0], -TABLE_HALF[0] + 0.06 + sx, TABLE_HALF[0] - 0.06 - sx)) if sx < TABLE_HALF[0] - 0.06 else 0.0
-        cy = float(np.clip(lookat[1], -TABLE_HALF[1] + 0.06 + sy, TABLE_HALF[1] - 0.06 - sy)) if sy < TABLE_HALF[1] - 0.06 else 0.0
+        mx, my = TABLE_HALF[0] - 0.06 - sx, TABLE_HALF[1] - 0.06 - sy    # room left for the centre
+        cx = float(np.clip(lookat[0], -mx, mx)) if mx > 0 else 0.0
+        cy = float(np.clip(lookat[1], -my, my)) if my > 0 else 0.0
         scale_room = float(np.clip(half / 0.25, 0.45, 1.0))   # close cameras see few, smaller objects
         n = int(n_objects) if n_objects else int(rng.integers(2, MAX_OBJECTS + 1))
         gap = float(rng.uniform(-0.004, 0.02))    # small or no gaps: neighbours partly occlude each other

@@ -57,7 +57,8 @@ def render_samples(seeds, width: int = 320, height: int = 240, per_scene: int = 
             scene = sims[size].new_scene(int(seed))
             rng = np.random.default_rng(int(seed) + 7_000_000)
             b = np.stack([o.box_1024 for o in scene.objects]) / 1024.0
-            boxes = np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], 1)
+            boxes = np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, b[:, 2] - b[:, 0],
+                              b[:, 3] - b[:, 1]], 1)
             rgb, lb = letterbox_uint8(scene.rgb, (width, height))
             boxes = lb.to_network(boxes)
             attrs = np.array([[COLOR_IDS[o.color], SHAPE_IDS[o.shape], SIZE_IDS[o.size]] for o in scene.objects])

@@ -34,7 +34,7 @@ from grounding_node.geometry.boxes import box_iou
 from grounding_node.geometry.camera import Intrinsics
 from grounding_node.grounding.pipeline import ground_frame
 from grounding_node.grounding.types import Frame, GroundingSettings
-from grounding_node.sim.expressions import TYPES, Expression, describe, generate, restyle, _noun, SIZE_WORDS
+from grounding_node.sim.expressions import SIZE_WORDS, TYPES, Expression, _noun, describe, generate, restyle
 
 CARD = Path(__file__).resolve().parents[2] / "docs" / "models" / "tabletop.md"
 PARAPHRASES = Path(__file__).resolve().parent / "paraphrases.tsv"

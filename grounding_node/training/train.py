@@ -125,7 +125,8 @@ WEIGHTS = {"heat": 1.0, "wh": 1.0, "off": 1.0, "attr": 0.3, "ref": 2.0}
 def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, exprs_per_image: int, lr: float,
           cache: Path, log_every: int = 50, progress: bool = True, threads: int = 2, init: Optional[Path] = None,
           type_weights: Optional[Dict[str, float]] = None, camera: str = "train", style: str = "train",
-          save_every: int = 250) -> Dict[str, float]:
+          save_every: int = 250, loss_weights: Optional[Dict[str, float]] = None,
+          stop_after: Optional[int] = None) -> Dict[str, float]:
     from tqdm import tqdm
 
     torch.manual_seed(seed)
@@ -148,9 +149,12 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
     bar = tqdm(range(steps), desc="train", disable=not progress)
     running: Dict[str, float] = {}
     for step in bar:
+        if stop_after is not None and step >= stop_after:   # a prefix of the `steps` schedule
+            break
         idx = rng.choice(len(data), size=batch_size, replace=False)
         losses = batch_step(model, [data[i] for i in idx], rng, exprs_per_image, cfg, type_weights)
-        loss = sum(WEIGHTS[k] * v for k, v in losses.items())
+        weights = dict(WEIGHTS, **(loss_weights or {}))
+        loss = sum(weights[k] * v for k, v in losses.items())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -169,7 +173,8 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
             save(model, cfg, out, {"step": step, "seed": seed, "n_scenes": n_scenes, "init": str(init or "")})
     history = {"first_loss": first, "final_loss": running["total"], "minutes": (time.time() - t0) / 60}
     if out is not None:
-        save(model, cfg, out, {"step": steps, "seed": seed, "n_scenes": n_scenes, "init": str(init or ""),
+        save(model, cfg, out, {"step": min(steps, stop_after or steps), "schedule_steps": steps, "seed": seed,
+                               "n_scenes": n_scenes, "init": str(init or ""),
                                "type_weights": dict(type_weights or {}), **history})
     return history
 
@@ -198,6 +203,8 @@ def main(argv=None) -> int:
     ap.add_argument("--camera", default="train", help="sim camera domain of the training scenes "
                     "(train = domain randomisation minus the held-out bands; classic = the old fixed camera)")
     ap.add_argument("--style", default="train", help="phrasing: train (everyday wordings, half the time) or plain")
+    ap.add_argument("--stop-after", type=int, default=None, help="stop after this many steps of the --steps schedule")
+    ap.add_argument("--attr-weight", type=float, default=WEIGHTS["attr"], help="weight of the colour/shape/size loss")
     ap.add_argument("--oversample", nargs="*", default=[], metavar="TYPE=W",
                     help="sample expressions of TYPE W times as often, e.g. ordinal=3")
     args = ap.parse_args(argv)
@@ -205,7 +212,8 @@ def main(argv=None) -> int:
     weights = {k: float(v) for k, v in (item.split("=") for item in args.oversample)}
     hist = train(args.out, args.steps, args.scenes, args.seed, args.batch, args.exprs, args.lr, cache,
                  progress=not args.no_progress, threads=args.threads, init=args.init, type_weights=weights,
-                 camera=args.camera, style=args.style)
+                 camera=args.camera, style=args.style, loss_weights={"attr": args.attr_weight},
+                 stop_after=args.stop_after)
     print(f"done: loss {hist['first_loss']:.3f} -> {hist['final_loss']:.3f} in {hist['minutes']:.1f} min -> {args.out}")
     return 0
 

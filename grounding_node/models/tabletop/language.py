@@ -63,7 +63,7 @@ _LEAD = [
     r"hey", r"hi", r"ok(?:ay)?", r"robot", r"now", r"then", r"so", r"um+", r"uh+", r"well", r"please",
     r"kindly", r"just", r"quickly", r"carefully", r"also", r"and",
     r"(?:could|can|would|will|might) you(?: please| kindly| just)?(?: go ahead and)?",
-    r"(?:could|can|may) i (?:have|get)", r"go ahead and", r"i(?: would|'d| will|'ll)? (?:like|want|need)(?: you)?(?: to)?",
+    r"(?:could|can|may) i (?:have|get)", r"go ahead and", r"i(?: would|'d| will|'ll)? (?:like|want|need)(?: you)?(?: to)?",  # noqa: E501
     r"i'd love(?: you)?(?: to)?", r"let's", r"let me (?:have|see)", r"you should", r"try to", r"help me",
     r"(?:give|hand|bring|pass|fetch|get|show|find|toss|throw) (?:me|us)",
     r"pick(?: up)?", r"pick (?:out|up)", r"grab", r"take", r"get", r"fetch", r"grasp", r"hold", r"lift",
@@ -91,23 +91,23 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (rf"^(?:the )?(second|third) from (?:the )?{_SIDE}(?: side)?,? (?:the )?(.+)$", r"the \1 \3 from the \2"),
     (rf"\b(second|third) (.+?) (?:counting |starting |going )?(?:from|on|at) (?:the )?{_SIDE}(?: side| end| edge)?\b",
      r"\1 \2 from the \3"),
-    (rf"\b(second|third) (?:one |thing )?(?:counting |starting |going )?from (?:the )?{_SIDE}(?: side| end| edge)?(?:,? the)? (.+)$",
+    (rf"\b(second|third) (?:one |thing )?(?:counting |starting |going )?from (?:the )?{_SIDE}(?: side| end| edge)?(?:,? the)? (.+)$",  # noqa: E501
      r"\1 \3 from the \2"),
     (rf"\bfirst (.+?) (?:counting |starting |going )?(?:from|on|at) (?:the )?{_SIDE}(?: side| end| edge)?\b",
      r"\2most \1"),
-    (rf"\bfirst (?:one |thing )?(?:counting |starting |going )?from (?:the )?{_SIDE}(?: side| end| edge)?(?:,? the)? (.+)$",
+    (rf"\bfirst (?:one |thing )?(?:counting |starting |going )?from (?:the )?{_SIDE}(?: side| end| edge)?(?:,? the)? (.+)$",  # noqa: E501
      r"\1most \2"),
     (rf"\blast (.+?) (?:on|at|to) (?:the )?{_SIDE}(?: side| end| edge)?\b", r"\2most \1"),
     # extremes: left/right
     (rf"\b{_SIDE} ?most\b", r"\1most"), (rf"\bmost {_SIDE}(?:ward)?\b", r"\1most"),
-    (rf"\b(?:(?:that is|located|placed|sitting|lying|standing) )?(?:on|at|to|in) the (?:far|very|extreme) {_SIDE}(?: side| end| edge)?\b",
+    (rf"\b(?:(?:that is|located|placed|sitting|lying|standing) )?(?:on|at|to|in) the (?:far|very|extreme) {_SIDE}(?: side| end| edge)?\b",  # noqa: E501
      r"furthest to the \1"),
     (rf"\b(?:at|on) the {_SIDE} (?:end|edge)\b", r"furthest to the \1"),
-    (rf"\b(?:farthest|furthest|most|far|all the way) (?:to the |on the |over to the |towards the |over on the )?{_SIDE}\b",
+    (rf"\b(?:farthest|furthest|most|far|all the way) (?:to the |on the |over to the |towards the |over on the )?{_SIDE}\b",  # noqa: E501
      r"furthest to the \1"),
     # extremes: near/far (the camera is "me"/"you"/"the robot")
-    (r"\b(?:closest|nearest) (?:to )?(?:me|you|us|the robot|the viewer|the camera|the front)\b", "closest to the camera"),
-    (r"\b(?:farthest|furthest|most distant|most remote)(?: away)?(?: from)? (?:me|you|us|the robot|the viewer|the camera)\b",
+    (r"\b(?:closest|nearest) (?:to )?(?:me|you|us|the robot|the viewer|the camera|the front)\b", "closest to the camera"),  # noqa: E501
+    (r"\b(?:farthest|furthest|most distant|most remote)(?: away)?(?: from)? (?:me|you|us|the robot|the viewer|the camera)\b",  # noqa: E501
      "furthest from the camera"),
     (r"\b(?:farthest|furthest) (?:away|back|behind)\b", "furthest from the camera"),
     (r"\b(nearest|closest) (\w+(?: \w+)?) to (?:me|you|us|the robot|the viewer)\b", r"nearest \2"),
@@ -128,9 +128,9 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (r"\b(?:in back of|at the back of|beyond|back of|behind of)\b", "behind"),
     (r"\b(?:in front of|before|ahead of|at the front of|in the front of)\b", "in front of"),
     # negation: "not the red one", "anything but red", "other than the red one", "except the red one"
-    (rf"(?:,\s*)?\b(?:(?:that|which|who) (?:is|are) |(?:is|are) )?(?:not|anything but|but|other than|except(?: for)?|apart from|besides|but not|rather than|instead of) (?:the |a |an |any )?({_ATTR})(?: ones?| things?)?\b",
+    (rf"(?:,\s*)?\b(?:(?:that|which|who) (?:is|are) |(?:is|are) )?(?:not|anything but|but|other than|except(?: for)?|apart from|besides|but not|rather than|instead of) (?:the |a |an |any )?({_ATTR})(?: ones?| things?)?\b",  # noqa: E501
      r" that is not \1"),
-    (rf"\b(?:that|which) is (?:a )?(?:different|another) (?:colou?r|size) (?:than|from|to) (?:the )?({_ATTR})(?: ones?)?\b",
+    (rf"\b(?:that|which) is (?:a )?(?:different|another) (?:colou?r|size) (?:than|from|to) (?:the )?({_ATTR})(?: ones?)?\b",  # noqa: E501
      r"that is not \1"),
     (rf"\bnon ?-? ?({_ATTR})\b", r"non \1"),
     # "the red one" style head nouns and plural heads
