@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState
@@ -483,3 +484,62 @@ def test_dead_or_stuck_worker_shows_as_error_in_diagnostics(ros):
     finally:
         node.trigger_shutdown()
         node.destroy_node()
+
+
+# ------------------------------------------------------------------------------------------------------
+# 11. ~/capture (issue #12 part 1): the newest frame becomes a dataset sample that `dataset check` accepts.
+def _capture(probe: ProbeNode, ns: str):
+    from phrase_grounding.srv import Capture
+
+    client = probe.node.create_client(Capture, f"{ns}/grounding_node/capture")
+    assert client.wait_for_service(timeout_sec=20)
+    future = client.call_async(Capture.Request())
+    assert wait_until(future.done, 20)
+    return future.result()
+
+
+def test_capture_writes_a_checked_sample_with_the_results_as_preannotations(ros, launcher, tmp_path):
+    from grounding_node.data.validate import check_dataset
+
+    ns = unique_namespace()
+    probe = ProbeNode(ns)
+    out = tmp_path / "captures"
+    try:
+        proc, _ = start_stack(launcher, ns, backend=ADV, capture_dir=str(out))
+        wait_ready(probe, launcher, proc)
+        results = _Results(probe)
+        time.sleep(0.3)
+        probe.send("red box; blue box")
+        assert wait_until(lambda: results.msgs, 15)
+        resp = _capture(probe, ns)
+        assert resp.success, resp.message
+        assert Path(resp.path).is_file() and Path(resp.path).parent.parent == out
+        report = check_dataset(out)
+        assert not report.errors, report.errors
+        (sample,) = report.samples
+        assert (sample.width, sample.height) == (640, 480) and sample.depth and sample.camera_info
+        got = {g.phrase: g.boxes_1024 for g in sample.groundings}
+        sent = {o.phrase: list(o.box_1024) for o in results.msgs[0].objects}
+        assert set(got) == {"red box", "blue box"}
+        for phrase, boxes in got.items():
+            assert boxes and np.allclose(boxes[0], sent[phrase], atol=1e-3)
+    finally:
+        probe.close()
+
+
+def test_capture_without_a_frame_or_writable_folder_says_why(ros, launcher, tmp_path):
+    ns = unique_namespace()
+    probe = ProbeNode(ns)
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    try:
+        proc, _ = start_stack(launcher, ns, camera=False, backend=ADV, capture_dir=str(not_a_dir))
+        wait_ready(probe, launcher, proc)
+        resp = _capture(probe, ns)
+        assert not resp.success and "no camera frame" in resp.message
+        launcher.start("camera", str(Path(__file__).parent / "synthetic_camera.py"), ros_args(namespace=ns))
+        assert wait_until(lambda: int(probe.last_diag_values().get("frames_received", 0)) > 0, 20)
+        resp = _capture(probe, ns)
+        assert not resp.success and "cannot write to capture_dir" in resp.message, resp.message
+    finally:
+        probe.close()

@@ -23,6 +23,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import rclpy
@@ -67,7 +68,7 @@ from grounding_node.ros.messages import result_to_msg
 from grounding_node.ros.publishers import RELIABLE_10, ResultPublishers
 from grounding_node.ros.sync import FrameSync, SyncedFrame
 from grounding_node.ros.worker import GroundingWorker, Job
-from phrase_grounding.srv import Ground
+from phrase_grounding.srv import Capture, Ground
 
 # Commands: reliable KEEP_ALL. With KEEP_LAST(100) a burst of 1000 back-to-back commands lost ~850
 # inside DDS (the reader's history overwrote what the executor had not taken yet, and the node never saw
@@ -128,6 +129,9 @@ class GroundingNode(LifecycleNode):
         self._calls_lock = threading.Lock()
         self._calls: Dict[Future, float] = {}    # in-flight ~/ground calls -> answer-by deadline
         self._rectified = False
+        self._capture_service = None
+        self._last_info_msg: Optional[CameraInfo] = None    # the raw message, for ~/capture's YAML
+        self._last_result = None                            # (GroundingResult, stamp_ns) of the last success
         self._image_view_ms = 0.0
         log_path = self.values["timing_log"]
         self._timing_file = open(log_path, "a", encoding="utf-8") if log_path else None
@@ -263,6 +267,8 @@ class GroundingNode(LifecycleNode):
         self._service = self._service_node.create_service(
             Ground, f"{self.get_fully_qualified_name()}/ground", self._on_ground, qos_profile=SERVICE_QOS,
             callback_group=group)
+        self._capture_service = self._service_node.create_service(
+            Capture, f"{self.get_fully_qualified_name()}/capture", self._on_capture, callback_group=group)
         self._service_wake = self._service_node.create_guard_condition(lambda: None, callback_group=group)
         self._service_timer = self._service_node.create_timer(0.5, self._expire_calls, callback_group=group,
                                                               clock=self._steady)
@@ -421,6 +427,7 @@ class GroundingNode(LifecycleNode):
     def _on_info(self, msg: CameraInfo) -> None:
         if not self._active:
             return
+        self._last_info_msg = msg
         try:
             intr = intrinsics_from_camera_info(msg, rectified=self._rectified)
         except (ValueError, TypeError) as exc:
@@ -526,6 +533,52 @@ class GroundingNode(LifecycleNode):
         for future in overdue:
             self._resolve(future)
 
+    def _on_capture(self, request: Capture.Request, response: Capture.Response) -> Capture.Response:
+        """~/capture: the newest complete frame as a dataset sample, with the current command's results as
+        pre-annotations (scores kept) for a person to correct in Label Studio (`python -m grounding_node.dataset
+        export-labelstudio`). The files are written by `data.writer`; this only gathers what the node holds."""
+        from grounding_node.data.writer import write_sample
+
+        frame = self._sync.latest()
+        if frame is None:
+            response.success, response.message = False, "no camera frame received yet: nothing to capture"
+            return response
+        _header, arr, encoding, _ = frame.image
+        try:
+            rgb = to_rgb8(arr, encoding)
+            depth = None
+            if frame.depth is not None:
+                from grounding_node.geometry.depth import depth_to_metres
+
+                depth = depth_to_metres(frame.depth[0], frame.depth[1], self.values["depth_scale"])
+            groundings = []
+            last = self._last_result
+            if last is not None:
+                result, stamp_ns = last
+                for index, phrase in enumerate(result.phrases):
+                    objs = [o for o in result.objects if o.phrase_index == index]
+                    groundings.append({"phrase": phrase, "boxes_1024": [[float(v) for v in o.box_1024] for o in objs],
+                                       "scores": [round(float(o.score), 4) for o in objs],
+                                       "preannotation": True, "result_stamp_ns": int(stamp_ns)})
+            info = self._last_info_msg
+            camera_info = None if info is None else {
+                "width": info.width, "height": info.height, "distortion_model": info.distortion_model,
+                "d": list(info.d), "k": list(info.k), "r": list(info.r), "p": list(info.p)}
+            out = Path(self.values["capture_dir"]).expanduser()
+            out.mkdir(parents=True, exist_ok=True)
+            path = write_sample(out, rgb, depth, camera_info, groundings,
+                                extra={"stamp_ns": int(frame.stamp_ns), "frame_id": _header.frame_id,
+                                       "source": "~/capture"})
+        except (OSError, ValueError) as exc:
+            response.success = False
+            response.message = f"capture failed: cannot write to capture_dir '{self.values['capture_dir']}': {exc}"
+            self._warn("capture", response.message)
+            return response
+        response.success, response.path = True, str(path)
+        response.message = (f"saved {rgb.shape[1]}x{rgb.shape[0]} frame"
+                            f"{' with depth' if depth is not None else ''}, {len(groundings)} pre-annotated phrase(s)")
+        return response
+
     # ------------------------------------------------------------------------------------------------
     # the worker's handler: ground one frame and publish (runs in the worker thread)
     def _handle_job(self, job: Job, synced: Optional[SyncedFrame], error: str):
@@ -555,6 +608,7 @@ class GroundingNode(LifecycleNode):
         else:
             header.stamp = self.get_clock().now().to_msg()
         if result is not None:
+            self._last_result = (result, synced.stamp_ns)
             for warning in result.warnings:
                 self._warn("grounding", warning)
             located = sum(o.has_position for o in result.objects)

@@ -80,6 +80,9 @@ PARAMS: Tuple[ParamSpec, ...] = (
               "(image_rect); false: K and the distortion model D (image_raw); auto: true when the image topic's "
               "resolved name contains 'rect' (image_proc's naming), else false.", read_only=True,
               choices=("auto", "true", "false")),
+    ParamSpec("capture_dir", "~/.ros/phrase_grounding/captures", "Folder where ~/capture saves samples in the "
+              "dataset format (docs/dataset.md): colour, depth, camera_info and the current results as "
+              "pre-annotations."),
     ParamSpec("diagnostics_period", 1.0, "Seconds between /diagnostics messages.", (0.05, 60.0)),
     ParamSpec("timing_log", "", "Append each result's stage timings (JSON lines) to this file; empty = off.",
               read_only=True),
