@@ -15,7 +15,6 @@ import uuid
 from pathlib import Path
 from typing import Dict, List, Optional
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseStamped
 from rclpy.executors import SingleThreadedExecutor

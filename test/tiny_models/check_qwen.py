@@ -55,8 +55,9 @@ def check(variant: str) -> None:
     from PIL import Image
     from transformers import AutoConfig, AutoModelForImageTextToText
 
-    from grounding_node.models.qwen_processing import load_qwen_processor, qwen_model_class
     from tiny_models import qwen as tiny_qwen
+
+    from grounding_node.models.qwen_processing import load_qwen_processor, qwen_model_class
 
     with tempfile.TemporaryDirectory(prefix=f"tiny_{variant}_") as d:
         t0 = time.perf_counter()
