@@ -34,9 +34,17 @@ KEEP_ALL = QoSProfile(history=HistoryPolicy.KEEP_ALL, reliability=ReliabilityPol
 
 
 def _call_many(probe: ProbeNode, commands, timeout_s: float = 5.0, wait: float = 60.0):
-    """Fire all calls at once (call_async), then collect: None marks a call that was never answered."""
-    assert probe.ground_client.wait_for_service(timeout_sec=20.0)
-    futures = [probe.ground_client.call_async(Ground.Request(command=c, timeout_s=timeout_s)) for c in commands]
+    """Fire all calls at once (call_async), then collect: None marks a call that was never answered.
+
+    The client is KEEP_ALL: with the default depth 10, a burst of ~20 immediate 'busy' responses can overrun
+    the *client's* response history before its executor takes them (seen on Jazzy), which is the client's
+    loss, not the node's. A planner firing many concurrent calls needs the same."""
+    client = getattr(probe, "keep_all_ground_client", None)
+    if client is None:
+        client = probe.keep_all_ground_client = probe.node.create_client(
+            Ground, f"{probe.ns}/grounding_node/ground", qos_profile=KEEP_ALL)
+    assert client.wait_for_service(timeout_sec=20.0)
+    futures = [client.call_async(Ground.Request(command=c, timeout_s=timeout_s)) for c in commands]
     wait_until(lambda: all(f.done() for f in futures), wait)
     return [f.result() if f.done() else None for f in futures]
 
