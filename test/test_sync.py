@@ -131,3 +131,18 @@ def test_depth_that_stops_is_not_reported_as_unpaired():
     clock.t = 2.0                                   # depth stopped long ago
     frame = sync.add_image(int(2e9), "late")
     assert frame.depth is None and frame.unpaired_offset_s is None
+
+
+def test_camera_info_is_paired_by_stamp_when_intrinsics_change_between_frames():
+    """A camera whose intrinsics change per frame (zoom, the randomised sim camera): the newest info may
+    belong to the next frame; the frame must get the info with its own stamp."""
+    clock = Clock()
+    sync = FrameSync(slop_s=0.01, depth_timeout_s=0.0, clock=clock)
+    clock.t = 1.0                                             # no depth stream: frames complete on the image
+    sync.add_info("K1", 1_000_000_000)
+    sync.add_info("K2", 2_000_000_000)          # arrives before frame 1 completes
+    assert sync.add_image(1_000_000_000, "i1").info == "K1"
+    assert sync.add_image(2_000_000_000, "i2").info == "K2"
+    assert sync.add_image(3_000_000_000, "i3").info == "K2"   # none within slop: the newest
+    sync.add_info("K0", 0)                                    # an unstamped info is still used as the newest
+    assert sync.add_image(4_000_000_000, "i4").info == "K0"

@@ -440,7 +440,7 @@ class GroundingNode(LifecycleNode):
                 self._warn("bad_camera_info", "camera_info has an invalid K or P (zeros, non-finite or non-positive "
                                               f"focal length, {msg.width}x{msg.height}): 3D positions are unavailable")
                 intr = None
-        self._sync.add_info(intr)
+        self._sync.add_info(intr, stamp_to_ns(msg.header.stamp))
 
     def _frame_done(self, frame: Optional[SyncedFrame]) -> None:
         s = self._sync.stats

@@ -2,8 +2,10 @@
 
 Why not a queue: grounding must use the newest frame, and a slow model must never let frames pile up.
 So this keeps a small bounded window of recent images and depths to pair by stamp (within `slop`), and a
-single slot for the newest complete pair: a newer complete pair replaces it. camera_info is not paired by
-stamp: intrinsics are static in practice, and drivers stamp it inconsistently, so the newest one is used.
+single slot for the newest complete pair: a newer complete pair replaces it. camera_info is paired by stamp
+when one within `slop` of the image is among the last few (a zoom lens, or the randomised sim camera, changes
+the intrinsics between frames: the newest info then belonged to another frame and put 3D points cm off);
+otherwise the newest is used (intrinsics are static for most cameras, and some drivers stamp them apart).
 
 When depth stops (nothing for `depth_timeout`), images complete on their own (2D only), so colour keeps
 flowing; when depth returns, pairing resumes. The same holds when depth keeps arriving but never pairs
@@ -70,6 +72,7 @@ class FrameSync:
         self._images: Deque[Tuple[int, Any]] = deque(maxlen=window)   # pending, unmatched
         self._depths: Deque[Tuple[int, Any]] = deque(maxlen=window)
         self._info: Any = None
+        self._infos: Deque[Tuple[int, Any]] = deque(maxlen=2 * window)   # (stamp, info), newest last
         self._last_depth_at: Optional[float] = None
         self._first_depth_at: Optional[float] = None
         self._last_paired_at: Optional[float] = None
@@ -90,6 +93,7 @@ class FrameSync:
             self._images.clear()
             self._depths.clear()
             self._info = None
+            self._infos.clear()
             self._last_depth_at = None
             self._first_depth_at = None
             self._last_paired_at = None
@@ -108,10 +112,11 @@ class FrameSync:
             self._info = info
 
     # -- inputs ------------------------------------------------------------------------------------
-    def add_info(self, info: Any) -> None:
+    def add_info(self, info: Any, stamp_ns: int = 0) -> None:
         with self._lock:
             self.stats.infos += 1
             self._info = info
+            self._infos.append((stamp_ns, info))
 
     def add_image(self, stamp_ns: int, image: Any) -> Optional[SyncedFrame]:
         with self._lock:
@@ -174,6 +179,11 @@ class FrameSync:
         last = self._last_paired_at if self._last_paired_at is not None else self._first_depth_at
         return last is None or self._clock() - last <= self.depth_timeout_s
 
+    def _info_for(self, stamp_ns: int) -> Any:
+        """The camera_info stamped closest to the frame within slop, else the newest one."""
+        best = self._best_index(self._infos, stamp_ns) if stamp_ns else None
+        return self._infos[best][1] if best is not None else self._info
+
     def _best_index(self, items: Deque[Tuple[int, Any]], stamp_ns: int) -> Optional[int]:
         best, best_dt = None, None
         for i, (s, _) in enumerate(items):
@@ -192,7 +202,7 @@ class FrameSync:
 
     def _complete(self, stamp_ns: int, image: Any, depth: Any) -> SyncedFrame:
         self._seq += 1
-        frame = SyncedFrame(image, depth, self._info, stamp_ns, self._clock(), self._seq)
+        frame = SyncedFrame(image, depth, self._info_for(stamp_ns), stamp_ns, self._clock(), self._seq)
         if not self._latest_used:
             self.stats.superseded += 1
         self._latest, self._latest_used = frame, False
