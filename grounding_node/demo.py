@@ -162,7 +162,7 @@ def run(out: Path, seed: int, n_scenes: int, backend: str, width: int, height: i
                         n = len(got)
                         debug.clear()
                     pub.publish(String(data=expr.text))
-                    if not wait_until(lambda: len(got) > n, timeout):
+                    if not wait_until(lambda n=n: len(got) > n, timeout):
                         rows.append((seed, etype, expr.text, "-", "-", "-", "FAIL: no result"))
                         continue
                     res = got[n]

@@ -67,7 +67,8 @@ def test_sim_camera_publishes_aligned_rgbd_with_ground_truth(ros, launcher, enco
         assert 0.2 < np.median(d[d > 0]) < 3.0                  # metres either way
         lo, hi = (3, 7) if camera == "classic" else (1, 10)
         assert gt["seed"] == 11 and lo <= len(gt["objects"]) <= hi
-        assert {"shape", "color", "size", "box_1024", "visible_pixels", "center_cam", "extent_cam"} <= set(gt["objects"][0])
+        keys = {"shape", "color", "size", "box_1024", "visible_pixels", "center_cam", "extent_cam"}
+        assert keys <= set(gt["objects"][0])
         assert client.wait_for_service(timeout_sec=10)
         fut = client.call_async(Trigger.Request())
         assert wait_until(fut.done, 10) and json.loads(fut.result().message)["seed"] == 12

@@ -62,7 +62,7 @@ def test_shipped_model_through_the_node_matches_eval(ros, launcher, width, heigh
                     fut = new_scene.call_async(Trigger.Request())
                     assert wait_until(fut.done, 20)
                 seed = 2_000_000 + k
-                assert wait_until(lambda: gts[-1]["seed"] == seed, 10)
+                assert wait_until(lambda seed=seed: gts[-1]["seed"] == seed, 10)
                 scene = sim.new_scene(seed)                       # the same scene as the camera's
                 assert [o["shape"] for o in gts[-1]["objects"]] == [o.shape for o in scene.objects]
                 # A randomised camera changes K with every scene, and the node pairs a frame with the newest

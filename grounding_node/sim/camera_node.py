@@ -37,7 +37,8 @@ def ground_truth_json(scene: RenderedScene, header: Optional[Header] = None) -> 
     objects = [{
         "index": o.index, "shape": o.shape, "color": o.color, "size": o.size,
         "box_1024": [round(float(v), 3) for v in o.box_1024], "visible_pixels": o.visible_pixels,
-        "center_cam": [round(float(v), 5) for v in o.center_cam], "extent_cam": [round(float(v), 5) for v in o.extent_cam],
+        "center_cam": [round(float(v), 5) for v in o.center_cam],
+        "extent_cam": [round(float(v), 5) for v in o.extent_cam],
         "corners_cam": [[round(float(v), 5) for v in c] for c in o.corners_cam],
     } for o in scene.objects]
     stamp = {"sec": header.stamp.sec, "nanosec": header.stamp.nanosec} if header is not None else None

@@ -301,7 +301,7 @@ class TabletopSim:
 
     def _apply(self, spec: dict) -> None:
         m, d = self.model, self.data
-        for (i, s), g in self._geom.items():
+        for g in self._geom.values():
             m.geom_group[g] = HIDDEN_GROUP
         for i in range(MAX_OBJECTS):
             d.mocap_pos[i] = (0.0, 0.0, -1.0)

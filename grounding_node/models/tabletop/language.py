@@ -73,7 +73,8 @@ _LEAD = [
     r"reach for", r"grab me", r"get me", r"give", r"hand", r"bring", r"pass", r"fetch",
 ]
 _TRAIL = [r"please", r"thanks", r"thank you", r"for me", r"now", r"right now", r"quickly", r"if you can",
-          r"if you could", r"would you", r"(?:that )?(?:you|i|we) (?:can )?see", r"in (?:the|this) (?:scene|picture|image)",
+          r"if you could", r"would you", r"(?:that )?(?:you|i|we) (?:can )?see",
+          r"in (?:the|this) (?:scene|picture|image)",
           r"all of them", r"(?:each|every) one", r"could you", r"will you", r"ok(?:ay)?", r"there", r"over there",
           r"from the table", r"off the table", r"on the table", r"up"]
 _LEAD_RE = re.compile(r"^(?:(?:" + "|".join(sorted(_LEAD, key=len, reverse=True)) + r")\b\s*,?\s*)+")
