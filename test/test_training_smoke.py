@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from grounding_node.models.tabletop.backend import TabletopBackend
 from grounding_node.models.base import BackendConfig
+from grounding_node.models.tabletop.backend import TabletopBackend
 from grounding_node.training.train import train
 
 

@@ -169,8 +169,8 @@ def _relation(scene, rng) -> Optional[Expression]:
             cands = [o for o in select(others, tdesc)]
             sat = [o for o in cands if relation_holds(rel, o, anchor, scene)]
             # unique and unambiguous: every other candidate clearly stands on the opposite side
-            others = [o for o in cands if o is not target]
-            if sat == [target] and all(relation_holds(OPPOSITE[rel], o, anchor, scene) for o in others):
+            if sat == [target] and all(relation_holds(OPPOSITE[rel], o, anchor, scene)
+                                       for o in cands if o is not target):
                 text = rng.choice(("the {t} {r} the {a}", "the {t} that is {r} the {a}", "{t} {r} the {a}"))
                 text = text.format(t=describe(rng, tdesc), r=rng.choice(RELATION_WORDS[rel]),
                                    a=describe(rng, anchor_desc))

@@ -17,11 +17,10 @@ The image is encoded once per frame; all phrases of a command share it (batched 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 
 @dataclass
