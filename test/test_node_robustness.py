@@ -6,6 +6,7 @@ namespace). Each case below was reproduced on the node before the fix; each test
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -31,6 +32,21 @@ from phrase_grounding.srv import Ground
 
 ADV = "pg_adversarial_backends:AdversarialBackend"
 KEEP_ALL = QoSProfile(history=HistoryPolicy.KEEP_ALL, reliability=ReliabilityPolicy.RELIABLE)
+
+
+@contextlib.contextmanager
+def _stack(launcher, **node_params):
+    """A node (adversarial backend unless told otherwise) and, unless camera=False, the synthetic camera in a
+    fresh namespace; yields (namespace, probe, node process, KEEP_ALL results)."""
+    ns = unique_namespace()
+    probe = ProbeNode(ns)   # subscribes to ~/debug_image too, so the node draws
+    try:
+        node_params.setdefault("backend", ADV)
+        proc, _ = start_stack(launcher, ns, **node_params)
+        wait_ready(probe, launcher, proc)
+        yield ns, probe, proc, _Results(probe)
+    finally:
+        probe.close()
 
 
 def _call_many(probe: ProbeNode, commands, timeout_s: float = 5.0, wait: float = 60.0):
@@ -77,11 +93,7 @@ class _Results:
 # ------------------------------------------------------------------------------------------------------
 # 1. Infinite and huge timeouts: the service thread (OverflowError in threading) and the worker died.
 def test_infinite_and_huge_timeouts_are_answered_and_kill_no_thread(ros, launcher):
-    ns = unique_namespace()
-    probe = ProbeNode(ns)
-    try:
-        proc, _ = start_stack(launcher, ns, camera=False, backend=ADV)
-        wait_ready(probe, launcher, proc)
+    with _stack(launcher, camera=False) as (ns, probe, proc, results):
         for bad in (math.inf, 1e10, math.nan):
             (resp,) = _call_many(probe, ["red box"], timeout_s=bad, wait=15.0)
             assert resp is not None, f"timeout_s={bad} got no answer; {process_report(launcher)}"
@@ -91,21 +103,14 @@ def test_infinite_and_huge_timeouts_are_answered_and_kill_no_thread(ros, launche
         assert resp is not None and "no camera frames yet" in resp.message
         assert wait_until(lambda: probe.last_diag_values().get("_level") is not None, 10)
         assert "health" not in probe.last_diag_values()
-    finally:
-        probe.close()
 
 
 # ------------------------------------------------------------------------------------------------------
 # 2. A NaN box with a debug-image subscriber and no depth killed the worker (int(round(nan)) in drawing);
 #    a backend raising SystemExit killed it silently.
 def test_nan_box_and_system_exit_are_reported_and_the_node_goes_on(ros, launcher):
-    ns = unique_namespace()
-    probe = ProbeNode(ns)   # subscribes to ~/debug_image, so the node draws
-    try:
-        proc, _ = start_stack(launcher, ns, camera_args=["--no-depth"], backend=ADV)
-        wait_ready(probe, launcher, proc)
+    with _stack(launcher, camera_args=["--no-depth"]) as (ns, probe, proc, results):
         assert wait_until(lambda: probe.node.count_publishers(f"{ns}/grounding_node/debug_image") > 0, 10)
-        results = _Results(probe)
         time.sleep(0.5)
         for text in ("red nanbox", "red exitnow", "red"):
             probe.send(text)
@@ -120,21 +125,14 @@ def test_nan_box_and_system_exit_are_reported_and_the_node_goes_on(ros, launcher
         assert wait_until(lambda: int(probe.last_diag_values().get("errors", 0)) >= 1, 5)
         assert "health" not in probe.last_diag_values()
         assert "nan" in launcher.log(proc).lower() or "finite" in launcher.log(proc).lower()
-    finally:
-        probe.close()
 
 
 # ------------------------------------------------------------------------------------------------------
 # 3. Concurrent ~/ground calls: of 12, 11 were answered; of 20, 11; the rest never, and never logged.
 @pytest.mark.parametrize("queue_size", [10, 40])
 def test_thirty_concurrent_service_calls_are_all_answered_once(ros, launcher, queue_size):
-    ns = unique_namespace()
-    probe = ProbeNode(ns)
-    try:
-        proc, _ = start_stack(launcher, ns, backend=ADV, backend_options={"sleep_ms": 30},
-                              command_queue_size=queue_size)
-        wait_ready(probe, launcher, proc)
-        results = _Results(probe)
+    with _stack(launcher, backend_options={"sleep_ms": 30}, command_queue_size=queue_size) \
+            as (ns, probe, proc, results):
         responses = _call_many(probe, [f"red box {i}" for i in range(30)], timeout_s=5.0, wait=90.0)
         missing = [i for i, r in enumerate(responses) if r is None]
         assert not missing, f"calls never answered: {missing}; {process_report(launcher)}"
@@ -151,8 +149,6 @@ def test_thirty_concurrent_service_calls_are_all_answered_once(ros, launcher, qu
         assert wait_until(lambda: len(results.msgs) >= 30, 20)
         time.sleep(0.3)
         assert sorted(results.ids()) == sorted(ids)
-    finally:
-        probe.close()
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -162,12 +158,7 @@ def test_thirty_concurrent_service_calls_are_all_answered_once(ros, launcher, qu
                                        (300, QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))],
                          ids=["1000-keep-all", "300-depth-100"])
 def test_command_burst_every_command_answered_exactly_once(ros, launcher, n, pub_qos):
-    ns = unique_namespace()
-    probe = ProbeNode(ns)
-    try:
-        proc, _ = start_stack(launcher, ns, backend=ADV)
-        wait_ready(probe, launcher, proc)
-        results = _Results(probe)
+    with _stack(launcher) as (ns, probe, proc, results):
         pub = probe.node.create_publisher(String, "command", pub_qos)
         assert wait_until(lambda: pub.get_subscription_count() > 0, 20)
         time.sleep(0.3)
@@ -184,19 +175,12 @@ def test_command_burst_every_command_answered_exactly_once(ros, launcher, n, pub
         assert all(e.startswith("busy") for e in errors), set(errors)
         assert wait_until(lambda: int(probe.last_diag_values().get("commands", 0)) >= n, 10)
         assert int(probe.last_diag_values()["commands"]) == n
-    finally:
-        probe.close()
 
 
 # ------------------------------------------------------------------------------------------------------
 # 5. Deactivate lost the command waiting for a frame, the one in inference and an in-flight ~/ground call.
 def test_deactivate_answers_waiting_inflight_and_service_calls(ros, launcher):
-    ns = unique_namespace()
-    probe = ProbeNode(ns)
-    try:
-        proc, _ = start_stack(launcher, ns, backend=ADV, backend_options={"sleep_ms": 1500})
-        wait_ready(probe, launcher, proc)
-        results = _Results(probe)
+    with _stack(launcher, backend_options={"sleep_ms": 1500}) as (ns, probe, proc, results):
         time.sleep(0.5)
         probe.send("red in inference")
         time.sleep(0.4)
@@ -215,17 +199,10 @@ def test_deactivate_answers_waiting_inflight_and_service_calls(ros, launcher):
         # Inactive: ~/ground answers at once that the node is not active.
         (resp,) = _call_many(probe, ["red"], timeout_s=1.0, wait=10)
         assert resp is not None and not resp.success and "not active" in resp.message
-    finally:
-        probe.close()
 
 
 def test_deactivate_answers_a_command_waiting_for_a_frame(ros, launcher):
-    ns = unique_namespace()
-    probe = ProbeNode(ns)
-    try:
-        proc, _ = start_stack(launcher, ns, camera=False, backend=ADV, timeout=30.0)
-        wait_ready(probe, launcher, proc)
-        results = _Results(probe)
+    with _stack(launcher, camera=False, timeout=30.0) as (ns, probe, proc, results):
         time.sleep(0.3)
         probe.send("red waits for a frame")
         time.sleep(0.5)
@@ -233,19 +210,12 @@ def test_deactivate_answers_a_command_waiting_for_a_frame(ros, launcher):
         assert _change_state(probe, ns, Transition.TRANSITION_DEACTIVATE)
         assert wait_until(lambda: len(results.msgs) >= 1, 10)
         assert "deactivated" in results.msgs[0].error and time.monotonic() - t0 < 10
-    finally:
-        probe.close()
 
 
 def test_lifecycle_shutdown_answers_work_closes_the_backend_and_exits(ros, launcher, tmp_path):
-    ns = unique_namespace()
-    probe = ProbeNode(ns)
     marker = tmp_path / "closed.txt"
-    try:
-        proc, _ = start_stack(launcher, ns, camera=False, backend=ADV,
-                              backend_options={"close_marker": str(marker)}, timeout=30.0)
-        wait_ready(probe, launcher, proc)
-        results = _Results(probe)
+    with _stack(launcher, camera=False, backend_options={"close_marker": str(marker)}, timeout=30.0) \
+            as (ns, probe, proc, results):
         time.sleep(0.3)
         probe.send("red waits for a frame")
         time.sleep(0.5)
@@ -257,8 +227,6 @@ def test_lifecycle_shutdown_answers_work_closes_the_backend_and_exits(ros, launc
         assert marker.read_text().count("closed") == 1
         # Nothing is left subscribed to `command` that could swallow a command.
         assert wait_until(lambda: probe.command_pub.get_subscription_count() == 0, 10)
-    finally:
-        probe.close()
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -299,6 +267,7 @@ def test_sigint_and_sigterm_twenty_times_each_exit_zero_after_teardown(ros, laun
     ({"confidence_med": 0.9, "confidence_hi": 0.5}, "confidence_med"),
     ({"dtype": "float64"}, "dtype='float64' is not one of"),
     ({"timeout": 1e9}, "timeout out of range"),
+    ({"timing_log": "/nonexistent_dir/timing.jsonl"}, "timing_log '/nonexistent_dir/timing.jsonl' cannot be opened"),
 ])
 def test_invalid_startup_parameters_exit_2_with_the_reason(ros, launcher, params, fragment):
     ns = unique_namespace()
@@ -326,12 +295,7 @@ def test_integer_given_for_a_float_parameter_is_accepted(ros, launcher):
 # ------------------------------------------------------------------------------------------------------
 # 8. Stamps, diagnostics, frame ids, NUL.
 def test_colour_and_depth_stamped_one_second_apart_still_give_2d_results_and_say_why(ros, launcher):
-    ns = unique_namespace()
-    probe = ProbeNode(ns)
-    try:
-        proc, _ = start_stack(launcher, ns, camera_args=["--depth-stamp-offset", "1.0"], backend=ADV)
-        wait_ready(probe, launcher, proc)
-        results = _Results(probe)
+    with _stack(launcher, camera_args=["--depth-stamp-offset", "1.0"]) as (ns, probe, proc, results):
         time.sleep(1.0)
         probe.send("red box")
         assert wait_until(lambda: results.msgs, 15)
@@ -341,23 +305,14 @@ def test_colour_and_depth_stamped_one_second_apart_still_give_2d_results_and_say
         assert wait_until(lambda: "depth_unpaired" in probe.last_diag_values().get("_message", ""), 10)
         found = re.search(r"differ from the colour image's by ([0-9.]+) s", launcher.log(proc))
         assert found and abs(float(found.group(1)) - 1.0) < 0.05, launcher.log(proc)[-800:]
-    finally:
-        probe.close()
 
 
 def test_depth_frame_id_mismatch_is_warned(ros, launcher):
-    ns = unique_namespace()
-    probe = ProbeNode(ns)
-    try:
-        proc, _ = start_stack(launcher, ns, camera_args=["--depth-frame-id", "depth_optical_frame"], backend=ADV)
-        wait_ready(probe, launcher, proc)
-        results = _Results(probe)
+    with _stack(launcher, camera_args=["--depth-frame-id", "depth_optical_frame"]) as (ns, probe, proc, results):
         probe.send("red box")
         assert wait_until(lambda: results.msgs, 15)
         assert wait_until(lambda: "depth_frame" in probe.last_diag_values().get("_message", ""), 10)
         assert "depth frame_id 'depth_optical_frame' differs" in launcher.log(proc)
-    finally:
-        probe.close()
 
 
 def test_diagnostics_period_changes_at_run_time_and_diagnostics_run_on_sim_time_without_clock(ros, launcher):
@@ -387,30 +342,18 @@ def _cdr_string(text: bytes) -> bytes:
 
 
 def test_nul_inside_a_command_is_removed_and_the_rest_kept(ros, launcher):
-    ns = unique_namespace()
-    probe = ProbeNode(ns)
-    try:
-        proc, _ = start_stack(launcher, ns, backend=ADV)
-        wait_ready(probe, launcher, proc)
-        results = _Results(probe)
+    with _stack(launcher) as (ns, probe, proc, results):
         time.sleep(0.3)
         probe.command_pub.publish(_cdr_string(b"red\x00 box; blue box"))
         assert wait_until(lambda: results.msgs, 15)
         msg = results.msgs[0]
         assert "blue box" in msg.command and {o.phrase for o in msg.objects} >= {"red box", "blue box"}, msg
-    finally:
-        probe.close()
 
 
 # ------------------------------------------------------------------------------------------------------
 # 9. Identity: continuous re-groundings are marked and carry their command's id.
 def test_results_carry_request_id_and_continuous_flag(ros, launcher):
-    ns = unique_namespace()
-    probe = ProbeNode(ns)
-    try:
-        proc, _ = start_stack(launcher, ns, backend=ADV, continuous=True, max_rate=10.0)
-        wait_ready(probe, launcher, proc)
-        results = _Results(probe)
+    with _stack(launcher, continuous=True, max_rate=10.0) as (ns, probe, proc, results):
         time.sleep(0.3)
         (resp,) = _call_many(probe, ["red box"], timeout_s=2.0, wait=15)
         assert resp.success and resp.request_id >= 1
@@ -422,19 +365,12 @@ def test_results_carry_request_id_and_continuous_flag(ros, launcher):
         assert wait_until(lambda: any(m.command == "blue box" and not m.continuous for m in results.msgs), 10)
         blue = next(m for m in results.msgs if m.command == "blue box" and not m.continuous)
         assert blue.request_id == resp.request_id + 1
-    finally:
-        probe.close()
 
 
 def test_timing_log_measures_in_node_overhead_from_message_receipt(ros, launcher, tmp_path):
     """The overhead is measured inside the running node from rmw's reception time of the image."""
-    ns = unique_namespace()
-    probe = ProbeNode(ns)
     log = tmp_path / "timing.jsonl"
-    try:
-        proc, _ = start_stack(launcher, ns, backend=ADV, timing_log=str(log), max_frame_age=0.0)
-        wait_ready(probe, launcher, proc)
-        results = _Results(probe)
+    with _stack(launcher, timing_log=str(log), max_frame_age=0.0) as (ns, probe, proc, results):
         for i in range(3):
             probe.send(f"red box {i}")
             assert wait_until(lambda n=i: len(results.msgs) > n, 10)
@@ -443,8 +379,6 @@ def test_timing_log_measures_in_node_overhead_from_message_receipt(ros, launcher
         for r in records:
             overhead_ms = (r["published_ns"] - r["frame_received_ns"]) / 1e6 - r["inference_ms"]
             assert 0.0 < overhead_ms < 1000.0, r
-    finally:
-        probe.close()
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -509,13 +443,8 @@ def _capture(probe: ProbeNode, ns: str):
 def test_capture_writes_a_checked_sample_with_the_results_as_preannotations(ros, launcher, tmp_path):
     from grounding_node.data.validate import check_dataset
 
-    ns = unique_namespace()
-    probe = ProbeNode(ns)
     out = tmp_path / "captures"
-    try:
-        proc, _ = start_stack(launcher, ns, backend=ADV, capture_dir=str(out))
-        wait_ready(probe, launcher, proc)
-        results = _Results(probe)
+    with _stack(launcher, capture_dir=str(out)) as (ns, probe, proc, results):
         time.sleep(0.3)
         probe.send("red box; blue box")
         assert wait_until(lambda: results.msgs, 15)
@@ -531,23 +460,15 @@ def test_capture_writes_a_checked_sample_with_the_results_as_preannotations(ros,
         assert set(got) == {"red box", "blue box"}
         for phrase, boxes in got.items():
             assert boxes and np.allclose(boxes[0], sent[phrase], atol=1e-3)
-    finally:
-        probe.close()
 
 
 def test_capture_without_a_frame_or_writable_folder_says_why(ros, launcher, tmp_path):
-    ns = unique_namespace()
-    probe = ProbeNode(ns)
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("x")
-    try:
-        proc, _ = start_stack(launcher, ns, camera=False, backend=ADV, capture_dir=str(not_a_dir))
-        wait_ready(probe, launcher, proc)
+    with _stack(launcher, camera=False, capture_dir=str(not_a_dir)) as (ns, probe, proc, results):
         resp = _capture(probe, ns)
         assert not resp.success and "no camera frame" in resp.message
         launcher.start("camera", str(Path(__file__).parent / "synthetic_camera.py"), ros_args(namespace=ns))
         assert wait_until(lambda: int(probe.last_diag_values().get("frames_received", 0)) > 0, 20)
         resp = _capture(probe, ns)
         assert not resp.success and "cannot write to capture_dir" in resp.message, resp.message
-    finally:
-        probe.close()

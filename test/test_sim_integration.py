@@ -65,10 +65,9 @@ def test_shipped_model_through_the_node_matches_eval(ros, launcher, width, heigh
                 assert wait_until(lambda seed=seed: gts[-1]["seed"] == seed, 10)
                 scene = sim.new_scene(seed)                       # the same scene as the camera's
                 assert [o["shape"] for o in gts[-1]["objects"]] == [o.shape for o in scene.objects]
-                # A randomised camera changes K with every scene, and the node pairs a frame with the newest
-                # camera_info it has processed, which for the first frames after a change can still be the
-                # previous scene's (colour and depth callbacks may run before the info callback of the same
-                # tick): let a few ticks pass, as the demo does, so the 3D check measures the model.
+                # Let the camera publish the new scene: a command grounds the newest frame, which must be of this
+                # scene (checked by stamp below). Each frame gets the camera_info stamped for it (ros/sync.py),
+                # so the randomised K of a new scene is right from its first frame.
                 time.sleep(0.4)
                 # the eval's own phrasing for in-distribution scenes (generator + training everyday wordings)
                 exprs = [e for e in expressions_for(scene, seed, "train") if e.type != "no_referent"]

@@ -146,3 +146,17 @@ def test_camera_info_is_paired_by_stamp_when_intrinsics_change_between_frames():
     assert sync.add_image(3_000_000_000, "i3").info == "K2"   # none within slop: the newest
     sync.add_info("K0", 0)                                    # an unstamped info is still used as the newest
     assert sync.add_image(4_000_000_000, "i4").info == "K0"
+
+
+def test_info_arriving_just_after_its_frame_completed_is_attached_to_it():
+    clock = Clock()
+    sync = FrameSync(slop_s=0.01, depth_timeout_s=0.0, clock=clock)
+    clock.t = 1.0
+    sync.add_info("K_old", 1_000_000_000)
+    frame = sync.add_image(2_000_000_000, "i2")          # completes before its own info arrived
+    assert frame.info == "K_old"
+    sync.add_info("K_new", 2_000_000_000)
+    assert sync.latest().info == "K_new"
+    taken = sync.take_latest()
+    sync.add_info("K_later", 2_000_000_000)             # once in use, a frame is never changed under the worker
+    assert taken.info == "K_new"

@@ -133,8 +133,12 @@ class GroundingNode(LifecycleNode):
         self._last_info_msg: Optional[CameraInfo] = None    # the raw message, for ~/capture's YAML
         self._last_result = None                            # (GroundingResult, stamp_ns) of the last success
         self._image_view_ms = 0.0
-        log_path = self.values["timing_log"]
-        self._timing_file = open(log_path, "a", encoding="utf-8") if log_path else None
+        self._timing_file = None
+        if self.values["timing_log"]:
+            try:
+                self._timing_file = open(self.values["timing_log"], "a", encoding="utf-8")
+            except OSError as exc:   # a start-up parameter error like any other: configure says why
+                self.config_errors.append(f"timing_log '{self.values['timing_log']}' cannot be opened: {exc}")
 
     # ------------------------------------------------------------------------------------------------
     # lifecycle
@@ -200,10 +204,13 @@ class GroundingNode(LifecycleNode):
         if self._subs:
             return
         sensor = qos_profile_sensor_data
+        # camera_info first: within one executor wake-up, callbacks run in creation order, so a tick's info is
+        # taken before the image and depth that complete its frame (else that frame could get the previous K).
+        info_sub = self.create_subscription(CameraInfo, "camera_info", self._on_info, sensor)
         self._subs = [
             self.create_subscription(Image, "image", self._on_image, sensor),
             self.create_subscription(Image, "depth_image", self._on_depth, sensor),
-            self.create_subscription(CameraInfo, "camera_info", self._on_info, sensor),
+            info_sub,
         ]
         if self._sensors_paused:
             self._sync.resume()

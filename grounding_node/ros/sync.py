@@ -117,6 +117,12 @@ class FrameSync:
             self.stats.infos += 1
             self._info = info
             self._infos.append((stamp_ns, info))
+            # Its frame may have completed first (its image and depth were taken before this info): give it
+            # the info stamped for it, unless the frame is already in use.
+            latest = self._latest
+            if (latest is not None and stamp_ns and not self._latest_used
+                    and abs(latest.stamp_ns - stamp_ns) <= self.slop_ns):
+                latest.info = info
 
     def add_image(self, stamp_ns: int, image: Any) -> Optional[SyncedFrame]:
         with self._lock:
