@@ -136,3 +136,20 @@ def default_image_rel(name: str) -> str:
 
 __all__ = ["GroundingCollector", "ImportResult", "default_image_rel", "grid_box_or_problem", "image_size",
            "pixel_box_problem", "safe_relpath", "write_import"]
+
+
+def resolve_image(images_dir: Path, name: Any, key: str, width: Any, height: Any, where: str):
+    """An importer's image reference -> (relative path, path, (w, h)), or an error message naming `where`.
+    The size given in the source is trusted when it is two positive integers, else read from the file."""
+    rel = safe_relpath(name) if isinstance(name, str) else None
+    if rel is None:
+        return f"{where}: {key} {name!r} is not a relative path"
+    path = images_dir / rel
+    if not path.is_file():
+        return f"{where}: image {str(path)!r} not found"
+    if not (isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0):
+        size = image_size(path)
+        if size is None:
+            return f"{where}: image {str(path)!r} cannot be read as an image"
+        width, height = size
+    return rel, path, (width, height)

@@ -17,9 +17,8 @@ from grounding_node.data._common import (
     ImportResult,
     default_image_rel,
     grid_box_or_problem,
-    image_size,
     pixel_box_problem,
-    safe_relpath,
+    resolve_image,
 )
 from grounding_node.data.format import Sample
 
@@ -72,21 +71,12 @@ def import_coco(src: Path | str, images_dir: Path | str, phrase_source: str = "a
 
     for im_id, im in images.items():
         where = f"{src}: image id {im_id!r}"
-        rel = safe_relpath(im.get("file_name", ""))
-        if rel is None:
-            res.errors.append(f"{where}: file_name {im.get('file_name')!r} is not a relative path")
+        found = resolve_image(images_dir, im.get("file_name", ""), "file_name", im.get("width"), im.get("height"),
+                              where)
+        if isinstance(found, str):
+            res.errors.append(found)
             continue
-        path = images_dir / rel
-        if not path.is_file():
-            res.errors.append(f"{where}: image {str(path)!r} not found")
-            continue
-        w, h = im.get("width"), im.get("height")
-        if not (isinstance(w, int) and isinstance(h, int) and w > 0 and h > 0):
-            size = image_size(path)
-            if size is None:
-                res.errors.append(f"{where}: image {str(path)!r} cannot be read as an image")
-                continue
-            w, h = size
+        rel, path, (w, h) = found
         collector = GroundingCollector()
         bad = False
         for ann in by_image.get(im_id, []):

@@ -18,9 +18,8 @@ from grounding_node.data._common import (
     ImportResult,
     default_image_rel,
     grid_box_or_problem,
-    image_size,
     pixel_box_problem,
-    safe_relpath,
+    resolve_image,
 )
 from grounding_node.data.format import Sample
 from grounding_node.data.validate import parse_line
@@ -56,21 +55,12 @@ def import_odvg(src: Path | str, images_dir: Path | str, label_map: Optional[Dic
         if err or not isinstance(rec, dict):
             res.errors.append(f"{where}: {err or 'record must be a JSON object'}")
             continue
-        rel = safe_relpath(rec.get("filename", "")) if isinstance(rec.get("filename"), str) else None
-        if rel is None:
-            res.errors.append(f"{where}: filename {rec.get('filename')!r} is not a relative path")
+        found = resolve_image(images_dir, rec.get("filename", ""), "filename", rec.get("width"), rec.get("height"),
+                              where)
+        if isinstance(found, str):
+            res.errors.append(found)
             continue
-        path = images_dir / rel
-        if not path.is_file():
-            res.errors.append(f"{where}: image {str(path)!r} not found")
-            continue
-        w, h = rec.get("width"), rec.get("height")
-        if not (isinstance(w, int) and isinstance(h, int) and w > 0 and h > 0):
-            size = image_size(path)
-            if size is None:
-                res.errors.append(f"{where}: image {str(path)!r} cannot be read as an image")
-                continue
-            w, h = size
+        rel, path, (w, h) = found
         collector = GroundingCollector()
         problems: List[str] = []
         det = rec.get("detection") or {}
