@@ -39,10 +39,14 @@ def test_images_complete_without_depth_when_depth_stops_and_pair_again_when_it_r
     sync = FrameSync(slop_s=0.01, depth_timeout_s=0.5, clock=clock)
     sync.add_depth(0, "d0")
     sync.add_image(0, "i0")
-    clock.t = 1.0                                          # depth silent for 1 s
-    frame = sync.add_image(1000 * MS, "i1")
-    assert frame is not None and frame.depth is None
-    assert sync.stats.complete_without_depth == 1
+    frames = []
+    for i in range(1, 31):                                 # colour goes on at 30 Hz, depth is silent for 1 s
+        clock.t = i / 30
+        frames.append(sync.add_image(i * 33 * MS, f"i{i}"))
+    done = [f for f in frames if f is not None]
+    assert done and all(f.depth is None for f in done)
+    assert done[0].received_at > 1 / 30 + 0.5 - 1e-9       # depth_timeout after the first image without depth
+    assert sync.stats.complete_without_depth == len(done)
     clock.t = 1.1
     sync.add_depth(1100 * MS, "d2")                        # depth is back
     assert sync.add_image(1100 * MS, "i2").depth == "d2"
@@ -94,9 +98,9 @@ def test_resume_after_a_pause_waits_for_depth_again_and_keeps_the_camera_info():
     sync = FrameSync(slop_s=0.01, depth_timeout_s=0.5, clock=clock)
     sync.add_info("K")
     assert sync.add_depth(0, "d0") is None and sync.add_image(0, "i0").depth == "d0"
-    clock.t = 10.0                                         # paused for 10 s: depth looks stopped ...
-    assert sync.add_image(10_000 * MS, "stale").depth is None
-    sync.resume()                                          # ... until resumed: the grace period restarts
+    clock.t = 10.0                                         # paused for 10 s: an image waits for its depth
+    assert sync.add_image(10_000 * MS, "stale") is None
+    sync.resume()                                          # resumed: old frames forgotten, grace restarts
     assert sync.add_image(10_100 * MS, "i1") is None
     frame = sync.add_depth(10_100 * MS, "d1")
     assert frame.image == "i1" and frame.depth == "d1" and frame.info == "K"
@@ -128,9 +132,13 @@ def test_depth_that_stops_is_not_reported_as_unpaired():
         clock.t = i / 30.0
         sync.add_depth(int(i / 30.0 * 1e9), f"d{i}")
         assert sync.add_image(int(i / 30.0 * 1e9), f"i{i}").depth == f"d{i}"
-    clock.t = 2.0                                   # depth stopped long ago
-    frame = sync.add_image(int(2e9), "late")
-    assert frame.depth is None and frame.unpaired_offset_s is None
+    frames = []
+    for i in range(10, 60):                         # colour goes on, depth has stopped
+        clock.t = i / 30.0
+        frames.append(sync.add_image(int(i / 30.0 * 1e9), f"late{i}"))
+    done = [f for f in frames if f is not None]
+    assert done and all(f.depth is None and f.unpaired_offset_s is None for f in done)
+    assert sync.stats.unpaired_depth == 0
 
 
 def test_camera_info_is_paired_by_stamp_when_intrinsics_change_between_frames():
@@ -160,3 +168,35 @@ def test_info_arriving_just_after_its_frame_completed_is_attached_to_it():
     taken = sync.take_latest()
     sync.add_info("K_later", 2_000_000_000)             # once in use, a frame is never changed under the worker
     assert taken.info == "K_new"
+
+
+def test_first_image_after_a_pause_of_both_streams_waits_for_its_depth():
+    """A camera that pauses (a driver hiccup, or the sim camera rendering a new 1280x720 scene for 0.9 s)
+    resumes with an image whose depth follows milliseconds later. Depth was not 'stopped': both streams
+    paused. That image used to complete 2D-only at once, and a command taking it got no 3D positions
+    (test_sim_integration at 1280x720 lost a whole scene's 3D hits that way)."""
+    clock = Clock()
+    sync = FrameSync(slop_s=0.01, depth_timeout_s=0.5, clock=clock)
+    for i in range(5):                                   # 30 Hz, depth after colour
+        clock.t = i / 30
+        assert sync.add_image(i * 33 * MS, f"i{i}") is None
+        assert sync.add_depth(i * 33 * MS, f"d{i}").depth == f"d{i}"
+    clock.t = 1.5                                        # both silent for ~1.4 s
+    assert sync.add_image(1500 * MS, "after") is None    # waits for its depth ...
+    clock.t = 1.51
+    frame = sync.add_depth(1500 * MS, "d_after")          # ... which pairs with it
+    assert (frame.image, frame.depth) == ("after", "d_after")
+    assert sync.stats.complete_without_depth == 0 and sync.stats.unpaired_depth == 0
+
+
+def test_a_low_rate_camera_pairs_every_frame():
+    """1 Hz colour and depth (a low-rate or throttled camera): depth is always more than depth_timeout old
+    when the next image arrives, but it is not stopped."""
+    clock = Clock()
+    sync = FrameSync(slop_s=0.01, depth_timeout_s=0.5, clock=clock)
+    for i in range(4):
+        clock.t = float(i)
+        assert sync.add_image(i * 1000 * MS, f"i{i}") is None
+        clock.t = i + 0.02
+        assert sync.add_depth(i * 1000 * MS, f"d{i}").depth == f"d{i}"
+    assert sync.stats.complete_without_depth == 0

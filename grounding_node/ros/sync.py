@@ -7,10 +7,14 @@ when one within `slop` of the image is among the last few (a zoom lens, or the r
 the intrinsics between frames: the newest info then belonged to another frame and put 3D points cm off);
 otherwise the newest is used (intrinsics are static for most cameras, and some drivers stamp them apart).
 
-When depth stops (nothing for `depth_timeout`), images complete on their own (2D only), so colour keeps
-flowing; when depth returns, pairing resumes. The same holds when depth keeps arriving but never pairs
-for `depth_timeout` (a misconfigured driver stamping colour and depth apart): images complete 2D-only
-and each such frame's `unpaired_offset_s` says by how much the stamps disagree, so the node can say why.
+When depth stops (images keep arriving for `depth_timeout` with no depth among them), images complete on
+their own (2D only), so colour keeps flowing; when depth returns, pairing resumes. Silence is measured from
+the first image since the last depth, not from the last depth: when both streams pause (a driver hiccup, a
+1 Hz camera, the sim camera rendering a new scene), the first image after the pause still waits for the depth
+that follows it. The same holds when depth keeps arriving but never pairs for `depth_timeout` (a
+misconfigured driver stamping colour and depth apart), measured from the first depth since the last pair:
+images complete 2D-only and each such frame's `unpaired_offset_s` says by how much the stamps disagree, so
+the node can say why.
 It is ROS-free (payloads are opaque) and thread-safe, so the node uses it from its sensor callbacks while
 the worker reads `latest()`.
 
@@ -73,9 +77,9 @@ class FrameSync:
         self._depths: Deque[Tuple[int, Any]] = deque(maxlen=window)
         self._info: Any = None
         self._infos: Deque[Tuple[int, Any]] = deque(maxlen=2 * window)   # (stamp, info), newest last
-        self._last_depth_at: Optional[float] = None
-        self._first_depth_at: Optional[float] = None
-        self._last_paired_at: Optional[float] = None
+        self._depth_seen = False
+        self._image_wait_since: Optional[float] = None   # arrival of the first image since the last depth
+        self._unpaired_since: Optional[float] = None     # arrival of the first depth since the last pair
         self._started_at = self._clock()
         self._latest: Optional[SyncedFrame] = None
         self._latest_used = True
@@ -94,9 +98,9 @@ class FrameSync:
             self._depths.clear()
             self._info = None
             self._infos.clear()
-            self._last_depth_at = None
-            self._first_depth_at = None
-            self._last_paired_at = None
+            self._depth_seen = False
+            self._image_wait_since = None
+            self._unpaired_since = None
             self._started_at = self._clock()
             self._latest = None
             self._latest_used = True
@@ -127,6 +131,8 @@ class FrameSync:
     def add_image(self, stamp_ns: int, image: Any) -> Optional[SyncedFrame]:
         with self._lock:
             self.stats.images += 1
+            if self._image_wait_since is None:
+                self._image_wait_since = self._clock()
             match = self._pop_match(self._depths, stamp_ns)
             if match is not None:
                 return self._complete(stamp_ns, image, match)
@@ -148,9 +154,10 @@ class FrameSync:
     def add_depth(self, stamp_ns: int, depth: Any) -> Optional[SyncedFrame]:
         with self._lock:
             self.stats.depths += 1
-            self._last_depth_at = self._clock()
-            if self._first_depth_at is None:
-                self._first_depth_at = self._last_depth_at
+            self._depth_seen = True
+            self._image_wait_since = None
+            if self._unpaired_since is None:
+                self._unpaired_since = self._clock()
             # Pair with the newest pending image within slop; older pending images can no longer win.
             best = self._best_index(self._images, stamp_ns)
             if best is None:
@@ -175,15 +182,17 @@ class FrameSync:
 
     # -- internals (lock held) ---------------------------------------------------------------------
     def _depth_flowing(self) -> bool:
-        """Depth arrived within depth_timeout; before any depth, a grace period of depth_timeout from start
-        (or reset), so a camera's first images, which often arrive just before its first depth, still pair."""
-        last = self._last_depth_at if self._last_depth_at is not None else self._started_at
-        return self._clock() - last <= self.depth_timeout_s
+        """Images have not been arriving for longer than depth_timeout without a depth among them. Before
+        any depth, a grace period of depth_timeout from start (or reset), so a camera's first images, which
+        often arrive just before its first depth, still pair."""
+        now = self._clock()
+        if not self._depth_seen:
+            return now - self._started_at <= self.depth_timeout_s
+        return self._image_wait_since is None or now - self._image_wait_since <= self.depth_timeout_s
 
     def _depth_pairing(self) -> bool:
-        """A depth paired with an image within depth_timeout (or depth started less than that ago)."""
-        last = self._last_paired_at if self._last_paired_at is not None else self._first_depth_at
-        return last is None or self._clock() - last <= self.depth_timeout_s
+        """Depths have not been arriving for longer than depth_timeout without one pairing."""
+        return self._unpaired_since is None or self._clock() - self._unpaired_since <= self.depth_timeout_s
 
     def _info_for(self, stamp_ns: int) -> Any:
         """The camera_info stamped closest to the frame within slop, else the newest one."""
@@ -215,6 +224,6 @@ class FrameSync:
         self.stats.complete += 1
         if depth is None:
             self.stats.complete_without_depth += 1
-        else:
-            self._last_paired_at = frame.received_at
+        else:   # a pair: neither this image nor depth is waiting any more
+            self._unpaired_since = self._image_wait_since = None
         return frame
