@@ -5,7 +5,9 @@ distance 0.62-0.8 m, pitch 45-65 deg down, yaw +-18 deg, no roll, the sim's fovy
 randomisation over what tabletop robots see: distance 0.35-1.3 m, pitch from 20 deg down to straight
 down, yaw +-45 deg, roll +-10 deg, fovy 40-90 deg, light intensity/direction/colour, table colours and
 textures, continuous object sizes, 2-10 objects, partial occlusion), "train" ("random" with the
-held-out bands `OOD_BANDS` removed) and "ood" (every camera parameter drawn from those bands).
+held-out bands `OOD_BANDS` removed), "ood" (every camera parameter drawn from those bands) and "wrist"
+(a set-up the default model never saw, for fine-tuning: a top-down wrist camera at 0.3-0.5 m, 2-6
+objects, and two object kinds the default model has no word for, `NEW_SHAPES`: eggs and bottles).
 
 One model is compiled once with a pool of geoms (every shape in every slot); a new scene only moves the
 slots' mocap bodies, hides the shapes not used (geom group 3 is not rendered) and sets sizes, colours, the
@@ -31,6 +33,9 @@ os.environ.setdefault("MUJOCO_GL", "osmesa")
 from grounding_node.geometry.camera import intrinsics_from_fovy  # noqa: E402
 
 SHAPES = ("cube", "box", "can", "ball", "mug")
+# Object kinds only the "wrist" set-up draws (the default model was never trained on them or their names).
+NEW_SHAPES = ("egg", "bottle")
+ALL_SHAPES = SHAPES + NEW_SHAPES
 COLORS: Dict[str, Tuple[float, float, float]] = {
     "red": (0.85, 0.08, 0.08),
     "green": (0.08, 0.62, 0.12),
@@ -50,16 +55,22 @@ HALF_EXTENTS: Dict[Tuple[str, str], Tuple[float, float, float]] = {
     ("can", "small"): (0.02, 0.02, 0.03), ("can", "large"): (0.032, 0.032, 0.05),
     ("ball", "small"): (0.021, 0.021, 0.021), ("ball", "large"): (0.035, 0.035, 0.035),
     ("mug", "small"): (0.024, 0.024, 0.027), ("mug", "large"): (0.037, 0.037, 0.042),
+    # lying on the table, long axis along x
+    ("egg", "small"): (0.028, 0.02, 0.02), ("egg", "large"): (0.045, 0.032, 0.032),
+    ("bottle", "small"): (0.055, 0.018, 0.018), ("bottle", "large"): (0.085, 0.028, 0.028),
 }
 MAX_OBJECTS = 10
 HIDDEN_GROUP = 3
-CAMERA_DOMAINS = ("classic", "random", "train", "ood")
+CAMERA_DOMAINS = ("classic", "random", "train", "ood", "wrist")
 # Domain-randomisation ranges (camera: metres / degrees) and the bands held out of training ("ood").
 DR_RANGES = {"distance": (0.35, 1.3), "pitch": (20.0, 90.0), "yaw": (-45.0, 45.0), "roll": (-10.0, 10.0),
              "fovy": (40.0, 90.0)}
 OOD_BANDS = {"distance": ((0.56, 0.64), (1.02, 1.10)), "pitch": ((48.0, 54.0), (78.0, 84.0)),
              "yaw": ((-34.0, -28.0), (28.0, 34.0)), "roll": ((-8.0, -6.5), (6.5, 8.0)),
              "fovy": ((52.0, 57.0), (74.0, 78.0))}
+# The "wrist" set-up: a camera on the gripper looking straight down (within 10 deg), turned with the wrist.
+WRIST_RANGES = {"distance": (0.3, 0.5), "pitch": (80.0, 90.0), "yaw": (-90.0, 90.0), "roll": (-5.0, 5.0),
+                "fovy": (42.0, 60.0)}
 # continuous size factors on the small half-extents: two classes with a gap, so "small"/"large" stay true
 SIZE_SCALE = {"small": (0.6, 1.15), "large": (1.45, 2.3)}
 TABLE_HALF = (0.42, 0.3)
@@ -91,6 +102,7 @@ class RenderedScene:
     seg: np.ndarray              # (H, W) int32 object index, -1 for table/background
     K: np.ndarray                # (3, 3)
     objects: List[SceneObject] = field(default_factory=list)
+    shapes: Tuple[str, ...] = SHAPES   # the object kinds this set-up draws from (phrases may name any of them)
     camera_pose_world: np.ndarray = field(default_factory=lambda: np.eye(4))   # optical frame -> world
     camera: dict = field(default_factory=dict)   # the sampled camera (distance, pitch/elevation, yaw, fovy, ...)
 
@@ -110,6 +122,8 @@ def _model_xml() -> str:
             f'<geom name="s{i}_ball" type="sphere" size="0.02"/>',
             f'<geom name="s{i}_mug" type="cylinder" size="0.024 0.027"/>',
             f'<geom name="s{i}_handle" type="box" size="0.006 0.004 0.012"/>',
+            f'<geom name="s{i}_egg" type="ellipsoid" size="0.028 0.02 0.02"/>',
+            f'<geom name="s{i}_bottle" type="capsule" size="0.018 0.037" quat="0.7071068 0 0.7071068 0"/>',
         ]
         slots.append(f'<body name="slot{i}" mocap="true" pos="0 0 -1">{"".join(geoms)}</body>')
     return f"""
@@ -160,7 +174,7 @@ class TabletopSim:
         self.camera = mujoco.MjvCamera()
         self.camera.type = mujoco.mjtCamera.mjCAMERA_FREE
         gid = lambda n: mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_GEOM, n)  # noqa: E731
-        self._geom = {(i, s): gid(f"s{i}_{s}") for i in range(MAX_OBJECTS) for s in SHAPES + ("handle",)}
+        self._geom = {(i, s): gid(f"s{i}_{s}") for i in range(MAX_OBJECTS) for s in ALL_SHAPES + ("handle",)}
         self._table = gid("table")
         self._light = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_LIGHT, "key")
         self._floor = gid("floor")
@@ -229,6 +243,8 @@ class TabletopSim:
         return dict(objects=objects, table=table, camera=camera, light=light)
 
     def _camera_param(self, rng: np.random.Generator, name: str) -> float:
+        if self.domain == "wrist":
+            return float(rng.uniform(*WRIST_RANGES[name]))
         lo, hi = DR_RANGES[name]
         bands = OOD_BANDS[name]
         if self.domain == "ood":
@@ -251,12 +267,14 @@ class TabletopSim:
         cx = float(np.clip(lookat[0], -mx, mx)) if mx > 0 else 0.0
         cy = float(np.clip(lookat[1], -my, my)) if my > 0 else 0.0
         scale_room = float(np.clip(half / 0.25, 0.45, 1.0))   # close cameras see few, smaller objects
-        n = int(n_objects) if n_objects else int(rng.integers(2, MAX_OBJECTS + 1))
+        shapes = ALL_SHAPES if self.domain == "wrist" else SHAPES
+        n_max = 6 if self.domain == "wrist" else MAX_OBJECTS    # a close wrist view holds a handful
+        n = int(n_objects) if n_objects else int(rng.integers(2, n_max + 1))
         gap = float(rng.uniform(-0.004, 0.02))    # small or no gaps: neighbours partly occlude each other
         objects, placed, attempts = [], [], 0
         while len(objects) < n and attempts < 400:
             attempts += 1
-            shape = SHAPES[int(rng.integers(len(SHAPES)))]
+            shape = shapes[int(rng.integers(len(shapes)))]
             size = SIZES[int(rng.integers(2))]
             color = list(COLORS)[int(rng.integers(len(COLORS)))]
             f = float(rng.uniform(*SIZE_SCALE[size])) * (scale_room if size == "large" else max(scale_room, 0.85))
@@ -319,6 +337,10 @@ class TabletopSim:
                 m.geom_size[g] = (hx, hy, hz)
             elif o["shape"] == "ball":
                 m.geom_size[g] = (hx, 0.0, 0.0)
+            elif o["shape"] == "egg":       # ellipsoid semi-axes
+                m.geom_size[g] = (hx, hy, hz)
+            elif o["shape"] == "bottle":    # capsule lying along x (quat in the model): radius, half-length
+                m.geom_size[g] = (hz, max(hx - hz, 1e-3), 0.0)
             else:   # can, mug: cylinder radius, half-height
                 m.geom_size[g] = (hx, hz, 0.0)
             m.geom_rbound[g] = math.sqrt(hx * hx + hy * hy + hz * hz)
@@ -409,7 +431,8 @@ class TabletopSim:
         fovy = spec["camera"].get("fovy", self.fovy)
         K = intrinsics_from_fovy(fovy, self.width, self.height).K
         return RenderedScene(seed=seed, rgb=rgb, depth=depth, seg=seg, K=K, objects=objects,
-                             camera_pose_world=T, camera=dict(spec["camera"], fovy=fovy))
+                             camera_pose_world=T, camera=dict(spec["camera"], fovy=fovy),
+                             shapes=ALL_SHAPES if self.domain == "wrist" else SHAPES)
 
     def _touches_border(self, scene: RenderedScene) -> bool:
         edge = np.concatenate([scene.seg[0], scene.seg[-1], scene.seg[:, 0], scene.seg[:, -1]])
