@@ -36,7 +36,7 @@ class FinetuneConfig:
     out: Path
     model: str = ""                 # base checkpoint: dir (transformers) or .pt (tabletop); "" = backend default
     method: str = "lora"            # "lora" (peft adapters, merged on save) or "full"; tabletop: "full" only
-    epochs: int = 10
+    epochs: Optional[int] = None    # None: the trainer's default (tabletop: enough for ~600 steps; others 10)
     lr: Optional[float] = None
     batch_size: int = 4
     val_split: Optional[float] = None   # None: default_val_fraction(number of images)
@@ -125,7 +125,8 @@ def write_card(out: Path, cfg: FinetuneConfig, stats: Dict[str, Any], n_train: T
              "## Data", "",
              f"- dataset: `{cfg.data}`",
              f"- images {stats.get('images')}, phrase-box pairs {stats.get('pairs')}, "
-             f"negatives {stats.get('negatives')}, vocabulary {stats.get('vocabulary')} words",
+             f"negatives {stats.get('negatives')}, vocabulary "
+             f"{(stats.get('vocabulary') or {}).get('words')} words",
              f"- train: {n_train[0]} images / {n_train[1]} pairs; validation: {n_val[0]} images / {n_val[1]} pairs",
              "", "## Settings", "", "| setting | value |", "|---|---|"]
     for k, v in cfg.to_dict().items():

@@ -47,6 +47,8 @@ class TabletopBackend(GroundingBackend):
         from grounding_node.models.torch_utils import resolve_device_dtype
 
         path = Path(self.config.model) if self.config.model else DEFAULT_CHECKPOINT
+        if path.is_dir():   # a fine-tuning output folder (python -m grounding_node.finetune)
+            path = path / "tabletop.pt"
         if not path.is_file():
             raise FileNotFoundError(f"tabletop checkpoint not found: {path}")
         self.device, self.dtype = resolve_device_dtype(self.config.device, self.config.dtype)

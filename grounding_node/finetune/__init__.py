@@ -1,0 +1,1 @@
+"""Fine-tuning on a user's own phrase-box pairs: `python -m grounding_node.finetune` (see cli.py)."""
