@@ -460,6 +460,18 @@ def test_capture_writes_a_checked_sample_with_the_results_as_preannotations(ros,
         assert set(got) == {"red box", "blue box"}
         for phrase, boxes in got.items():
             assert boxes and np.allclose(boxes[0], sent[phrase], atol=1e-3)
+    # ... and trains (issue #12, acceptance 3): the captured folder is a dataset the fine-tuning takes as is
+    from grounding_node.finetune.cli import build_parser, config_from_args, run
+    from grounding_node.models.base import BackendConfig
+    from grounding_node.models.registry import create_backend
+
+    model = tmp_path / "model"
+    res = run(config_from_args(build_parser().parse_args(
+        ["--backend", "tabletop", "--data", str(out), "--out", str(model), "--epochs", "1", "--replay", "0",
+         "--no-progress"])))
+    assert res["state"].epoch == 1 and (model / "README.md").is_file()
+    backend = create_backend("tabletop", BackendConfig(model=str(model), device="cpu"))
+    assert len(backend.ground(np.zeros((480, 640, 3), np.uint8), ["red box"])) == 1
 
 
 def test_capture_without_a_frame_or_writable_folder_says_why(ros, launcher, tmp_path):
