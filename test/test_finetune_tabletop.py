@@ -169,3 +169,39 @@ def test_finetune_on_new_words_learns_them(wrist_data, tmp_path):
     tuned, tcfg = load_model(tmp_path / "m" / "tabletop.pt")
     after = T.phrase_accuracy(T.backend_for(tuned, tcfg), only_new, wrist_data, 0.3)
     assert after >= 0.9 and after >= base + 0.2, (base, after)
+
+
+@pytest.mark.timeout(900)
+def test_a_hand_written_dataset_checks_trains_and_evaluates_with_no_other_step(tmp_path):
+    """Acceptance 7: a dataset written by hand from the README's example (JPEG images in a folder of the
+    writer's choosing, an extra key the format does not know, a negative phrase), then the three README
+    commands, nothing else."""
+    import cv2
+
+    root = tmp_path / "my_data"
+    (root / "pics").mkdir(parents=True)
+    lines = []
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        img = np.full((360, 640, 3), 200, np.uint8)
+        x = int(rng.integers(40, 400))
+        cv2.rectangle(img, (x, 120), (x + 120, 220), (0, 0, 220), -1)          # BGR: a red block
+        cv2.circle(img, (600 - x // 2, 260), 40, (220, 60, 0), -1)            # a blue disc
+        cv2.imwrite(str(root / "pics" / f"shot{i}.jpg"), img)
+        red = [x * 1024 / 640, 120 * 1024 / 360, (x + 120) * 1024 / 640, 220 * 1024 / 360]
+        lines.append(json.dumps({"image": f"pics/shot{i}.jpg", "width": 640, "height": 360, "operator": "me",
+                                 "groundings": [{"phrase": "the red block", "boxes_1024": [red]},
+                                                {"phrase": "the green block", "boxes_1024": []}]}))
+    (root / "annotations.jsonl").write_text("\n".join(lines) + "\n")
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    py = lambda *a: subprocess.run([sys.executable, "-m", *a], cwd=REPO, env=env, capture_output=True,  # noqa: E731
+                                   text=True, timeout=600)
+    r = py("grounding_node.dataset", "check", str(root))
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = py("grounding_node.finetune", "--backend", "tabletop", "--data", str(root), "--out", str(tmp_path / "m"),
+           "--epochs", "2", "--replay", "0", "--no-progress")
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = py("grounding_node.eval", "--backend", "tabletop", "--model", str(tmp_path / "m"), "--data", str(root),
+           "--report", str(tmp_path / "report.md"), "--no-progress")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (tmp_path / "report.md").is_file() and "Acc@0.5" in r.stdout
