@@ -62,7 +62,6 @@ def main(argv=None) -> int:
     ap.add_argument("--original-scenes", type=int, default=100)
     args = ap.parse_args(argv)
 
-    import numpy as np
     import torch
 
     from grounding_node.finetune.cli import build_parser, config_from_args, run

@@ -205,3 +205,17 @@ def test_a_hand_written_dataset_checks_trains_and_evaluates_with_no_other_step(t
            "--report", str(tmp_path / "report.md"), "--no-progress")
     assert r.returncode == 0, r.stderr[-3000:]
     assert (tmp_path / "report.md").is_file() and "Acc@0.5" in r.stdout
+
+
+def test_augmentation_moves_each_box_with_its_pixels():
+    rng = np.random.default_rng(1)
+    img = np.zeros((240, 320, 3), np.uint8)
+    img[100:140, 50:110] = 255
+    item = T.Item(img, np.array([[80 / 320, 120 / 240, 60 / 320, 40 / 240]], np.float32), [("the block", [0])])
+    for _ in range(5):
+        out = T.augment(item, rng)
+        ys, xs = np.nonzero(out.rgb[..., 0] > 180)
+        cx, cy, w, h = out.objects[0] * np.array([320, 240, 320, 240])
+        assert abs(cx - (xs.min() + xs.max() + 1) / 2) < 1.5 and abs(cy - (ys.min() + ys.max() + 1) / 2) < 1.5
+        assert abs(w - (xs.max() + 1 - xs.min())) < 2 and abs(h - (ys.max() + 1 - ys.min())) < 2
+        assert out.phrases == item.phrases
