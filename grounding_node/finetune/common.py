@@ -36,7 +36,7 @@ class FinetuneConfig:
     out: Path
     model: str = ""                 # base checkpoint: dir (transformers) or .pt (tabletop); "" = backend default
     method: str = "lora"            # "lora" (peft adapters, merged on save) or "full"; tabletop: "full" only
-    epochs: Optional[int] = None    # None: the trainer's default (tabletop: enough for ~600 steps; others 10)
+    epochs: Optional[int] = None    # None: the trainer's default (tabletop: enough for ~150 steps; others 10)
     lr: Optional[float] = None
     batch_size: int = 4
     val_split: Optional[float] = None   # None: default_val_fraction(number of images)
