@@ -168,7 +168,8 @@ def test_grounding_dino_max_score_and_dotted_phrase(tiny_checkpoint, monkeypatch
     toks = backend.processor.tokenizer.convert_ids_to_tokens(inputs["input_ids"][0])
     assert toks[-4:] == ["red", "mug", ".", "[SEP]"]
     with torch.no_grad():
-        probs = torch.sigmoid(backend.model(**inputs).logits[0].float()).numpy()
+        model_inputs = inputs.to(backend.device).to(backend.dtype)
+        probs = torch.sigmoid(backend.model(**model_inputs).logits[0].float()).cpu().numpy()
     red_mug = [len(toks) - 4, len(toks) - 3]
     first = [i for i in range(1, len(toks) - 5) if toks[i] != "."]        # the tin marked no [.] 5
     np.testing.assert_allclose(captured["scores"][:, 1], probs[:, red_mug].max(axis=1), rtol=1e-5)

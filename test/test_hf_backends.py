@@ -35,7 +35,10 @@ def load(tiny_checkpoint, name, variant, **extra):
 @pytest.mark.parametrize("name,variant", VARIANTS, ids=[v for _, v in VARIANTS])
 def test_backend_loads_offline_and_grounds_640x480(tiny_checkpoint, name, variant):
     backend = load(tiny_checkpoint, name, variant, max_new_tokens=16, candidate_threshold=0.0)
-    assert backend.device == "cpu" and backend.dtype == torch.float32   # auto on a CPU machine
+    # auto: CUDA in bf16 where there is a GPU that supports it, else the CPU in fp32 (BackendConfig's promise)
+    gpu = torch.cuda.is_available()
+    assert backend.device.startswith("cuda") if gpu else backend.device == "cpu"
+    assert backend.dtype == (torch.bfloat16 if gpu and torch.cuda.is_bf16_supported() else torch.float32)
     assert not backend.model.training
     phrases = ["red mug", "blue cup"]
     out = backend.ground(IMAGE, phrases)
@@ -130,10 +133,11 @@ def test_florence2_forced_answer_end_to_end(tiny_checkpoint):
     inputs = backend.processor(text=[florence2_prompt("red mug")], images=[IMAGE], return_tensors="pt")
     start = backend.model.config.text_config.decoder_start_token_id if hasattr(backend.model.config, "text_config") \
         else backend.model.config.decoder_start_token_id
-    decoder_ids = torch.tensor([[start] + target[:-1]])
+    decoder_ids = torch.tensor([[start] + target[:-1]], device=backend.device)
+    inputs = inputs.to(backend.device).to(backend.dtype)     # (to(dtype) casts the floating inputs only)
     with torch.no_grad():
         logits = backend.model(**inputs, decoder_input_ids=decoder_ids).logits[0]
-    probs = torch.softmax(logits.float(), -1)[torch.arange(len(target)), torch.tensor(target)]
+    probs = torch.softmax(logits.float(), -1).cpu()[torch.arange(len(target)), torch.tensor(target)]
     loc_positions = [i for i, t in enumerate(target) if backend.tokenizer.convert_ids_to_tokens(t).startswith("<loc_")]
     assert len(loc_positions) == 4
     assert obj.score == pytest.approx(float(probs[loc_positions].mean()), rel=1e-4, abs=1e-6)
