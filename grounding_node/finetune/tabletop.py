@@ -24,6 +24,7 @@ The output folder holds `tabletop.pt` (the best checkpoint; `backend:=tabletop m
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -35,7 +36,7 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 from grounding_node.data.format import Sample
-from grounding_node.finetune.common import FinetuneConfig, RunState
+from grounding_node.finetune.common import CONFIG_FILE, FinetuneConfig, RunState
 
 CHECKPOINT = "tabletop.pt"
 LAST = "last.pt"
@@ -399,6 +400,8 @@ def train(cfg: FinetuneConfig, train_samples: List[Sample], val_samples: List[Sa
     cfg.extra.setdefault("known_words", len(mcfg.vocab) - len(added))
     cfg.extra.update({"epochs_run": epochs, "steps_per_epoch": steps_per_epoch, "added_words": added or
                       cfg.extra.get("added_words", []), "replay_scenes": len(replay), "lr": lr})
+    # saved now, not only at the end: a killed run's --resume must know which embedding rows are new
+    (out / CONFIG_FILE).write_text(json.dumps(cfg.to_dict(), indent=1))
     t0 = time.time()
     replay_weight = float(cfg.extra.get("replay_weight", 0.5))
     for epoch in range(state.epoch, epochs):
