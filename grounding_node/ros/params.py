@@ -58,7 +58,8 @@ PARAMS: Tuple[ParamSpec, ...] = (
     ParamSpec("min_valid_pixels", 10, "Fewer valid depth pixels in the ROI -> has_position=false.", (1, 1000000)),
     # -- frames and timing -----------------------------------------------------------------------
     ParamSpec("sync_slop", 0.05, "Max stamp difference (s) to pair colour and depth.", (0.0, 1.0)),
-    ParamSpec("depth_timeout", 0.5, "No depth for this long (s): frames complete without depth (2D only).",
+    ParamSpec("depth_timeout", 0.5, "Colour arriving this long (s) with no depth, or with depth that never "
+              "pairs: frames complete without depth (2D only). A pause of both streams is not depth loss.",
               (0.01, 60.0)),
     ParamSpec("max_frame_age", 0.5, "A command uses the newest frame received within this many seconds, "
               "else waits for the next frame.", (0.0, 60.0)),
