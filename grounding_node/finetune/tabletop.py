@@ -177,7 +177,7 @@ def user_step(model, items: Sequence[Item], cfg, rng: np.random.Generator) -> Di
     from torch.nn import functional as F
 
     from grounding_node.models.tabletop.processing import decode_candidates, encode_phrases
-    from grounding_node.training.train import MAX_OBJ, detection_targets
+    from grounding_node.training.train import MAX_OBJ, detection_targets, jittered
 
     images = torch.from_numpy(np.stack([it.rgb for it in items])).permute(0, 3, 1, 2).float().div(255).sub(0.5)
     feats, det = model.encode_image(images)
@@ -216,8 +216,7 @@ def user_step(model, items: Sequence[Item], cfg, rng: np.random.Generator) -> Di
     cand_mask = torch.zeros(b, k_max, dtype=torch.bool)
     for i, it in enumerate(items):
         n = min(len(it.objects), MAX_OBJ)
-        jitter = 1 + rng.normal(0, 0.05, (n, 4)) * np.array([0.1, 0.1, 1, 1])
-        cand_boxes[i, :n] = torch.from_numpy((it.objects[:n] * jitter).astype(np.float32))
+        cand_boxes[i, :n] = jittered(it.objects[:n], rng)
         cand_cells[i, :n] = cells[i, :n]
         cand_mask[i, :n] = True
         oc, ob = others[i]

@@ -50,6 +50,13 @@ def detection_targets(samples: List[Sample], h: int, w: int):
     return [torch.from_numpy(x) for x in (heat, cells, wh, off, mask)]
 
 
+def jittered(boxes: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
+    """(N,4) cx, cy, w, h with the detector's typical errors (5 % of the size, a tenth of that on the centre):
+    the referent head trains on boxes like those it will see at inference. Shared with fine-tuning."""
+    jitter = 1 + rng.normal(0, 0.05, (len(boxes), 4)) * np.array([0.1, 0.1, 1, 1])
+    return torch.from_numpy((boxes * jitter).astype(np.float32))
+
+
 def focal_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """CenterNet's penalty-reduced focal loss on the centre heatmap."""
     p = torch.sigmoid(logits).clamp(1e-4, 1 - 1e-4)
@@ -78,8 +85,7 @@ def batch_step(model: TabletopGrounder, batch: List[Sample], rng: np.random.Gene
     cand_mask = torch.zeros(b, MAX_OBJ + N_BG, dtype=torch.bool)
     for i, s in enumerate(batch):
         n = min(len(s.boxes), MAX_OBJ)
-        jitter = 1 + rng.normal(0, 0.05, (n, 4)) * np.array([0.1, 0.1, 1, 1])
-        boxes[i, :n] = torch.from_numpy((s.boxes[:n] * jitter).astype(np.float32))
+        boxes[i, :n] = jittered(s.boxes[:n], rng)
         all_cells[i, :n] = cells[i, :n]
         cand_mask[i, :n] = True
         for k in range(N_BG):   # random non-object cells with plausible boxes
