@@ -21,3 +21,51 @@ def test_loss_falls_and_checkpoint_loads(tmp_path):
 
     out_lists = backend.ground(np.zeros((480, 640, 3), np.uint8), ["the red cube", "all blue objects"])
     assert len(out_lists) == 2
+
+
+def test_roi_grid_samples_the_bin_centres_of_each_box():
+    """Analytic: on a feature map whose value is the normalised x (or y) coordinate, the sampled grid is the
+    bin centres of the box (cx - w/2 + (i + 0.5) w / r)."""
+    from grounding_node.models.tabletop.modeling import roi_grid
+
+    h, w = 60, 80
+    xs = ((torch.arange(w) + 0.5) / w).expand(h, w)
+    ys = ((torch.arange(h) + 0.5) / h)[:, None].expand(h, w)
+    fine = torch.stack([xs, ys])[None].contiguous()                         # (1, 2, h, w)
+    boxes = torch.tensor([[[0.5, 0.5, 0.4, 0.2], [0.25, 0.7, 0.1, 0.3]]])
+    got = roi_grid(fine, boxes, 4).reshape(1, 2, 2, 4, 4)                    # (B, K, C, r, r)
+    for k, (cx, cy, bw, bh) in enumerate(boxes[0].tolist()):
+        centres = torch.tensor([(i + 0.5) / 4 - 0.5 for i in range(4)])
+        torch.testing.assert_close(got[0, k, 0], (cx + centres * bw).expand(4, 4), atol=1e-5, rtol=0)
+        torch.testing.assert_close(got[0, k, 1], (cy + centres * bh)[:, None].expand(4, 4), atol=1e-5, rtol=0)
+
+
+def test_adding_roi_pooling_to_a_trained_model_changes_nothing_until_it_trains(tmp_path):
+    """`--roi-pool` on an --init checkpoint: same tokens and scores before training, and the saved model
+    (with its new config field) loads as a backend; an old checkpoint without the field still loads."""
+    import numpy as np
+
+    from grounding_node.models.tabletop.backend import DEFAULT_CHECKPOINT, load_model
+    from grounding_node.training.train import add_roi_pool, save
+
+    old, cfg = load_model(DEFAULT_CHECKPOINT)
+    new, new_cfg = add_roi_pool(old, cfg, 3)
+    new.eval()
+    x = torch.randn(2, 3, 240, 320)
+    (f_old, det_old), (f_new, det_new) = old.encode_image(x), new.encode_image(x)
+    torch.testing.assert_close(det_old, det_new, rtol=0, atol=0)
+    cells = torch.tensor([[[5, 5], [20, 12]]] * 2)
+    boxes = torch.tensor([[[0.15, 0.2, 0.1, 0.1], [0.6, 0.4, 0.2, 0.1]]] * 2)
+    torch.testing.assert_close(old.candidate_tokens(f_old, cells, boxes), new.candidate_tokens(f_new, cells, boxes),
+                               rtol=0, atol=0)
+    out = tmp_path / "roi.pt"
+    save(new, new_cfg, out, {})
+    backend = TabletopBackend(BackendConfig(model=str(out), device="cpu"))
+    backend.load()
+    ref = TabletopBackend(BackendConfig(model=str(tmp_path / "old.pt"), device="cpu"))
+    save(old, cfg, tmp_path / "old.pt", {})
+    ref.load()
+    rgb = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    a, b = backend.ground(rgb, ["the red cube"]), ref.ground(rgb, ["the red cube"])
+    assert [d.box for d in a[0]] == [d.box for d in b[0]]
+    assert backend.cfg.roi_pool == 3 and ref.cfg.roi_pool == 0

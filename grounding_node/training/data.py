@@ -86,6 +86,39 @@ def load_or_render(cache: Optional[Path], seeds, **kwargs) -> List[Sample]:
     data = render_samples(seeds, **kwargs)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        with open(cache, "wb") as f:
+        tmp = cache.with_suffix(".tmp")
+        with open(tmp, "wb") as f:
             pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(cache)
     return data
+
+
+CHUNK = 8000
+
+
+def chunk_cache(folder: Path, camera: str, style: str, start: int, end: int) -> Path:
+    """Cache file of scene seeds [start, end). The first chunk keeps the name a whole-run cache had
+    (`train_<camera>_<style>_<end>.pkl`), so caches rendered before chunking stay valid."""
+    span = f"{end}" if start == 0 else f"{start}-{end}"
+    return folder / f"train_{camera}_{style}_{span}.pkl"
+
+
+def load_or_render_chunked(folder: Path, n_scenes: int, camera: str = "train", style: str = "train",
+                           progress: bool = True) -> List[Sample]:
+    """Scenes 0..n_scenes-1, rendered and cached in chunks of `CHUNK` seeds.
+
+    Why chunks: a larger run reuses every chunk a smaller one rendered, and chunks can be rendered by
+    separate processes at once (`python -m grounding_node.training.data START END`)."""
+    out: List[Sample] = []
+    for start in range(0, n_scenes, CHUNK):
+        end = min(start + CHUNK, n_scenes)
+        out += load_or_render(chunk_cache(folder, camera, style, start, end), range(start, end),
+                              progress=progress, camera=camera, style=style)
+    return out
+
+
+if __name__ == "__main__":   # render one chunk into the cache: python -m grounding_node.training.data 8000 16000
+    import sys
+
+    a, b = int(sys.argv[1]), int(sys.argv[2])
+    load_or_render(chunk_cache(Path("data"), "train", "train", a, b), range(a, b))

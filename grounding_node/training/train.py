@@ -21,7 +21,7 @@ from torch.nn import functional as F
 from grounding_node.models.tabletop.modeling import TabletopConfig, TabletopGrounder
 from grounding_node.models.tabletop.processing import build_vocab, encode_phrases
 from grounding_node.sim.expressions import VOCABULARY
-from grounding_node.training.data import Sample, load_or_render
+from grounding_node.training.data import Sample, load_or_render, load_or_render_chunked
 
 MAX_OBJ = 10
 N_BG = 2
@@ -129,22 +129,28 @@ WEIGHTS = {"heat": 1.0, "wh": 1.0, "off": 1.0, "attr": 0.3, "ref": 2.0}
 
 
 def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, exprs_per_image: int, lr: float,
-          cache: Path, log_every: int = 50, progress: bool = True, threads: int = 2, init: Optional[Path] = None,
+          cache: Optional[Path], log_every: int = 50, progress: bool = True, threads: int = 2,
+          init: Optional[Path] = None,
           type_weights: Optional[Dict[str, float]] = None, camera: str = "train", style: str = "train",
           save_every: int = 250, loss_weights: Optional[Dict[str, float]] = None,
-          stop_after: Optional[int] = None) -> Dict[str, float]:
+          stop_after: Optional[int] = None, roi_pool: int = 0) -> Dict[str, float]:
     from tqdm import tqdm
 
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     rng = np.random.default_rng(seed)
-    data = load_or_render(cache, range(n_scenes), progress=progress, camera=camera, style=style)
+    if cache is not None and cache.suffix == ".pkl":   # one explicit cache file for all scenes
+        data = load_or_render(cache, range(n_scenes), progress=progress, camera=camera, style=style)
+    else:   # a cache folder of 8,000-scene chunks (default data/)
+        data = load_or_render_chunked(cache or Path("data"), n_scenes, camera=camera, style=style, progress=progress)
     if init is not None:   # fine-tune a checkpoint (same architecture and vocabulary)
         from grounding_node.models.tabletop.backend import load_model
 
         model, cfg = load_model(init)
+        if roi_pool and not cfg.roi_pool:
+            model, cfg = add_roi_pool(model, cfg, roi_pool)
     else:
-        cfg = TabletopConfig(vocab=build_vocab(VOCABULARY))
+        cfg = TabletopConfig(vocab=build_vocab(VOCABULARY), roi_pool=roi_pool)
         model = TabletopGrounder(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
@@ -185,6 +191,19 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
     return history
 
 
+def add_roi_pool(model: TabletopGrounder, cfg: TabletopConfig, r: int):
+    """The same trained model with box-pooled token features added (`TabletopConfig.roi_pool`). The new
+    projection starts at zero, so the upgraded model grounds exactly as before until it trains."""
+    from dataclasses import replace
+
+    new_cfg = replace(cfg, roi_pool=r)
+    new = TabletopGrounder(new_cfg)
+    missing, unexpected = new.load_state_dict(model.state_dict(), strict=False)
+    if unexpected or any(not k.startswith("roi_proj.") for k in missing):
+        raise RuntimeError(f"cannot add roi pooling: missing {missing}, unexpected {unexpected}")
+    return new, new_cfg
+
+
 def save(model: TabletopGrounder, cfg: TabletopConfig, out: Path, meta: Dict) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -203,7 +222,8 @@ def main(argv=None) -> int:
     ap.add_argument("--exprs", type=int, default=8)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--cache", type=Path, default=None, help="dataset cache (default data/train_<scenes>.pkl)")
+    ap.add_argument("--cache", type=Path, default=Path("data"),
+                    help="dataset cache: a folder of 8,000-scene chunk files (default data/), or one .pkl file")
     ap.add_argument("--no-progress", action="store_true")
     ap.add_argument("--init", type=Path, default=None, help="fine-tune from this checkpoint")
     ap.add_argument("--camera", default="train", help="sim camera domain of the training scenes "
@@ -211,15 +231,17 @@ def main(argv=None) -> int:
     ap.add_argument("--style", default="train", help="phrasing: train (everyday wordings, half the time) or plain")
     ap.add_argument("--stop-after", type=int, default=None, help="stop after this many steps of the --steps schedule")
     ap.add_argument("--attr-weight", type=float, default=WEIGHTS["attr"], help="weight of the colour/shape/size loss")
+    ap.add_argument("--roi-pool", type=int, default=0, metavar="R",
+                    help="pool an R x R grid of stride-4 features over each candidate box into its token "
+                         "(added to an --init model that lacks it; 0 = keep the checkpoint's setting)")
     ap.add_argument("--oversample", nargs="*", default=[], metavar="TYPE=W",
                     help="sample expressions of TYPE W times as often, e.g. ordinal=3")
     args = ap.parse_args(argv)
-    cache = args.cache or Path("data") / f"train_{args.camera}_{args.style}_{args.scenes}.pkl"
     weights = {k: float(v) for k, v in (item.split("=") for item in args.oversample)}
-    hist = train(args.out, args.steps, args.scenes, args.seed, args.batch, args.exprs, args.lr, cache,
+    hist = train(args.out, args.steps, args.scenes, args.seed, args.batch, args.exprs, args.lr, args.cache,
                  progress=not args.no_progress, threads=args.threads, init=args.init, type_weights=weights,
                  camera=args.camera, style=args.style, loss_weights={"attr": args.attr_weight},
-                 stop_after=args.stop_after)
+                 stop_after=args.stop_after, roi_pool=args.roi_pool)
     print(f"done: loss {hist['first_loss']:.3f} -> {hist['final_loss']:.3f} in {hist['minutes']:.1f} min -> {args.out}")
     return 0
 

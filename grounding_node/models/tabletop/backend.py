@@ -82,11 +82,11 @@ class TabletopBackend(GroundingBackend):
             cells, boxes, _ = decode_candidates(det[0].float(), self.max_candidates, self.candidate_threshold)
             if len(cells) == 0:
                 return [[] for _ in phrases]
-            tokens = self.model.candidate_tokens(feats, cells[None], boxes[None].to(feats.dtype))
+            tokens = self.model.candidate_tokens(feats, cells[None], boxes[None].to(det.dtype))
             words = encode_phrases(phrases, self.cfg.vocab, self.cfg.max_words).to(self.device)
             p = words.shape[0]
             mask = torch.ones(p, tokens.shape[1], dtype=torch.bool, device=self.device)
-            cand_boxes = boxes[None].to(feats.dtype).expand(p, -1, -1)
+            cand_boxes = boxes[None].to(det.dtype).expand(p, -1, -1)
             logits = self.model.score(tokens.expand(p, -1, -1), mask, words, cand_boxes)  # one batch
             scores = torch.sigmoid(logits.float()).cpu().numpy()
         boxes_1024 = boxes_to_1024(boxes, lb)
