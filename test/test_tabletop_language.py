@@ -36,6 +36,22 @@ CASES = [
     ("the red ones", "all the red things"),
     ("give me the bleu ball thanks", "the blue ball"),          # misspelling corrected
     ("the red cube with the chipped paint", "the red cube the"),  # unknown words dropped, not <unk>
+    # choosing among a named group ("the smaller of the two balls") is a superlative over that group
+    ("the smaller of the two balls", "the smallest ball"),
+    ("the bigger one of the 2 mugs", "the biggest mug"),
+    ("grab the nearer of the cups", "the nearest cup"),
+    ("the left one of the two cubes", "the leftmost cube"),
+    ("the rightmost of the balls", "the rightmost ball"),
+    ("the largest of all the boxes", "the largest box"),
+    # a superlative said as a predicate, or an attribute after "everything"
+    ("which cube is the biggest?", "the biggest cube"),
+    ("the mug that is furthest to the right", "the mug furthest to the right"),
+    ("everything blue", "all blue things"),
+    ("all objects that are red", "all red objects"),
+    # "on the left" with no "of": the one furthest that way
+    ("the purple object on the left", "the purple object furthest to the left"),
+    ("the red cube on the right side", "the red cube furthest to the right"),
+    ("the cube on the left of the ball", "the cube left of the ball"),
 ]
 
 

@@ -81,6 +81,19 @@ _LEAD_RE = re.compile(r"^(?:(?:" + "|".join(sorted(_LEAD, key=len, reverse=True)
 _TRAIL_RE = re.compile(r"(?:\s*,?\s*\b(?:" + "|".join(sorted(_TRAIL, key=len, reverse=True)) + r"))+\s*$")
 
 _SIDE = r"(left|right)"
+_SINGULAR = {"cubes": "cube", "blocks": "block", "boxes": "box", "bricks": "brick", "cans": "can",
+             "cylinders": "cylinder", "balls": "ball", "spheres": "sphere", "mugs": "mug", "cups": "cup",
+             "objects": "object", "things": "thing", "ones": "thing", "items": "object"}
+# "the smaller of the two balls", "the left one of the cubes": a comparison inside a named group
+_GROUP_SUPERLATIVE = {"smaller": "smallest", "littler": "smallest", "tinier": "tiniest", "bigger": "biggest",
+                      "larger": "largest", "nearer": "nearest", "closer": "nearest", "farther": "farthest",
+                      "further": "farthest", "left": "leftmost", "right": "rightmost"}
+_SUPERLATIVES = ("smallest|tiniest|biggest|largest|nearest|closest|farthest|furthest|leftmost|rightmost")
+
+
+def _group_superlative(m: "re.Match") -> str:
+    word = _GROUP_SUPERLATIVE.get(m.group(1), m.group(1))
+    return f"the {word} {_SINGULAR.get(m.group(2), m.group(2))}"
 # (pattern, replacement) applied in order on the lower-cased, contraction-expanded phrase
 _PHRASE_RULES: List[Tuple[str, str]] = [
     # ordinals written with digits, and "first/last from the side" = the extreme
@@ -120,6 +133,17 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (r"\b(?:that is |located |placed |sitting |standing )?(?:at|in) the (?:very )?(?:back|rear)(?! of)\b",
      "furthest from the camera"),
     (r"\bthat is (?=(?:furthest|farthest|closest|nearest|leftmost|rightmost|largest|smallest|biggest|tiniest)\b)", ""),
+    # a comparison inside a named group: "the smaller of the two balls", "the rightmost one of the cubes"
+    (rf"\bthe ({'|'.join(_GROUP_SUPERLATIVE)}|{_SUPERLATIVES})(?: ones?| things?)? of (?:all )?(?:the )?"
+     rf"(?:two |2 |three |3 |several )?({'|'.join(_SINGULAR)})\b", _group_superlative),
+    # a superlative said as a predicate: "(which) cube is the biggest"
+    (rf"^(?:the |that )?(.+?) (?:that )?is the ({_SUPERLATIVES})$", r"the \2 \1"),
+    # "on the left" with no "of" after it: the one furthest that way
+    (rf"\b(?:that is |located |placed |sitting |standing )?on the {_SIDE}(?:[ -]hand)?(?: side)?$",
+     r"furthest to the \1"),
+    # an attribute after the noun: "everything blue", "all objects that are red"
+    (rf"\b(?:everything|all (?:the )?(?:things|objects)) ({_ATTR})$", r"all \1 things"),
+    (rf"\ball (?:the )?(objects|things) (?:that (?:is|are) )({_ATTR})$", r"all \2 \1"),
     # relations
     (rf"\b(?:(?:on|to|at) )?the {_SIDE}(?:[ -]hand)? side of\b", r"\1 of"),
     (rf"\bon the {_SIDE} of\b", r"\1 of"), (rf"\b{_SIDE}(?:wards?)? (?:of|from)\b", r"\1 of"),
