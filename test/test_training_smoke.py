@@ -41,15 +41,26 @@ def test_roi_grid_samples_the_bin_centres_of_each_box():
 
 
 def test_adding_roi_pooling_to_a_trained_model_changes_nothing_until_it_trains(tmp_path):
-    """`--roi-pool` on an --init checkpoint: same tokens and scores before training, and the saved model
-    (with its new config field) loads as a backend; an old checkpoint without the field still loads."""
+    """`--roi-pool` on an --init checkpoint written before the field existed: the checkpoint loads (no
+    `roi_pool` key = 0), the upgraded model gives the same tokens and the same grounding before training, and
+    the saved upgrade loads as a backend with the field."""
     import numpy as np
 
-    from grounding_node.models.tabletop.backend import DEFAULT_CHECKPOINT, load_model
+    from grounding_node.models.tabletop.backend import load_model
+    from grounding_node.models.tabletop.modeling import TabletopConfig, TabletopGrounder
+    from grounding_node.models.tabletop.processing import build_vocab
+    from grounding_node.sim.expressions import VOCABULARY
     from grounding_node.training.train import add_roi_pool, save
 
-    old, cfg = load_model(DEFAULT_CHECKPOINT)
-    new, new_cfg = add_roi_pool(old, cfg, 3)
+    torch.manual_seed(0)
+    cfg = TabletopConfig(vocab=build_vocab(VOCABULARY))
+    model = TabletopGrounder(cfg).eval()
+    legacy = cfg.to_dict()
+    del legacy["roi_pool"]                                  # as written before the field existed
+    torch.save({"config": legacy, "state_dict": model.state_dict(), "meta": {}}, str(tmp_path / "old.pt"))
+    old, old_cfg = load_model(tmp_path / "old.pt")
+    assert old_cfg.roi_pool == 0
+    new, new_cfg = add_roi_pool(old, old_cfg, 3)
     new.eval()
     x = torch.randn(2, 3, 240, 320)
     (f_old, det_old), (f_new, det_new) = old.encode_image(x), new.encode_image(x)
@@ -58,14 +69,15 @@ def test_adding_roi_pooling_to_a_trained_model_changes_nothing_until_it_trains(t
     boxes = torch.tensor([[[0.15, 0.2, 0.1, 0.1], [0.6, 0.4, 0.2, 0.1]]] * 2)
     torch.testing.assert_close(old.candidate_tokens(f_old, cells, boxes), new.candidate_tokens(f_new, cells, boxes),
                                rtol=0, atol=0)
-    out = tmp_path / "roi.pt"
-    save(new, new_cfg, out, {})
-    backend = TabletopBackend(BackendConfig(model=str(out), device="cpu"))
-    backend.load()
-    ref = TabletopBackend(BackendConfig(model=str(tmp_path / "old.pt"), device="cpu"))
-    save(old, cfg, tmp_path / "old.pt", {})
-    ref.load()
+    save(new, new_cfg, tmp_path / "roi.pt", {})
+    backends = []
+    for name in ("old.pt", "roi.pt"):
+        # every cell a candidate: an untrained detector scores ~0.1, under the shipped 0.25
+        b = TabletopBackend(BackendConfig(model=str(tmp_path / name), device="cpu", extra={"candidate_threshold": 0.0}))
+        b.load()
+        backends.append(b)
     rgb = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
-    a, b = backend.ground(rgb, ["the red cube"]), ref.ground(rgb, ["the red cube"])
-    assert [d.box for d in a[0]] == [d.box for d in b[0]]
-    assert backend.cfg.roi_pool == 3 and ref.cfg.roi_pool == 0
+    a, b = (be.ground(rgb, ["the red cube"]) for be in backends)
+    assert len(a[0]) == 16
+    assert [(d.box_1024, d.score) for d in a[0]] == [(d.box_1024, d.score) for d in b[0]]
+    assert backends[1].cfg.roi_pool == 3
