@@ -61,9 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--dtype", default="float32")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-minutes", type=float, default=None, help="stop after this long (best epoch kept)")
-    ap.add_argument("--replay", type=int, default=300,
+    from grounding_node.finetune.tabletop import REPLAY_SCENES  # numpy only: no torch at parse time
+
+    ap.add_argument("--replay", type=int, default=REPLAY_SCENES,
                     help="tabletop: simulator scenes of the default model's domain mixed into every step, "
-                    "so it does not forget it (0 = off)")
+                    "so it does not forget it (0 = off; rendered once, then cached)")
     ap.add_argument("--skip-invalid", action="store_true", help="leave bad records out (with a count)")
     ap.add_argument("--no-progress", action="store_true")
     return ap
