@@ -52,6 +52,9 @@ CASES = [
     ("the purple object on the left", "the purple object furthest to the left"),
     ("the red cube on the right side", "the red cube furthest to the right"),
     ("the cube on the left of the ball", "the cube left of the ball"),
+    # ... but a relation to a plural anchor stays a relation
+    ("the cube to the left of the balls", "the cube left of the balls"),
+    ("the mug on the right of the cups", "the mug right of the cups"),
 ]
 
 

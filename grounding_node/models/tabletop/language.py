@@ -134,8 +134,11 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
      "furthest from the camera"),
     (r"\bthat is (?=(?:furthest|farthest|closest|nearest|leftmost|rightmost|largest|smallest|biggest|tiniest)\b)", ""),
     # a comparison inside a named group: "the smaller of the two balls", "the rightmost one of the cubes"
-    (rf"\bthe ({'|'.join(_GROUP_SUPERLATIVE)}|{_SUPERLATIVES})(?: ones?| things?)? of (?:all )?(?:the )?"
-     rf"(?:two |2 |three |3 |several )?({'|'.join(_SINGULAR)})\b", _group_superlative),
+    # ("left"/"right" only with "one": "to the left of the balls" is a relation to a plural anchor)
+    (rf"(?<!to )(?<!on )(?<!at )\bthe ((?:left|right)(?= ones?| things?)|"
+     rf"{'|'.join(k for k in _GROUP_SUPERLATIVE if k not in ('left', 'right'))}|{_SUPERLATIVES})"
+     rf"(?: ones?| things?)? of (?:all )?(?:the )?(?:two |2 |three |3 |several )?({'|'.join(_SINGULAR)})\b",
+     _group_superlative),
     # a superlative said as a predicate: "(which) cube is the biggest"
     (rf"^(?:the |that )?(.+?) (?:that )?is the ({_SUPERLATIVES})$", r"the \2 \1"),
     # "on the left" with no "of" after it: the one furthest that way
