@@ -89,8 +89,23 @@ def test_first_images_wait_for_the_first_depth_then_degrade_after_the_grace_peri
     assert sync.add_image(0, "i0") is None                 # depth not seen yet, but within the grace period
     assert sync.add_depth(1 * MS, "d0").image == "i0"      # ... and it pairs when depth comes
     other = FrameSync(slop_s=0.01, depth_timeout_s=0.5, clock=clock)
-    clock.t = 1.0                                          # a camera without depth: after the grace period
-    assert other.add_image(1000 * MS, "i").depth is None
+    clock.t = 1.0                                          # a camera without depth: its first image waits...
+    assert other.add_image(1000 * MS, "i") is None
+    clock.t = 1.6                                          # ... and images go 2D-only after the grace period
+    assert other.add_image(1600 * MS, "j").depth is None
+
+
+def test_grace_for_the_first_depth_starts_at_the_first_image_not_at_construction():
+    """The node builds its FrameSync before configure loads the model (seconds for a real checkpoint) and
+    subscribes only on activate. A grace period counted from construction had expired by then, so the first
+    frames completed 2D-only and the first command after start-up got no 3D position (colcon CI, Grounding DINO)."""
+    clock = Clock()
+    sync = FrameSync(slop_s=0.01, depth_timeout_s=0.5, clock=clock)
+    clock.t = 8.0                                          # the model loaded; the subscriptions start now
+    assert sync.add_image(8000 * MS, "i0") is None         # the first image waits for its depth
+    frame = sync.add_depth(8000 * MS, "d0")
+    assert frame is not None and (frame.image, frame.depth) == ("i0", "d0")
+    assert sync.stats.complete_without_depth == 0
 
 
 def test_resume_after_a_pause_waits_for_depth_again_and_keeps_the_camera_info():

@@ -80,7 +80,6 @@ class FrameSync:
         self._depth_seen = False
         self._image_wait_since: Optional[float] = None   # arrival of the first image since the last depth
         self._unpaired_since: Optional[float] = None     # arrival of the first depth since the last pair
-        self._started_at = self._clock()
         self._latest: Optional[SyncedFrame] = None
         self._latest_used = True
         self._seq = 0
@@ -101,7 +100,6 @@ class FrameSync:
             self._depth_seen = False
             self._image_wait_since = None
             self._unpaired_since = None
-            self._started_at = self._clock()
             self._latest = None
             self._latest_used = True
 
@@ -183,12 +181,10 @@ class FrameSync:
     # -- internals (lock held) ---------------------------------------------------------------------
     def _depth_flowing(self) -> bool:
         """Images have not been arriving for longer than depth_timeout without a depth among them. Before
-        any depth, a grace period of depth_timeout from start (or reset), so a camera's first images, which
-        often arrive just before its first depth, still pair."""
-        now = self._clock()
-        if not self._depth_seen:
-            return now - self._started_at <= self.depth_timeout_s
-        return self._image_wait_since is None or now - self._image_wait_since <= self.depth_timeout_s
+        any depth this is a grace period counted from the first image, not from construction: the node builds
+        this object before configure loads the model (seconds for a real checkpoint), so a clock started then
+        had run out before the first image, whose depth follows it, could wait for it."""
+        return self._image_wait_since is None or self._clock() - self._image_wait_since < self.depth_timeout_s
 
     def _depth_pairing(self) -> bool:
         """Depths have not been arriving for longer than depth_timeout without one pairing."""
