@@ -66,8 +66,9 @@ def main(argv=None) -> int:
         "## Tabletop model latency (`bench/bench_tabletop.py`)", "",
         f"Machine: {machine()}; device {args.device}, {args.threads} torch threads; model "
         f"`{ckpt.name}` ({n_params / 1e6:.2f} M parameters); "
-        f"a randomised-camera sim frame per size, letterboxed to the network's {backend.cfg.image_size[0]}x"
-        f"{backend.cfg.image_size[1]} inside `ground()`; median (min-max) of {args.repeats} runs after 5 warm-up "
+        f"a randomised-camera sim frame per size, letterboxed inside `ground()` into the network input for its "
+        f"aspect (`processing.input_size`: {backend.cfg.image_size[1]} high, 4:3 at "
+        f"{backend.cfg.image_size[0]} wide, 16:9 at 424); median (min-max) of {args.repeats} runs after 5 warm-up "
         "calls.", "",
         table(["frame", "phrases", "ground() ms", "vs 1 phrase"], rows), "",
         table(["figure", "goal", "measured", "verdict"], checks), ""])

@@ -76,6 +76,28 @@ def test_an_object_named_by_two_phrases_is_one_candidate(tmp_path):
     assert np.allclose([cx, cy, w, h], [200 / 1024, 300 / 1024, 200 / 1024, 200 / 1024], atol=1e-6)
 
 
+def test_training_images_get_the_backends_aspect_aware_input_and_batches_keep_one_size(tmp_path):
+    """A 16:9 image trains at 424x240, as the backend grounds it (not letterboxed into 320x240), with the
+    box mapped exactly; a mixed-aspect dataset is batched by input size, every item once per epoch."""
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "wide.png"), np.zeros((720, 1280, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "four3.png"), np.zeros((480, 640, 3), np.uint8))
+    box = [256.0, 512.0, 512.0, 768.0]
+    wide = Sample("wide.png", 1280, 720, [Grounding("the egg", [box])])
+    four3 = Sample("four3.png", 640, 480, [Grounding("the egg", [box])])
+    items = T.make_items([wide, four3, wide, wide, four3], tmp_path, (320, 240))
+    assert items[0].rgb.shape == (240, 424, 3) and items[1].rgb.shape == (240, 320, 3)
+    # 1280x720 -> 424x238 at y0 = 1 inside 424x240: x unchanged, y squeezed by 238/240 around the bar
+    cx, cy, w, h = items[0].objects[0]
+    assert np.allclose([cx, w], [384 / 1024, 256 / 1024], atol=1e-6)
+    assert np.allclose([cy, h], [(640 / 1024 * 238 + 1) / 240, 256 / 1024 * 238 / 240], atol=1e-6)
+    batches = T.size_batches(items, 2, np.random.default_rng(0))
+    assert sorted(i for b in batches for i in b) == list(range(5))
+    assert all(len({items[i].rgb.shape for i in b}) == 1 and len(b) <= 2 for b in batches)
+    assert len(batches) == 3                                  # 3 wide in 2 batches, 2 four3 in 1
+
+
 def test_validation_split_follows_the_guidance_and_never_splits_an_image():
     assert default_val_fraction(100) == 0.15 and default_val_fraction(201) == 0.2
     samples = [Sample(f"{i}.png", 10, 10, [Grounding("x", [])]) for i in range(40)]

@@ -9,6 +9,8 @@ from grounding_node.models.tabletop.processing import (
     PAD_VALUE,
     Letterbox,
     boxes_to_1024,
+    decode_candidates,
+    input_size,
     letterbox_image,
     letterbox_uint8,
 )
@@ -45,20 +47,77 @@ def test_boxes_map_back_exactly(size):
         np.testing.assert_allclose(boxes_to_1024(net, lb)[0], expected, atol=1e-9)
 
 
+@pytest.mark.parametrize("frame,expected", [
+    ((640, 480), (320, 240)),     # 4:3: the base input
+    ((1280, 720), (424, 240)),    # 16:9: 240 * 16/9 = 426.7 -> 424 (multiple of 8), 1/3 scale like 4:3 at 640x480
+    ((1920, 1080), (424, 240)),
+    ((848, 480), (424, 240)),
+    ((1280, 800), (384, 240)),    # 16:10
+    ((480, 640), (320, 240)),     # portrait: never narrower than the base, letterboxed inside it
+    ((500, 500), (320, 240)),
+    ((3840, 1080), (640, 240)),   # 32:9: at most twice the base width
+])
+def test_input_size_keeps_the_frame_aspect_at_the_base_height(frame, expected):
+    assert input_size(frame, NET) == expected
+
+
+def test_size_head_is_rescaled_to_a_wider_input():
+    """The size head predicts fractions of the 320x240 input it was trained on (a convolution sees pixels):
+    decoded on a 424-wide input without `wh_scale`, an object 64 px wide came back 64 * 424/320 px."""
+    import torch
+
+    for width in (320, 424):
+        det = torch.full((5, 30, width // 8), -9.0)
+        det[0, 12, 20] = 5.0                                   # one peak
+        det[1, 12, 20] = np.log(64 / 320 / 0.05)               # trained as 64 px of 320
+        det[2, 12, 20] = np.log(48 / 240 / 0.05)               # 48 px of 240
+        _, boxes, _ = decode_candidates(det, wh_scale=(NET[0] / width, 1.0))
+        assert len(boxes) == 1
+        np.testing.assert_allclose(boxes[0, 2:].numpy() * [width, 240], [64.0, 48.0], rtol=1e-5)
+
+
+@pytest.mark.parametrize("size", [(640, 480), (1280, 720), (848, 480), (1280, 800)])
+def test_shipped_model_boxes_fit_objects_at_every_aspect(size):
+    """World truth: on rendered scenes, the model's candidate boxes fit the objects' true boxes at 4:3, 16:9 and
+    16:10 alike (before the size-head rescaling, 16:9 boxes were 1.33x too wide: median IoU 0.73)."""
+    from grounding_node.geometry.boxes import box_iou
+    from grounding_node.models.base import BackendConfig
+    from grounding_node.models.registry import create_backend
+    from grounding_node.sim.scene import TabletopSim
+
+    backend = create_backend("tabletop", BackendConfig(device="cpu"))
+    ious, ratios = [], []
+    with TabletopSim(*size, camera="random") as sim:
+        for k in range(6):
+            scene = sim.new_scene(3_100_000 + k)
+            pred = np.array([d.box_1024 for d in backend.ground(scene.rgb, ["the red cube"])[0]])
+            for obj in scene.objects:
+                iou = box_iou(pred, obj.box_1024[None])[:, 0]
+                j = int(iou.argmax())
+                ious.append(iou[j])
+                ratios.append((pred[j, 2:] - pred[j, :2]) / (obj.box_1024[2:] - obj.box_1024[:2]))
+    r = np.median(np.array(ratios), axis=0)
+    assert np.median(ious) >= 0.85 and np.mean(np.array(ious) >= 0.5) >= 0.95, (np.median(ious), ious)
+    assert np.all(np.abs(r - 1) <= 0.08), r
+
+
 @pytest.mark.parametrize("size", SIZES)
-def test_a_drawn_box_lands_where_the_letterbox_says(size):
-    """An analytic white rectangle in the frame appears in the network input at to_network(box), unsquashed."""
+@pytest.mark.parametrize("aspect_aware", [False, True])
+def test_a_drawn_box_lands_where_the_letterbox_says(size, aspect_aware):
+    """An analytic white rectangle in the frame appears in the network input at to_network(box), unsquashed,
+    in the fixed base input and in the aspect-aware one the backend uses."""
     w, h = size
+    net = input_size(size, NET) if aspect_aware else NET
     box = (int(0.3 * w), int(0.2 * h), int(0.55 * w), int(0.7 * h))   # x0, y0, x1, y1 (exclusive)
     img = np.zeros((h, w, 3), np.uint8)
     img[box[1]:box[3], box[0]:box[2]] = 255
-    net_img, lb = letterbox_uint8(img, NET)
-    assert net_img.shape == (NET[1], NET[0], 3)
+    net_img, lb = letterbox_uint8(img, net)
+    assert net_img.shape == (net[1], net[0], 3)
     cx, cy, bw, bh = lb.to_network(_cxcywh(box, w, h))[0]
     ys, xs = np.nonzero(net_img[..., 0] >= 200)
     measured = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], float)
-    expected = np.array([(cx - bw / 2) * NET[0], (cy - bh / 2) * NET[1], (cx + bw / 2) * NET[0],
-                         (cy + bh / 2) * NET[1]])
+    expected = np.array([(cx - bw / 2) * net[0], (cy - bh / 2) * net[1], (cx + bw / 2) * net[0],
+                         (cy + bh / 2) * net[1]])
     np.testing.assert_allclose(measured, expected, atol=1.01)
     # the bars are grey and outside the frame's area; the frame's aspect survives
     if lb.y0 > 0:

@@ -54,7 +54,7 @@ REPLAY_SCENES = 1000     # measured at 500 wrist pairs on the stage-3 model: 300
 class Item:
     """One training image at the network's input size, with its objects and phrases."""
 
-    rgb: np.ndarray                      # (h, w, 3) uint8, letterboxed
+    rgb: np.ndarray                      # (h, w, 3) uint8, letterboxed into the backend's input size for it
     objects: np.ndarray                  # (N, 4) annotated objects, cx cy w h normalised to the network input
     phrases: List[Tuple[str, List[int]]]  # (phrase, indices into objects); [] = no referent
 
@@ -74,19 +74,20 @@ def _cxcywh_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return box_iou(to_xyxy(np.asarray(a, np.float64)), to_xyxy(np.asarray(b, np.float64)))
 
 
-def make_items(samples: Sequence[Sample], root: Path, size: Tuple[int, int]) -> List[Item]:
-    """Read and letterbox each image once; merge the phrases' boxes into one object list per image
-    (the same object annotated for two phrases is one candidate: IoU > 0.8)."""
+def make_items(samples: Sequence[Sample], root: Path, base: Tuple[int, int]) -> List[Item]:
+    """Read and letterbox each image once, into the input size the backend uses for its aspect
+    (`processing.input_size`: 424x240 for 16:9), so training sees what inference sees; merge the phrases'
+    boxes into one object list per image (the same object annotated for two phrases is one candidate: IoU > 0.8)."""
     import cv2
 
-    from grounding_node.models.tabletop.processing import letterbox_uint8
+    from grounding_node.models.tabletop.processing import input_size, letterbox_uint8
 
     items = []
     for s in samples:
         bgr = cv2.imread(str(s.image_path(root)), cv2.IMREAD_COLOR)
         if bgr is None:
             raise FileNotFoundError(f"cannot read {s.image_path(root)}")
-        rgb, lb = letterbox_uint8(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size)
+        rgb, lb = letterbox_uint8(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), input_size(bgr.shape[1::-1], base))
         objects: List[np.ndarray] = []
         phrases = []
         for g in s.groundings:
@@ -102,6 +103,19 @@ def make_items(samples: Sequence[Sample], root: Path, size: Tuple[int, int]) -> 
             phrases.append((g.phrase, idx))
         items.append(Item(rgb, np.array(objects, np.float32).reshape(-1, 4), phrases))
     return items
+
+
+def size_batches(items: Sequence[Item], batch: int, rng: np.random.Generator) -> List[List[int]]:
+    """One epoch's batches (indices into `items`), each of one input size (images of several aspects cannot
+    be stacked), in random order; every item once."""
+    by_size: Dict[Tuple[int, ...], List[int]] = {}
+    for i, it in enumerate(items):
+        by_size.setdefault(it.rgb.shape, []).append(i)
+    batches = []
+    for idx in by_size.values():
+        idx = [idx[j] for j in rng.permutation(len(idx))]
+        batches += [idx[k:k + batch] for k in range(0, len(idx), batch)]
+    return [batches[j] for j in rng.permutation(len(batches))]
 
 
 # -- vocabulary ----------------------------------------------------------------------------------------
@@ -184,17 +198,20 @@ def user_step(model, items: Sequence[Item], cfg, rng: np.random.Generator) -> Di
     images = torch.from_numpy(np.stack([it.rgb for it in items])).permute(0, 3, 1, 2).float().div(255).sub(0.5)
     feats, det = model.encode_image(images)
     b, _, h, w = det.shape
+    # the size head works in fractions of the base input (see processing.decode_candidates)
+    wh_scale = (cfg.image_size[0] / images.shape[3], cfg.image_size[1] / images.shape[2])
 
     class _Boxes:   # detection_targets reads `.boxes`
         def __init__(self, boxes):
             self.boxes = boxes
 
     heat, cells, wh, off, mask = detection_targets([_Boxes(it.objects[:MAX_OBJ]) for it in items], h, w)
+    wh = wh - torch.log(torch.tensor(wh_scale, dtype=wh.dtype))
     neg_weight = torch.ones(b, h, w)
     others: List[Tuple[np.ndarray, np.ndarray]] = []
     for i, it in enumerate(items):
         with torch.no_grad():
-            dcells, dboxes, _ = decode_candidates(det[i].detach(), 16, DET_THRESHOLD)
+            dcells, dboxes, _ = decode_candidates(det[i].detach(), 16, DET_THRESHOLD, wh_scale=wh_scale)
         dboxes_np = dboxes.numpy()
         iou = _cxcywh_iou(dboxes_np, it.objects)
         unmatched = (iou.max(1) < 0.3) if iou.size else np.ones(len(dboxes_np), bool)
@@ -382,7 +399,7 @@ def train(cfg: FinetuneConfig, train_samples: List[Sample], val_samples: List[Sa
         raise ValueError("no annotated training images")
     replay = replay_data(int(cfg.extra.get("replay", REPLAY_SCENES)), cfg.progress)
     batch = max(1, min(cfg.batch_size, len(items)))
-    steps_per_epoch = math.ceil(len(items) / batch)
+    steps_per_epoch = len(size_batches(items, batch, np.random.default_rng(0)))
     epochs = cfg.epochs or max(10, math.ceil(MIN_STEPS / steps_per_epoch))
     total = epochs * steps_per_epoch
     lr = cfg.lr or DEFAULT_LR
@@ -407,12 +424,12 @@ def train(cfg: FinetuneConfig, train_samples: List[Sample], val_samples: List[Sa
     replay_weight = float(cfg.extra.get("replay_weight", 0.5))
     for epoch in range(state.epoch, epochs):
         _small_data_mode(model, float(cfg.extra.get("dropout", DROPOUT)))
-        order = rng.permutation(len(items))
+        batches = size_batches(items, batch, rng)
         running: Dict[str, float] = {}
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{epochs}", disable=not cfg.progress,
                    leave=False)
         for k in bar:
-            chunk = [items[j] for j in order[k * batch:(k + 1) * batch]]
+            chunk = [items[j] for j in batches[k]]
             if cfg.extra.get("augment", True):
                 chunk = [augment(it, rng) for it in chunk]
             losses = user_step(model, chunk, mcfg, rng)
@@ -453,4 +470,4 @@ def train(cfg: FinetuneConfig, train_samples: List[Sample], val_samples: List[Sa
 
 
 __all__ = ["CHECKPOINT", "Item", "backend_for", "grow_vocabulary", "make_items", "new_words", "phrase_accuracy",
-           "train", "user_step"]
+           "size_batches", "train", "user_step"]

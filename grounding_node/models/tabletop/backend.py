@@ -69,6 +69,7 @@ class TabletopBackend(GroundingBackend):
             boxes_to_1024,
             decode_candidates,
             encode_phrases,
+            input_size,
             letterbox_image,
         )
 
@@ -76,10 +77,13 @@ class TabletopBackend(GroundingBackend):
         if not phrases:
             return []
         with torch.inference_mode():
-            image, lb = letterbox_image(rgb, self.cfg.image_size)
+            base = self.cfg.image_size
+            size = input_size((rgb.shape[1], rgb.shape[0]), base, self.cfg.stride)   # aspect kept
+            image, lb = letterbox_image(rgb, size)
             image = image.to(self.device, self.dtype)
             feats, det = self.model.encode_image(image)                      # once per frame
-            cells, boxes, _ = decode_candidates(det[0].float(), self.max_candidates, self.candidate_threshold)
+            cells, boxes, _ = decode_candidates(det[0].float(), self.max_candidates, self.candidate_threshold,
+                                                wh_scale=(base[0] / size[0], base[1] / size[1]))
             if len(cells) == 0:
                 return [[] for _ in phrases]
             tokens = self.model.candidate_tokens(feats, cells[None], boxes[None].to(det.dtype))

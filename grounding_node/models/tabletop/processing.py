@@ -93,6 +93,20 @@ class Letterbox:
         return b
 
 
+def input_size(frame: Tuple[int, int], base: Tuple[int, int], stride: int = 8,
+               max_widen: float = 2.0) -> Tuple[int, int]:
+    """The network input (width, height) for a frame of `frame` (width, height): the `base` height and a
+    width that keeps the frame's aspect (a multiple of `stride`), never narrower than `base` and at most
+    `max_widen` times wider. Why: letterboxing a 16:9 frame into the 4:3 base used 320x180 of 320x240, so its
+    objects were a quarter smaller than the same objects in a 4:3 frame and 16:9 scored 3 points under 4:3;
+    the network is fully convolutional, so a wider input costs only its extra pixels. Frames narrower than
+    the base (square, portrait) and beyond `max_widen` are letterboxed into the nearest of those widths."""
+    bw, bh = int(base[0]), int(base[1])
+    fw, fh = int(frame[0]), int(frame[1])
+    want = int(round(bh * fw / max(fh, 1) / stride)) * stride
+    return (min(max(bw, want), int(bw * max_widen) // stride * stride), bh)
+
+
 def letterbox_uint8(rgb: np.ndarray, size: Tuple[int, int]) -> Tuple[np.ndarray, Letterbox]:
     """HxWx3 uint8 (any size and aspect) -> the network-sized uint8 image, aspect kept, grey bars."""
     lb = Letterbox.fit((rgb.shape[1], rgb.shape[0]), size)
@@ -119,10 +133,14 @@ def preprocess_image(rgb: np.ndarray, size: Tuple[int, int]) -> torch.Tensor:
     return letterbox_image(rgb, size)[0]
 
 
-def decode_candidates(det: torch.Tensor, max_candidates: int = 12, threshold: float = 0.25):
+def decode_candidates(det: torch.Tensor, max_candidates: int = 12, threshold: float = 0.25,
+                      wh_scale: Tuple[float, float] = (1.0, 1.0)):
     """det (5,h,w) raw maps -> cells (K,2) long (x,y), boxes (K,4) normalised cx,cy,w,h, scores (K,).
 
-    Peaks are local maxima of the centre heatmap (3x3 max-pool NMS) above `threshold`."""
+    Peaks are local maxima of the centre heatmap (3x3 max-pool NMS) above `threshold`. The size head
+    predicts width and height as fractions of the input it was trained on, since a convolution sees pixels,
+    not the input's extent: for another input size (`input_size`) `wh_scale` = trained / this input size
+    (width, height) makes them fractions of this input (without it, boxes came out a third too wide at 16:9)."""
     heat = torch.sigmoid(det[0])
     h, w = heat.shape
     peaks = heat * (F.max_pool2d(heat[None, None], 3, 1, 1)[0, 0] == heat)
@@ -134,6 +152,8 @@ def decode_candidates(det: torch.Tensor, max_candidates: int = 12, threshold: fl
     cx = (xs.float() + off[0]) / w
     cy = (ys.float() + off[1]) / h
     wh = det[1:3, ys, xs].exp() * 0.05
+    if wh_scale != (1.0, 1.0):
+        wh = wh * torch.tensor(wh_scale, dtype=wh.dtype, device=wh.device)[:, None]
     boxes = torch.stack([cx, cy, wh[0], wh[1]], dim=-1)
     return torch.stack([xs, ys], dim=-1), boxes, scores
 
