@@ -81,3 +81,32 @@ def test_adding_roi_pooling_to_a_trained_model_changes_nothing_until_it_trains(t
     assert len(a[0]) == 16
     assert [(d.box_1024, d.score) for d in a[0]] == [(d.box_1024, d.score) for d in b[0]]
     assert backends[1].cfg.roi_pool == 3
+
+
+def test_average_checkpoints_is_the_elementwise_mean_and_refuses_other_architectures(tmp_path):
+    from dataclasses import replace
+
+    import pytest
+
+    from grounding_node.models.tabletop.modeling import TabletopConfig, TabletopGrounder
+    from grounding_node.training.train import average_checkpoints, save
+
+    cfg = TabletopConfig(vocab=["<pad>", "<unk>", "cube"])
+    torch.manual_seed(0)
+    a, b = TabletopGrounder(cfg), TabletopGrounder(cfg)
+    for m, n in ((a, 3), (b, 5)):
+        m.backbone.net[0][1].num_batches_tracked.fill_(n)
+    save(a, cfg, tmp_path / "a.pt", {"step": 1})
+    save(b, cfg, tmp_path / "b.pt", {"step": 2})
+    average_checkpoints(tmp_path / "a.pt", tmp_path / "b.pt", tmp_path / "avg.pt")
+    avg = torch.load(str(tmp_path / "avg.pt"), weights_only=True)
+    sa, sb = a.state_dict(), b.state_dict()
+    w = "reasoner.layers.0.linear1.weight"
+    assert not torch.equal(sa[w], sb[w])
+    torch.testing.assert_close(avg["state_dict"][w], 0.5 * sa[w] + 0.5 * sb[w])
+    assert int(avg["state_dict"]["backbone.net.0.1.num_batches_tracked"]) == 3      # integers: the trained one's
+    assert avg["meta"]["step"] == 1 and avg["meta"]["averaged_with"].endswith("b.pt")
+    TabletopBackend(BackendConfig(model=str(tmp_path / "avg.pt"), device="cpu")).load()   # loads as a model
+    save(TabletopGrounder(replace(cfg, roi_pool=2)), replace(cfg, roi_pool=2), tmp_path / "c.pt", {})
+    with pytest.raises(ValueError, match="different architectures"):
+        average_checkpoints(tmp_path / "a.pt", tmp_path / "c.pt", tmp_path / "bad.pt")
