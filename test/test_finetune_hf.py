@@ -7,8 +7,8 @@
    output with the boxes moved (a random tiny model cannot be LoRA-tuned into confident answers: its frozen
    output layer has logits of about +-0.6). Both outputs load with `create_backend(...)` and ground every
    training phrase through `ground()` at the family's default threshold with Acc@0.5 = 100 %. Grounding
-   DINO does not get there in a test's time (DINO_NOTE): its loss must fall, and the 100 % is an xfail that
-   reports the accuracy reached.
+   DINO gets there only when trained as the original is (its two-stage term on the encoder proposals, every
+   decoder layer supervised: `hf_tasks.DinoTask`); with transformers' own loss, 62 % at most (100 or 200 epochs).
 3. Resume: a run interrupted after one epoch and resumed equals the uninterrupted run, epoch for epoch.
 
 The phrases are distinct per image and each image has its own background colour: these 1-layer models
@@ -52,12 +52,13 @@ VARIANTS = GENERATIVE + [("grounding_dino", "grounding_dino")]
 # (lr, epochs, batch size, validate every n epochs) that memorise the set: full fine-tuning of the random
 # checkpoint, then LoRA on top of its output. Validation (generation) only now and then: it is most of the time.
 FULL = {"florence2": (3e-3, 150, 4, 1000), "paligemma": (3e-2, 60, 1, 1000), "qwen2_5": (1e-2, 50, 1, 1000),
-        "qwen3": (1e-2, 50, 1, 1000), "grounding_dino": (1e-3, 40, 1, 1000)}
+        "qwen3": (1e-2, 50, 1, 1000), "grounding_dino": (2e-3, 120, 1, 10)}
 LORA = {"florence2": (1e-2, 40, 4, 1000), "paligemma": (2e-2, 40, 1, 1000), "qwen2_5": (1e-2, 40, 1, 1000),
-        "qwen3": (1e-2, 30, 1, 1000), "grounding_dino": (1e-2, 20, 1, 1000)}
-DINO_NOTE = ("Grounding DINO does not memorise this set in seconds: a DETR-style detector regresses boxes from a "
-             "random ResNet through Hungarian matching and converges slowly (measured on this set, full, lr 1e-3: "
-             "0 % after 25 epochs, 25 % after 75, 62 % after 100 = 800 steps, about a minute on 2 cores).")
+        "qwen3": (1e-2, 30, 1, 1000), "grounding_dino": (1e-2, 50, 1, 10)}
+# Grounding DINO, a DETR-style detector (Hungarian matching, boxes regressed from a random ResNet), converges
+# slowly and not monotonically: its runs validate every 10 epochs and keep the best. Measured on this set
+# (seeds 0-5, 1 thread): full, 100 % first at epoch 60-100 of 120 and kept; LoRA (seeds 0-3, 40 epochs),
+# 100 % first at epoch 25-40.
 
 
 # -- data ----------------------------------------------------------------------------------------------------------
@@ -223,6 +224,27 @@ def test_dino_targets_are_what_inference_scores(tiny_checkpoint, tmp_path):
     assert theirs.shape[0] != len(phrases) or not (theirs[:, : maps.shape[1]] == maps).all()
 
 
+def test_dino_loss_trains_the_encoder_proposals_and_every_decoder_layer(tiny_checkpoint, tmp_path):
+    """As the original Grounding DINO trains: the two-stage term scores the encoder proposals the decoder
+    starts from, so the proposal head gets gradients (transformers' own term uses the detached,
+    image-independent query embeddings and detached boxes: nothing reaches `enc_output` or
+    `encoder_output_bbox_embed`, and the decoder's starting queries and boxes never learn); and every
+    decoder layer is supervised, without changing the checkpoint's config."""
+    backend = create_backend("grounding_dino", BackendConfig(model=tiny_checkpoint("grounding_dino"), device="cpu"))
+    model = backend.model
+    samples = make_dataset(tmp_path, n=1)
+    task = DinoTask(backend, tmp_path)
+    model.train()
+    task.loss(task.units(samples), train=True)
+    head = {"enc_output": model.model.enc_output.weight, "enc_output_norm": model.model.enc_output_norm.weight,
+            "encoder_output_bbox_embed": model.model.encoder_output_bbox_embed.layers[-1].weight}
+    reached = {k: p.grad is not None and bool(p.grad.abs().sum() > 0) for k, p in head.items()}
+    assert reached == dict.fromkeys(head, True)
+    aux = {f"loss_{k}_{i}" for k in ("ce", "bbox", "giou") for i in range(model.config.decoder_layers - 1)}
+    assert aux | {"loss_ce_enc", "loss_bbox_enc", "loss_giou_enc"} <= set(task.loss_terms)
+    assert model.config.auxiliary_loss is False
+
+
 def test_lora_skips_tied_and_output_layers(tiny_checkpoint):
     """Grounding DINO's box head is one set of weights under four module names (detection head and decoder,
     per layer): LoRA on one of them would train a layer the other paths do not run, and the merged file
@@ -269,14 +291,12 @@ def check_plain_checkpoint(out: Path) -> None:
 
 def check_memorised(name: str, variant: str, method: str, state: RunState, out: Path, samples, root: Path,
                     seconds: float, device: str) -> None:
-    """Loss down, a plain checkpoint, and Acc@0.5 = 100 % through the backend (Grounding DINO: see DINO_NOTE)."""
+    """Loss down, a plain checkpoint, and Acc@0.5 = 100 % through the backend."""
     first, last = state.history[1]["train_loss"], state.history[-1]["train_loss"]
     assert last < 0.5 * first
     check_plain_checkpoint(out)
     acc, misses = accuracy(name, out, samples, root, device)
     print(f"{variant} {method}: train loss {first:.3f} -> {last:.3f}, Acc@0.5 {acc:.0%}, {seconds:.1f} s")
-    if variant == "grounding_dino" and acc < 1.0:
-        pytest.xfail(f"{DINO_NOTE} This run: Acc@0.5 {acc:.0%} (train loss {first:.2f} -> {last:.2f}).")
     assert acc == 1.0, misses
 
 
@@ -292,15 +312,13 @@ def test_full_finetune_memorises_through_the_backend(full_runs, name, variant, t
 
 
 @pytest.mark.parametrize("name,variant", VARIANTS, ids=[v for _, v in VARIANTS])
-def test_lora_on_the_full_output_learns_new_boxes(full_runs, tiny_checkpoint, tmp_path, name, variant, test_device):
-    """Generative families: LoRA on the full fine-tune's output, boxes moved. Grounding DINO: from the random
-    checkpoint (its full fine-tune has not memorised anything worth building on, and its outputs are not a
-    frozen random vocabulary: class scores are image-text dot products)."""
+def test_lora_on_the_full_output_learns_new_boxes(full_runs, tmp_path, name, variant, test_device):
+    """LoRA on the full fine-tune's output, boxes moved (Grounding DINO: its box head is tied, so not adapted;
+    the boxes move through the adapted encoder proposal head and decoder)."""
     import time
 
-    dino = variant == "grounding_dino"
-    base = tiny_checkpoint(variant) if dino else str(full_runs(name, variant)[1])
-    samples = make_dataset(tmp_path / "data", rotate=0 if dino else 1)   # same phrases, boxes moved
+    base = str(full_runs(name, variant)[1])
+    samples = make_dataset(tmp_path / "data", rotate=1)   # same phrases, boxes moved
     cfg = config(name, base, tmp_path / "data", tmp_path / "out", "lora", LORA[variant], test_device)
     t0 = time.time()
     state = hf.train(cfg, samples, samples, tmp_path / "data", RunState())

@@ -21,6 +21,16 @@ A `Unit` is one model request of one image, exactly as the backend's `ground()` 
   `token_spans` (the tokens inference takes the max over) instead of the model's `build_label_maps`:
   that one splits the caption at hard-coded BERT ids of [CLS]/[SEP]/'.'/'?' (101, 102, 1012, 1029), so a
   '.' inside a phrase, or any tokenizer with other ids, would shift the classes against inference.
+  Two more departures from transformers' loss, both back to the original Grounding DINO training
+  (IDEA-Research's `SetCriterion` with `aux_loss` and `interm_outputs`):
+  **every decoder layer is supervised** (`auxiliary_loss` on for the loss only; the checkpoint's config
+  keeps its value), and the **two-stage (encoder) term is computed on the proposals the decoder starts
+  from, with their gradients** (`encoder_proposals`). transformers scores its encoder term with the
+  detached decoder target (with `embedding_init_target`, the learned, image-independent query
+  embeddings) against the text before the encoder, and boxes it with the detached reference points: that
+  term is a constant for the model and no gradient reaches the proposal head (`enc_output`,
+  `enc_output_norm`, `encoder_output_bbox_embed`), so the decoder's top-k queries and starting boxes
+  never learn (the tiny test checkpoint: 62 % of 16 phrase-box pairs at most with it, 100 % without).
   Images go through the model one at a time (gradients accumulated over the batch), as `ground()` sends
   them: no padding between images of different sizes (inference sees each image unpadded, with its boxes
   normalised to it), and no batch for the loss's per-image class offsets, which add
@@ -30,6 +40,7 @@ A `Unit` is one model request of one image, exactly as the backend's `ground()` 
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Sequence, Tuple
@@ -146,22 +157,55 @@ def collate(encoded: Sequence[Dict[str, Any]], pad_id: int) -> Dict[str, Any]:
     return out
 
 
+def encoder_proposals(model_output, num_queries: int, detached_boxes=None) -> Dict[str, Any]:
+    """The two-stage outputs of the `num_queries` encoder proposals the decoder starts from, as the original
+    Grounding DINO supervises them (`interm_outputs`): their class logits (the proposal features against
+    the encoded text, `enc_outputs_class`) and boxes (`enc_outputs_coord_logits`, sigmoid), with gradients.
+    `model_output` is the `GroundingDinoModel` output of the forward being trained; `detached_boxes`, the
+    model's own (detached) `encoder_pred_boxes`, checks that the same proposals were selected."""
+    import torch
+
+    scores, coords = model_output.enc_outputs_class, model_output.enc_outputs_coord_logits
+    top = torch.topk(scores.max(-1).values, num_queries, dim=1).indices   # the selection the model makes
+    logits = torch.gather(scores, 1, top[..., None].expand(-1, -1, scores.shape[-1]))
+    boxes = torch.gather(coords, 1, top[..., None].expand(-1, -1, coords.shape[-1])).sigmoid()
+    if detached_boxes is not None and not torch.allclose(boxes.detach(), detached_boxes.to(boxes.dtype)):
+        raise RuntimeError("grounding_dino: the encoder proposals do not match the model's top-k "
+                           "(transformers' GroundingDinoModel changed?)")
+    return {"encoder_logits": logits, "encoder_pred_boxes": boxes}
+
+
 @dataclass
 class DinoTask:
-    """Examples and loss of Grounding DINO (a `GroundingDinoBackend`): transformers' detection loss."""
+    """Examples and loss of Grounding DINO (a `GroundingDinoBackend`): transformers' detection loss, with the
+    phrase label maps, every decoder layer and the two-stage term trained as the original does."""
 
     backend: Any
     root: Path
     _maps: List[Any] = field(default_factory=list)
+    _model_output: Any = None
+    loss_terms: Dict[str, float] = field(default_factory=dict)   # the last forward's loss terms (unweighted)
 
     def __post_init__(self) -> None:
         real = self.backend.model.loss_function
 
-        def loss_with_phrase_maps(logits, labels, device, pred_boxes, config, label_maps, text_mask, **kwargs):
-            maps = tuple(m.to(logits.device) for m in self._maps) if self._maps else label_maps
-            return real(logits, labels, device, pred_boxes, config, maps, text_mask, **kwargs)
+        def detection_loss(logits, labels, device, pred_boxes, config, label_maps, text_mask, **kwargs):
+            if not self._maps:    # not a DinoTask forward: transformers' loss as it is
+                return real(logits, labels, device, pred_boxes, config, label_maps, text_mask, **kwargs)
+            maps = tuple(m.to(logits.device) for m in self._maps)
+            config = copy.copy(config)
+            config.auxiliary_loss = True
+            if config.two_stage:
+                kwargs.update(encoder_proposals(self._model_output, config.num_queries,
+                                                kwargs.get("encoder_pred_boxes")))
+            loss, terms, aux = real(logits, labels, device, pred_boxes, config, maps, text_mask, **kwargs)
+            self.loss_terms = {k: float(v.detach()) for k, v in terms.items()}
+            return loss, terms, aux
 
-        self.backend.model.loss_function = loss_with_phrase_maps
+        self.backend.model.loss_function = detection_loss
+
+    def _capture(self, _module, _inputs, output) -> None:
+        self._model_output = output
 
     def units(self, samples: Sequence[Sample]) -> List[Unit]:
         return [Unit(s, list(range(len(s.groundings)))) for s in samples if s.groundings]
@@ -199,10 +243,13 @@ class DinoTask:
             target = {k: v.to(backend.device) for k, v in target.items()}
             target["boxes"] = target["boxes"].to(backend.dtype)
             self._maps = [maps]
+            hook = backend.model.model.register_forward_hook(self._capture)   # GroundingDinoModel's outputs
             try:
-                out = backend.model(**move_inputs(inputs, backend.device, backend.dtype), labels=[target])
+                out = backend.model(**move_inputs(inputs, backend.device, backend.dtype), labels=[target],
+                                    return_dict=True)
             finally:
-                self._maps = []
+                self._maps, self._model_output = [], None
+                hook.remove()
             loss = out.loss / len(units)
             if train:
                 loss.backward()
@@ -226,4 +273,4 @@ def make_task(backend, root: Path):
                      "paligemma, qwen_vl, grounding_dino)")
 
 
-__all__ = ["DinoTask", "GenerativeTask", "Unit", "collate", "load_rgb", "make_task"]
+__all__ = ["DinoTask", "GenerativeTask", "Unit", "collate", "encoder_proposals", "load_rgb", "make_task"]
