@@ -37,3 +37,45 @@ def test_node_grounds_with_a_tiny_transformers_backend(ros, launcher, tiny_check
             assert res.objects and any(o.has_position for o in res.objects)
     finally:
         probe.close()
+
+
+@pytest.mark.parametrize("backend,variant,options", [
+    ("tabletop", None, {}),
+    ("florence2", "florence2", {"max_new_tokens": 16}),
+    ("grounding_dino", "grounding_dino", {"candidate_threshold": 0.0, "max_candidates": 3}),
+])
+def test_node_loads_a_finetune_output_folder(ros, launcher, tiny_checkpoint, tmp_path, backend, variant, options):
+    """Issue 12: the folder `python -m grounding_node.finetune ... --out OUT` writes loads in the node as
+    `backend:=X model:=OUT` and grounds through it (one epoch here: loading is the point, not accuracy)."""
+    import cv2
+
+    from grounding_node.data.format import Grounding, Sample
+    from grounding_node.data.writer import write_annotations
+    from grounding_node.finetune.cli import build_parser, config_from_args, run
+
+    rgb, _ = cam.render()
+    data = tmp_path / "data"
+    data.mkdir()
+    cv2.imwrite(str(data / "frame.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    boxes = {name: [u0 / cam.WIDTH * 1024, v0 / cam.HEIGHT * 1024, u1 / cam.WIDTH * 1024, v1 / cam.HEIGHT * 1024]
+             for name, (_, u0, v0, u1, v1, _) in cam.SCENE.items()}
+    write_annotations(data, [Sample("frame.png", cam.WIDTH, cam.HEIGHT,
+                                    [Grounding("red box", [boxes["red"]]), Grounding("blue box", [boxes["blue"]])])])
+    out = tmp_path / "model"
+    args = ["--backend", backend, "--data", str(data), "--out", str(out), "--epochs", "1", "--no-progress"]
+    args += ["--replay", "0"] if variant is None else ["--model", tiny_checkpoint(variant), "--method", "full"]
+    run(config_from_args(build_parser().parse_args(args)))
+    assert (out / "README.md").is_file()
+
+    ns = unique_namespace()
+    probe = ProbeNode(ns)
+    node, _ = start_stack(launcher, ns, backend=backend, model=str(out), backend_options=options,
+                          score_threshold=0.0, camera_args=["--rate", "15"])
+    try:
+        wait_ready(probe, launcher, node, timeout=60)
+        probe.send("red box")
+        results = probe.wait_for_detections(1, 60)
+        assert len(results) == 1, process_report(launcher) + launcher.log(node)[-3000:]
+        assert results[0].error == "" and results[0].model.startswith(backend), (results[0].error, results[0].model)
+    finally:
+        probe.close()
