@@ -10,33 +10,39 @@ import synthetic_camera as cam
 from ros_harness import ProbeNode, process_report, start_stack, unique_namespace, wait_ready
 
 
+def ground_once(launcher, backend: str, model: str, options: dict, command: str):
+    """Start the sim camera and the node with `backend:=backend model:=model`, send one command, and return
+    its one result (fails with the node's log if it does not come)."""
+    ns = unique_namespace()
+    probe = ProbeNode(ns)
+    node, _ = start_stack(launcher, ns, backend=backend, model=model, backend_options=options,
+                          score_threshold=0.0, camera_args=["--rate", "15"])
+    try:
+        wait_ready(probe, launcher, node, timeout=60)
+        probe.send(command)
+        results = probe.wait_for_detections(1, 60)
+        assert len(results) == 1, process_report(launcher) + launcher.log(node)[-3000:]
+        return results[0]
+    finally:
+        probe.close()
+
+
 @pytest.mark.parametrize("backend,variant,options", [
     ("florence2", "florence2", {"max_new_tokens": 16}),
     ("grounding_dino", "grounding_dino", {"candidate_threshold": 0.0, "max_candidates": 3}),
 ])
 def test_node_grounds_with_a_tiny_transformers_backend(ros, launcher, tiny_checkpoint, backend, variant, options):
-    ns = unique_namespace()
-    probe = ProbeNode(ns)
-    node, _ = start_stack(launcher, ns, backend=backend, model=tiny_checkpoint(variant), backend_options=options,
-                          score_threshold=0.0, camera_args=["--rate", "15"])
-    try:
-        wait_ready(probe, launcher, node, timeout=60)
-        probe.send("red box; blue box")
-        results = probe.wait_for_detections(1, 60)
-        assert len(results) == 1, process_report(launcher) + launcher.log(node)[-3000:]
-        res = results[0]
-        assert res.error == "", res.error
-        assert res.model.startswith(backend), res.model
-        assert res.inference_ms > 0
-        assert res.header.frame_id == cam.FRAME_ID
-        for obj in res.objects:
-            assert obj.phrase in ("red box", "blue box")
-            expected = np.array(obj.box_1024) * [cam.WIDTH, cam.HEIGHT, cam.WIDTH, cam.HEIGHT] / 1024.0
-            np.testing.assert_allclose(obj.box_pixels, expected, rtol=1e-5, atol=1e-3)
-        if backend == "grounding_dino":        # detector heads always give candidates: 3D goes through too
-            assert res.objects and any(o.has_position for o in res.objects)
-    finally:
-        probe.close()
+    res = ground_once(launcher, backend, tiny_checkpoint(variant), options, "red box; blue box")
+    assert res.error == "", res.error
+    assert res.model.startswith(backend), res.model
+    assert res.inference_ms > 0
+    assert res.header.frame_id == cam.FRAME_ID
+    for obj in res.objects:
+        assert obj.phrase in ("red box", "blue box")
+        expected = np.array(obj.box_1024) * [cam.WIDTH, cam.HEIGHT, cam.WIDTH, cam.HEIGHT] / 1024.0
+        np.testing.assert_allclose(obj.box_pixels, expected, rtol=1e-5, atol=1e-3)
+    if backend == "grounding_dino":        # detector heads always give candidates: 3D goes through too
+        assert res.objects and any(o.has_position for o in res.objects)
 
 
 @pytest.mark.parametrize("backend,variant,options", [
@@ -67,15 +73,5 @@ def test_node_loads_a_finetune_output_folder(ros, launcher, tiny_checkpoint, tmp
     run(config_from_args(build_parser().parse_args(args)))
     assert (out / "README.md").is_file()
 
-    ns = unique_namespace()
-    probe = ProbeNode(ns)
-    node, _ = start_stack(launcher, ns, backend=backend, model=str(out), backend_options=options,
-                          score_threshold=0.0, camera_args=["--rate", "15"])
-    try:
-        wait_ready(probe, launcher, node, timeout=60)
-        probe.send("red box")
-        results = probe.wait_for_detections(1, 60)
-        assert len(results) == 1, process_report(launcher) + launcher.log(node)[-3000:]
-        assert results[0].error == "" and results[0].model.startswith(backend), (results[0].error, results[0].model)
-    finally:
-        probe.close()
+    res = ground_once(launcher, backend, str(out), options, "red box")
+    assert res.error == "" and res.model.startswith(backend), (res.error, res.model)
