@@ -55,6 +55,46 @@ CASES = [
     # ... but a relation to a plural anchor stays a relation
     ("the cube to the left of the balls", "the cube left of the balls"),
     ("the mug on the right of the cups", "the mug right of the cups"),
+    # a side, the front or the back said as an adjective
+    ("the right-hand cup", "the rightmost cup"),
+    ("the left red cube", "the leftmost red cube"),
+    ("the front ball", "the nearest ball"),
+    ("the rear cube", "the farthest cube"),
+    ("the one in front", "the thing closest to the camera"),
+    ("the one nearest the left edge", "the thing furthest to the left"),
+    ("the object that is the furthest right", "the object furthest to the right"),
+    ("the rightmost object of all", "the rightmost object"),
+    # up and down in the picture: the far side of the table is at the top of the image
+    ("the top-most ball", "the farthest ball"),
+    ("the cube at the bottom of the image", "the cube closest to the camera"),
+    ("the cube at the top of the picture", "the cube furthest from the camera"),
+    # "tallest" is the largest, never the "smallest" a spelling corrector makes of it
+    ("the tallest cylinder", "the largest cylinder"),
+    ("the shortest can", "the smallest can"),
+    # the ordinal after the noun, or fused with the side
+    ("the ball second from the right", "the second ball from the right"),
+    ("the mug which is third from the left", "the third mug from the left"),
+    ("the second-leftmost cube", "the second cube from the left"),
+    # a superlative with no "is the"; comparisons with the camera named
+    ("the cube that's closest", "the nearest cube"),
+    ("the mug nearer the camera than the ball", "the mug closer than the ball"),
+    ("the block further back than the mug", "the block farther away than the mug"),
+    ("the cube just left of the ball", "the cube left of the ball"),
+    ("the block that sits behind the can", "the block that is behind the can"),
+    # a colour after the noun
+    ("the cup that's purple", "the purple cup"),
+    ("the cube in red", "the red cube"),
+    ("the block, the red one", "the red block"),
+    ("the not-red ball", "the non red ball"),
+    ("the cube that is neither red nor blue", "the cube that is not red"),
+    ("the objects that are green", "all green objects"),
+    # questions and fillers
+    ("which one is the red cube?", "the red cube"),
+    ("is there a green ball", "a green ball"),
+    ("yo grab that white sphere", "the white sphere"),
+    # no word in the model for "next to" or "the middle": dropped, not left as stray words
+    ("the cup next to the box", "the cup"),
+    ("the cube in the middle", "the cube"),
 ]
 
 
@@ -92,3 +132,22 @@ def test_paraphrase_set_is_large_enough_and_covers_every_type():
     assert sum(len(v) for v in table.values()) >= 60
     assert {k for k, _ in table} == {"attribute", "relation", "extreme", "ordinal", "negation", "plural",
                                      "no_referent"}
+
+
+# Real words near a model word: a spelling corrector would change the referent ("the cyan cube" -> "the can
+# cube", "lift" -> left, "here" -> sphere). Each must be dropped (or mapped on purpose), never corrected.
+REAL_WORDS_NEAR_MODEL_WORDS = ["back", "beige", "bring", "cyan", "lift", "might", "must", "none", "pink", "shall",
+                               "here", "thin", "hand", "kind", "fine", "what", "then", "there", "other", "thank"]
+
+
+@pytest.mark.parametrize("word", REAL_WORDS_NEAR_MODEL_WORDS)
+def test_real_words_are_not_spelling_corrected_into_model_words(word):
+    # after the noun, where no phrase rule gives the word a meaning ("the back cube" is the farthest one)
+    assert normalize_words(f"the cube {word}", VOCAB) == ["the", "cube"]
+    if word != "back":
+        assert normalize_words(f"the {word} cube", VOCAB) == ["the", "cube"]
+
+
+def test_misspellings_are_still_corrected():
+    assert normalize_words("the yelow cilinder", VOCAB) == ["the", "yellow", "cylinder"]
+    assert normalize_words("the gren sphear", VOCAB) == ["the", "green", "sphere"]

@@ -13,8 +13,14 @@ the phrase first (the same function runs in training and inference, so both see 
    "closest to me"), ordinal ("2nd", "first from the left" -> leftmost, "from the left, the second ..."),
    relation ("on the left side of", "nearer than", "in back of") and negation ("not the red one",
    "anything but red", "other than the red one", "except the red one") map to one canonical form;
+   Sides, front and back said as adjectives ("the right-hand cup", "the rear cube"), up and down in the
+   picture ("topmost", "at the bottom of the image": a table seen from above has its far side at the
+   top), colours after the noun ("the cup that's purple") and ordinals after it ("the ball second from
+   the right") too; "next to X" and "in the middle" have no word in the model and are dropped whole;
 5. words still unknown: a close spelling of a known word is corrected ("bleu" -> blue), anything else
-   is dropped (an unknown adjective must not replace the phrase's meaning with one <unk>).
+   is dropped (an unknown adjective must not replace the phrase's meaning with one <unk>). Real words
+   that are spelled close to a model word ("cyan" ~ can, "lift" ~ left, "here" ~ sphere: `NOT_TYPOS`)
+   are dropped, not corrected.
 """
 
 from __future__ import annotations
@@ -51,8 +57,13 @@ SYNONYMS = {
     "huge": "large", "giant": "large", "massive": "large", "bigger": "large", "larger": "large",
     "mini": "small", "smaller": "small", "teeny": "tiny", "wee": "little", "minute": "tiny",
     "smallest": "smallest", "littlest": "smallest", "teeniest": "tiniest", "greatest": "largest",
+    "tallest": "largest", "tall": "large", "shortest": "smallest", "short": "small", "tinier": "small",
+    "littler": "small", "further": "farther",
     # superlatives in one word
     "frontmost": "nearest", "foremost": "nearest", "backmost": "farthest", "rearmost": "farthest",
+    # up/down in the picture: a table seen from above has the far side at the top of the image
+    "topmost": "farthest", "uppermost": "farthest", "highest": "farthest", "bottommost": "nearest",
+    "lowest": "nearest",
     # determiners
     "each": "every", "both": "all", "any": "the", "this": "the", "those": "the", "these": "the",
     "which": "that", "whichever": "that",
@@ -61,7 +72,7 @@ SYNONYMS = {
 # leading command words / politeness, longest first (matched repeatedly at the start)
 _LEAD = [
     r"hey", r"hi", r"ok(?:ay)?", r"robot", r"now", r"then", r"so", r"um+", r"uh+", r"well", r"please",
-    r"kindly", r"just", r"quickly", r"carefully", r"also", r"and",
+    r"kindly", r"just", r"quickly", r"carefully", r"also", r"and", r"yo", r"alright",
     r"(?:could|can|would|will|might) you(?: please| kindly| just)?(?: go ahead and)?",
     r"(?:could|can|may) i (?:have|get)", r"go ahead and", r"i(?: would|'d| will|'ll)? (?:like|want|need)(?: you)?(?: to)?",  # noqa: E501
     r"i'd love(?: you)?(?: to)?", r"let's", r"let me (?:have|see)", r"you should", r"try to", r"help me",
@@ -71,16 +82,19 @@ _LEAD = [
     r"move", r"push", r"find", r"locate", r"highlight", r"mark", r"detect", r"show", r"spot", r"identify",
     r"where(?:'s| is| are)", r"what about", r"how about", r"there(?:'s| is)", r"i mean", r"go for",
     r"reach for", r"grab me", r"get me", r"give", r"hand", r"bring", r"pass", r"fetch",
+    r"(?:is|are) there", r"do you see", r"(?:can|could) you see", r"which (?:one|thing|object) is",
 ]
 _TRAIL = [r"please", r"thanks", r"thank you", r"for me", r"now", r"right now", r"quickly", r"if you can",
           r"if you could", r"would you", r"(?:that )?(?:you|i|we) (?:can )?see",
           r"in (?:the|this) (?:scene|picture|image)",
           r"all of them", r"(?:each|every) one", r"could you", r"will you", r"ok(?:ay)?", r"there", r"over there",
-          r"from the table", r"off the table", r"on the table", r"up"]
+          r"from the table", r"off the table", r"on the table", r"up", r"of (?:them )?all"]
 _LEAD_RE = re.compile(r"^(?:(?:" + "|".join(sorted(_LEAD, key=len, reverse=True)) + r")\b\s*,?\s*)+")
 _TRAIL_RE = re.compile(r"(?:\s*,?\s*\b(?:" + "|".join(sorted(_TRAIL, key=len, reverse=True)) + r"))+\s*$")
 
 _SIDE = r"(left|right)"
+_NOUNS = ("cubes?|blocks?|box(?:es)?|bricks?|cans?|cylinders?|balls?|spheres?|mugs?|cups?|objects?|things?|ones?|"
+          "items?|dice|tins?|tubes?")
 _SINGULAR = {"cubes": "cube", "blocks": "block", "boxes": "box", "bricks": "brick", "cans": "can",
              "cylinders": "cylinder", "balls": "ball", "spheres": "sphere", "mugs": "mug", "cups": "cup",
              "objects": "object", "things": "thing", "ones": "thing", "items": "object"}
@@ -104,6 +118,10 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (rf"^(?:the )?(?:counting|starting|going)? ?from (?:the )?{_SIDE}(?: side)?,? (?:the )?(second|third) (.+)$",
      r"the \2 \3 from the \1"),
     (rf"^(?:the )?(second|third) from (?:the )?{_SIDE}(?: side)?,? (?:the )?(.+)$", r"the \1 \3 from the \2"),
+    # "the second-leftmost cube", "the ball (that is) second from the right": the ordinal before the noun
+    (rf"\b(second|third)[ -]{_SIDE}[ -]?most (.+)$", r"\1 \3 from the \2"),
+    (rf"\bthe (.+?) (?:that is |which is )?(second|third)(?: one| thing)? (?:counting |starting |going )?from (?:the )?{_SIDE}(?: side| end| edge)?\b",  # noqa: E501
+     r"the \2 \1 from the \3"),
     (rf"\b(second|third) (.+?) (?:counting |starting |going )?(?:from|on|at) (?:the )?{_SIDE}(?: side| end| edge)?\b",
      r"\1 \2 from the \3"),
     (rf"\b(second|third) (?:one |thing )?(?:counting |starting |going )?from (?:the )?{_SIDE}(?: side| end| edge)?(?:,? the)? (.+)$",  # noqa: E501
@@ -115,6 +133,17 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (rf"\blast (.+?) (?:on|at|to) (?:the )?{_SIDE}(?: side| end| edge)?\b", r"\2most \1"),
     # extremes: left/right
     (rf"\b{_SIDE} ?most\b", r"\1most"), (rf"\bmost {_SIDE}(?:ward)?\b", r"\1most"),
+    # a side said as an adjective: "the right-hand cup", "the left red cube" (not "the left of ...")
+    (rf"\bthe {_SIDE}[ -]hand(?: side)? (?!of\b|side\b)", r"the \1most "),
+    (rf"\bthe {_SIDE} (?=(?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})\b)", r"the \1most "),
+    # "nearest the left edge" = furthest to the left
+    (rf"\b(?:nearest|closest) (?:to )?the {_SIDE}(?: side| end| edge)?\b", r"furthest to the \1"),
+    # up/down in the picture: the far side of a table is at the top of the image
+    (r"\b(?:that is |located |placed |sitting |lying |standing )?(?:at|in|on|near) the (?:very )?top(?: of the (?:image|picture|frame|view|screen|table))?\b(?! of)",  # noqa: E501
+     "furthest from the camera"),
+    (r"\b(?:that is |located |placed |sitting |lying |standing )?(?:at|in|on|near) the (?:very )?bottom(?: of the (?:image|picture|frame|view|screen|table))?\b(?! of)",  # noqa: E501
+     "closest to the camera"),
+    (r"\btop ?most\b", "farthest"), (r"\bbottom ?most\b", "nearest"),
     (rf"\b(?:(?:that is|located|placed|sitting|lying|standing) )?(?:on|at|to|in) the (?:far|very|extreme) {_SIDE}(?: side| end| edge)?\b",  # noqa: E501
      r"furthest to the \1"),
     (rf"\b(?:at|on) the {_SIDE} (?:end|edge)\b", r"furthest to the \1"),
@@ -132,7 +161,12 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
      "closest to the camera"),
     (r"\b(?:that is |located |placed |sitting |standing )?(?:at|in) the (?:very )?(?:back|rear)(?! of)\b",
      "furthest from the camera"),
-    (r"\bthat is (?=(?:furthest|farthest|closest|nearest|leftmost|rightmost|largest|smallest|biggest|tiniest)\b)", ""),
+    (r"\b(?:that is )?(?:the )?(?:furthest|farthest) to the (left|right)\b", r"furthest to the \1"),
+    (r"\bthat is (?:the )?(?=(?:furthest|farthest|closest|nearest|leftmost|rightmost|largest|smallest|biggest|tiniest)\b)", ""),  # noqa: E501
+    # "the front ball", "the rear cube", "the one in front"
+    (rf"\bthe (front|back|rear) (?=(?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})\b)",
+     lambda m: "the nearest " if m.group(1) == "front" else "the farthest "),
+    (r"\b(?:that is )?in front$", "closest to the camera"),
     # a comparison inside a named group: "the smaller of the two balls", "the rightmost one of the cubes"
     # ("left"/"right" only with "one": "to the left of the balls" is a relation to a plural anchor)
     (rf"(?<!to )(?<!on )(?<!at )\bthe ((?:left|right)(?= ones?| things?)|"
@@ -141,19 +175,41 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
      _group_superlative),
     # a superlative said as a predicate: "(which) cube is the biggest"
     (rf"^(?:the |that )?(.+?) (?:that )?is the ({_SUPERLATIVES})$", r"the \2 \1"),
+    # ... or with no "is the": "the cube that's closest", "the mug furthest"
+    (r"^(?:the |a )?(.+?) (?:that is )?(?:the )?(closest|nearest)$", r"the nearest \1"),
+    (r"^(?:the |a )?(.+?) (?:that is )?(?:the )?(furthest|farthest)$", r"the farthest \1"),
+    # the state verb of a relation: "the block that sits behind the can"
+    (r"\bthat (?:is )?(?:sits|lies|stands|rests|sitting|lying|standing|resting|placed|located|positioned|found)\b",
+     "that is"),
+    # a colour or size after the noun: "the cup that's purple", "the cube in red", "the block, the red one"
+    (rf"\bthe ({_NOUNS}) (?:that is |coloured |colored |painted |in )({_ATTR})$", r"the \2 \1"),
+    (rf"\bthe ({_NOUNS}),? the ({_ATTR}) (?:ones?|things?)$", r"the \2 \1"),
+    (rf"\bthe not ({_ATTR}) ", r"the non \1 "),
     # "on the left" with no "of" after it: the one furthest that way
     (rf"\b(?:that is |located |placed |sitting |standing )?on the {_SIDE}(?:[ -]hand)?(?: side)?$",
      r"furthest to the \1"),
     # an attribute after the noun: "everything blue", "all objects that are red"
     (rf"\b(?:everything|all (?:the )?(?:things|objects)) ({_ATTR})$", r"all \1 things"),
     (rf"\ball (?:the )?(objects|things) (?:that (?:is|are) )({_ATTR})$", r"all \2 \1"),
+    (rf"^(?:all |every )?(?:of )?(?:the )?((?:{_NOUNS})s|boxes|dice) (?:that (?:is|are) )({_ATTR})$", r"all \2 \1"),
     # relations
     (rf"\b(?:(?:on|to|at) )?the {_SIDE}(?:[ -]hand)? side of\b", r"\1 of"),
     (rf"\bon the {_SIDE} of\b", r"\1 of"), (rf"\b{_SIDE}(?:wards?)? (?:of|from)\b", r"\1 of"),
     (rf"\bto the {_SIDE} of\b", r"\1 of"),
-    (r"\b(?:nearer|closer)(?: to (?:me|you|us|the camera|the robot))? than\b", "closer than"),
-    (r"\b(?:farther|further|more distant)(?: away)?(?: from (?:me|you|us|the camera|the robot))? than\b",
+    (r"\b(?:nearer|closer)(?: to)?(?: (?:me|you|us|the camera|the robot|the viewer))? than\b", "closer than"),
+    (r"\b(?:farther|further|more distant)(?: away| back)?(?: from)?(?: (?:me|you|us|the camera|the robot|the viewer))? than\b",  # noqa: E501
      "farther away than"),
+    (r"\bfurther forward than\b", "closer than"),
+    # intensifiers before a relation: "right behind", "just left of", "directly in front of"
+    (r"\b(?:right|just|directly|immediately|slightly|somewhat|a bit|a little) (?=(?:left|right|behind|in front|next|beside|closer|nearer|farther|further)\b)", ""),  # noqa: E501
+    # near the camera = the nearest; "next to"/"beside"/"near" another object has no word in the model:
+    # the anchor is dropped rather than left as stray words
+    (r"\b(?:that is |located |placed |sitting |standing )?(?:near|close to|by) (?:me|you|us|the camera|the robot|the viewer)\b",  # noqa: E501
+     "closest to the camera"),
+    (rf"\b(?:that is |located |placed |sitting |lying |standing )?(?:next to|beside|besides|near|nearby|close to|by|alongside|touching) (?:the |a |an )?(?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})\b", ""),  # noqa: E501
+    # the middle has no word in the model: dropped
+    (r"\b(?:that is |located |placed |sitting |standing )?(?:in|at) the (?:middle|center|centre)\b(?: of the (?:table|image|picture|scene))?", ""),  # noqa: E501
+    (r"\b(?:middle|central|centre|center) ", ""),
     (r"\b(?:in back of|at the back of|beyond|back of|behind of)\b", "behind"),
     (r"\b(?:in front of|before|ahead of|at the front of|in the front of)\b", "in front of"),
     # negation: "not the red one", "anything but red", "other than the red one", "except the red one"
@@ -162,6 +218,8 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (rf"\b(?:that|which) is (?:a )?(?:different|another) (?:colou?r|size) (?:than|from|to) (?:the )?({_ATTR})(?: ones?)?\b",  # noqa: E501
      r"that is not \1"),
     (rf"\bnon ?-? ?({_ATTR})\b", r"non \1"),
+    # "neither red nor blue": the model takes one excluded attribute; the first is kept
+    (rf"\b(?:that is |which is |is )?neither ({_ATTR}) nor {_ATTR}\b", r"that is not \1"),
     # "the red one" style head nouns and plural heads
     (r"\bthe (?:ones|things) that are\b", "the things that is"),
     (r"\bthat are\b", "that is"), (r"\bare\b", "is"),
@@ -196,7 +254,7 @@ def normalize_phrase(text: str) -> str:
     t = re.sub(r"\s+", " ", t).strip()
     for pat, rep in _CONTRACTIONS_C:
         t = pat.sub(rep, t)
-    t = t.replace("-", " ")
+    t = re.sub(r"\s+", " ", t.replace("-", " ")).strip()
     t = _LEAD_RE.sub("", t)
     t = _TRAIL_RE.sub("", t).strip(" ,")
     for pat, rep in _PHRASE_RULES_C:
@@ -218,9 +276,19 @@ def normalize_phrase(text: str) -> str:
     return " ".join(words)
 
 
+# Real English words a spelling corrector would turn into a model word that changes the meaning ("back" ->
+# black, "cyan" -> can, "lift" -> left, "here" -> sphere, "pink" -> pick): they are words, not typos, and
+# are dropped like any other unknown word. Found by running the corrector over ~400 words of table-top
+# commands (test_tabletop_language.py keeps the list honest).
+NOT_TYPOS = frozenset(
+    "back beige bring cyan lift might must none pink shall here thin hand kind fine what then there other "
+    "others thank thanks nothing where when with this those these light dark grey gray brown silver teal tan "
+    "sure mine line lone link sink bowl bottle".split())
+
+
 @lru_cache(maxsize=4096)
 def _closest(word: str, vocab: Tuple[str, ...]) -> str:
-    if len(word) < 4 or not word.isalpha():
+    if len(word) < 4 or not word.isalpha() or word in NOT_TYPOS:
         return ""
     match = difflib.get_close_matches(word, vocab, n=1, cutoff=0.75)
     return match[0] if match else ""
