@@ -110,3 +110,54 @@ def test_average_checkpoints_is_the_elementwise_mean_and_refuses_other_architect
     save(TabletopGrounder(replace(cfg, roi_pool=2)), replace(cfg, roi_pool=2), tmp_path / "c.pt", {})
     with pytest.raises(ValueError, match="different architectures"):
         average_checkpoints(tmp_path / "a.pt", tmp_path / "c.pt", tmp_path / "bad.pt")
+
+
+def test_the_recipe_runs_every_stage_in_order_with_one_command(tmp_path):
+    """`python -m grounding_node.training.recipe` is the one command that reproduces the shipped model:
+    its --smoke run goes through every stage (each --init is the stage before; the last one averaged with
+    its --average-with stage) and the result loads as the backend."""
+    import subprocess
+    import sys
+
+    from grounding_node.models.tabletop.backend import DEFAULT_CHECKPOINT
+    from grounding_node.training.recipe import STAGES, chunks_needed, command
+
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    r = subprocess.run([sys.executable, "-m", "grounding_node.training.recipe", "--smoke", "--out", str(out),
+                        "--cache", str(cache), "--jobs", "1", "--first-model", str(DEFAULT_CHECKPOINT)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    ran = [line.split(":")[0] for line in r.stdout.splitlines() if line.startswith("stage")]
+    assert ran == [s.name for s in STAGES]
+    for s in STAGES:
+        assert (out / f"{s.name}.pt").is_file()
+    assert "averaged with" in r.stdout
+    backend = TabletopBackend(BackendConfig(model=str(out / f"{STAGES[-1].name}.pt")))
+    backend.load()
+    # a second run resumes: every stage's output exists, nothing is trained again
+    again = subprocess.run([sys.executable, "-m", "grounding_node.training.recipe", "--smoke", "--out", str(out),
+                            "--cache", str(cache), "--first-model", str(DEFAULT_CHECKPOINT)],
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and again.stdout.count("exists, skipped") == len(STAGES)
+    # the full-size commands: each stage starts from the one before, and reads the chunks the recipe renders
+    full = [command(s, out, cache) for s in STAGES]
+    assert full[0][full[0].index("--init") + 1].endswith("first.pt")
+    for prev, cmd in zip(STAGES, full[1:]):
+        assert cmd[cmd.index("--init") + 1].endswith(f"{prev.name}.pt")
+    assert chunks_needed(STAGES)[0] == (0, 8000) and (48000, 56000) in chunks_needed(STAGES)
+    assert (0, 4000) in chunks_needed(STAGES)
+
+
+def test_the_recipe_takes_the_first_model_from_git_history(tmp_path):
+    """Without --first-model the starting point is the first model's committed weights."""
+    import subprocess
+
+    import pytest
+
+    from grounding_node.training.recipe import REPO, first_model
+
+    if subprocess.run(["git", "-C", str(REPO), "cat-file", "-e", "12357c5"], capture_output=True).returncode:
+        pytest.skip("not a git checkout with history (an installed package): --first-model is required there")
+    path = first_model(tmp_path / "first.pt")
+    ckpt = torch.load(str(path), map_location="cpu", weights_only=True)
+    assert {"config", "state_dict"} <= set(ckpt) and not ckpt["config"].get("roi_pool")

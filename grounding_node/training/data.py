@@ -117,10 +117,11 @@ def load_or_render_chunked(folder: Path, n_scenes: int, camera: str = "train", s
     return out
 
 
-if __name__ == "__main__":   # render one chunk into the cache: python -m grounding_node.training.data 8000 16000
+if __name__ == "__main__":   # render one chunk: python -m grounding_node.training.data 8000 16000 [FOLDER=data]
     import sys
 
     from grounding_node.training import data as _module  # pickle `Sample` under its module, not __main__
 
     a, b = int(sys.argv[1]), int(sys.argv[2])
-    _module.load_or_render(_module.chunk_cache(Path("data"), "train", "train", a, b), range(a, b))
+    folder = Path(sys.argv[3]) if len(sys.argv) > 3 else Path("data")
+    _module.load_or_render(_module.chunk_cache(folder, "train", "train", a, b), range(a, b))
