@@ -122,7 +122,7 @@ class Tally:
 
 
 def score_scene(backend, scene, exprs: Sequence[Expression], settings: GroundingSettings, threshold: float,
-                tallies: Sequence[Tally]) -> None:
+                tallies: Sequence[Tally], misses: Optional["Misses"] = None) -> None:
     h, w = scene.rgb.shape[:2]
     frame = Frame(rgb=scene.rgb, depth=scene.depth_16uc1(), depth_encoding="16UC1",
                   intrinsics=Intrinsics.from_K(scene.K, w, h), stamp_ns=scene.seed)
@@ -156,6 +156,50 @@ def score_scene(backend, scene, exprs: Sequence[Expression], settings: Grounding
             t.hits[expr.type].append(ok)
             if in3d is not None:
                 t.hit3d.append(in3d)
+        if not ok and misses is not None:
+            misses.add(scene, expr, gt, above[0] if above else (objs[0] if objs else None))
+
+
+class Misses:
+    """The first `limit` phrases a split got wrong, kept to be drawn (`write_sheet`): the card shows where
+    the model fails, not only how often."""
+
+    def __init__(self, limit: int = 8) -> None:
+        self.limit = limit
+        self.items: List[Dict] = []
+
+    def add(self, scene, expr: Expression, gt: np.ndarray, top) -> None:
+        if len(self.items) >= self.limit:
+            return
+        self.items.append({"rgb": scene.rgb, "seed": scene.seed, "text": expr.text, "type": expr.type, "gt": gt,
+                           "pred": None if top is None else np.asarray(top.box_1024),
+                           "score": None if top is None else float(top.score)})
+
+    def write_sheet(self, path: Path, threshold: float, width: int = 480) -> Path:
+        """Two-column contact sheet: GT green, the top box red (drawn even below the threshold, with its
+        score), the phrase and seed on a banner. JPEG keeps it small enough for the repository."""
+        import cv2
+
+        from grounding_node.training.dataset_eval import draw_example
+
+        tiles = []
+        for m in self.items:
+            score = "nothing" if m["score"] is None else f"{m['score']:.2f}" + (
+                "" if m["score"] >= threshold else f" < {threshold:g}")
+            img = draw_example(m["rgb"], m["gt"], m["pred"], f"{m['type']}: {m['text']} | top {score} | "
+                                                             f"seed {m['seed']}")
+            h = round(img.shape[0] * width / img.shape[1])
+            tiles.append(cv2.resize(img, (width, h), interpolation=cv2.INTER_AREA))
+        if not tiles:
+            raise ValueError("no misses to draw")
+        hmax = max(t.shape[0] for t in tiles)
+        tiles = [np.pad(t, ((0, hmax - t.shape[0]), (0, 0), (0, 0))) for t in tiles]
+        if len(tiles) % 2:
+            tiles.append(np.zeros_like(tiles[0]))
+        sheet = np.concatenate([np.concatenate(tiles[i:i + 2], axis=1) for i in range(0, len(tiles), 2)], axis=0)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80])
+        return path
 
 
 def expressions_for(scene, seed: int, style: str, table: Optional[Dict] = None) -> List[Expression]:
@@ -169,7 +213,8 @@ def expressions_for(scene, seed: int, style: str, table: Optional[Dict] = None) 
 
 
 def evaluate_split(backend, seeds: Sequence[int], camera: str, sizes: Sequence[Tuple[int, int]], style: str,
-                   threshold: float, paired: bool = False, progress: bool = True, desc: str = "eval") -> Dict:
+                   threshold: float, paired: bool = False, progress: bool = True, desc: str = "eval",
+                   misses: Optional[Misses] = None) -> Dict:
     """Figures for one split. `paired`: every scene at every size (same seed, same layout); otherwise the
     sizes take turns. Returns {"all": figures, "by_size": {"WxH": figures}}."""
     from tqdm import tqdm
@@ -186,7 +231,7 @@ def evaluate_split(backend, seeds: Sequence[int], camera: str, sizes: Sequence[T
             for size in (sizes if paired else [sizes[k % len(sizes)]]):
                 scene = sims[size].new_scene(int(seed))
                 exprs = expressions_for(scene, int(seed), style, table)
-                score_scene(backend, scene, exprs, settings, threshold, [total, by_size[size]])
+                score_scene(backend, scene, exprs, settings, threshold, [total, by_size[size]], misses)
     finally:
         for sim in sims.values():
             sim.close()
@@ -278,6 +323,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-card", action="store_true")
     ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--failures", type=Path, default=None, metavar="JPG",
+                    help="draw the first 8 in-distribution misses into this contact sheet "
+                         "(the card's is docs/models/tabletop_failures.jpg)")
     ap.add_argument("--device", default="cpu", help="torch device for the backend (cpu, cuda, auto)")
     data = ap.add_argument_group(
         "your own data", "--data DIR grades the backend on a dataset folder (docs/dataset.md, 'Evaluate on your "
@@ -315,9 +363,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"({time.time() - t0:.0f} s)")
         return 0
     results = {}
+    misses = Misses() if args.failures else None
     if args.scenes:
         results["in"] = evaluate_split(backend, range(EVAL_SEED0, EVAL_SEED0 + args.scenes), "train", IN_SIZES,
-                                       "train", threshold, progress=prog, desc="in-distribution")
+                                       "train", threshold, progress=prog, desc="in-distribution", misses=misses)
+        if misses is not None and misses.items:
+            print(f"failures drawn: {misses.write_sheet(args.failures, threshold)}")
     if args.ood_scenes:
         results["ood"] = evaluate_split(backend, range(OOD_SEED0, OOD_SEED0 + args.ood_scenes), "ood", OOD_SIZES,
                                         "heldout", threshold, paired=True, progress=prog, desc="ood")
