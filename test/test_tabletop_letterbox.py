@@ -16,7 +16,7 @@ from grounding_node.models.tabletop.processing import (
 )
 
 NET = (320, 240)
-SIZES = [(640, 480), (1280, 720), (1920, 1080), (848, 480), (1280, 800)]
+SIZES = [(640, 480), (1280, 720), (1920, 1080), (848, 480), (1280, 800), (480, 640), (720, 1280)]
 
 
 def _cxcywh(xyxy, w, h):
@@ -53,8 +53,9 @@ def test_boxes_map_back_exactly(size):
     ((1920, 1080), (424, 240)),
     ((848, 480), (424, 240)),
     ((1280, 800), (384, 240)),    # 16:10
-    ((480, 640), (320, 240)),     # portrait: never narrower than the base, letterboxed inside it
-    ((500, 500), (320, 240)),
+    ((480, 640), (240, 320)),     # portrait: the base turned on its side, objects at the scale of 4:3
+    ((720, 1280), (240, 424)),    # 9:16 (a phone, or a camera mounted on its side)
+    ((500, 500), (320, 240)),     # square: letterboxed into the base
     ((3840, 1080), (640, 240)),   # 32:9: at most twice the base width
 ])
 def test_input_size_keeps_the_frame_aspect_at_the_base_height(frame, expected):
@@ -99,6 +100,36 @@ def test_shipped_model_boxes_fit_objects_at_every_aspect(size):
     r = np.median(np.array(ratios), axis=0)
     assert np.median(ious) >= 0.85 and np.mean(np.array(ious) >= 0.5) >= 0.95, (np.median(ious), ious)
     assert np.all(np.abs(r - 1) <= 0.08), r
+
+
+def _box_fit(backend, size, n):
+    from grounding_node.geometry.boxes import box_iou
+    from grounding_node.sim.scene import TabletopSim
+
+    ious = []
+    with TabletopSim(*size, camera="random") as sim:
+        for k in range(n):
+            scene = sim.new_scene(3_100_000 + k)
+            pred = np.array([d.box_1024 for d in backend.ground(scene.rgb, ["the red cube"])[0]])
+            ious += [box_iou(pred, obj.box_1024[None])[:, 0].max() for obj in scene.objects]
+    return float(np.median(ious)), float(np.mean(np.array(ious) >= 0.5))
+
+
+def test_portrait_frames_ground_on_the_base_turned_on_its_side(monkeypatch):
+    """A 480x640 frame goes in at 240x320 (same pixels, objects at the trained 4:3 scale), not letterboxed
+    into 320x240 where it used 180x240: on the same 20 rendered scenes the boxes fit the objects better
+    (measured: 94.9 against 89.8 % of objects at IoU >= 0.5, median IoU 0.89 against 0.84). The model never
+    trained on portrait frames, so they stay below landscape (99.5 % at 640x480)."""
+    from grounding_node.models import tabletop
+    from grounding_node.models.base import BackendConfig
+    from grounding_node.models.registry import create_backend
+
+    backend = create_backend("tabletop", BackendConfig(device="cpu"))
+    median_new, hit_new = _box_fit(backend, (480, 640), 20)
+    monkeypatch.setattr(tabletop.processing, "input_size", lambda frame, base, stride=8: tuple(base))
+    median_old, hit_old = _box_fit(backend, (480, 640), 20)
+    assert median_new >= 0.85 and hit_new >= 0.93, (median_new, hit_new)
+    assert hit_new >= hit_old + 0.03 and median_new > median_old, (hit_new, hit_old, median_new, median_old)
 
 
 @pytest.mark.parametrize("size", SIZES)

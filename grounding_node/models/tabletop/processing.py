@@ -95,16 +95,20 @@ class Letterbox:
 
 def input_size(frame: Tuple[int, int], base: Tuple[int, int], stride: int = 8,
                max_widen: float = 2.0) -> Tuple[int, int]:
-    """The network input (width, height) for a frame of `frame` (width, height): the `base` height and a
-    width that keeps the frame's aspect (a multiple of `stride`), never narrower than `base` and at most
-    `max_widen` times wider. Why: letterboxing a 16:9 frame into the 4:3 base used 320x180 of 320x240, so its
-    objects were a quarter smaller than the same objects in a 4:3 frame and 16:9 scored 3 points under 4:3;
-    the network is fully convolutional, so a wider input costs only its extra pixels. Frames narrower than
-    the base (square, portrait) and beyond `max_widen` are letterboxed into the nearest of those widths."""
+    """The network input (width, height) for a frame of `frame` (width, height): the frame's short side at
+    the `base` height and a long side that keeps its aspect (a multiple of `stride`), never shorter than the
+    base width and at most `max_widen` times it. Why: letterboxing a 16:9 frame into the 4:3 base used
+    320x180 of 320x240, so its objects were a quarter smaller than the same objects in a 4:3 frame and 16:9
+    scored 3 points under 4:3; the network is fully convolutional, so a wider input costs only its extra
+    pixels. A portrait frame gets the base turned on its side (480x640 -> 240x320: the same pixels, its
+    objects at the 4:3 scale; letterboxed into 320x240 it used 180x240 and scored 3 points less). Square
+    frames, and frames beyond `max_widen`, are letterboxed into the nearest of those sizes."""
     bw, bh = int(base[0]), int(base[1])
     fw, fh = int(frame[0]), int(frame[1])
-    want = int(round(bh * fw / max(fh, 1) / stride)) * stride
-    return (min(max(bw, want), int(bw * max_widen) // stride * stride), bh)
+    long_side, short_side = max(fw, fh), max(min(fw, fh), 1)
+    want = int(round(bh * long_side / short_side / stride)) * stride
+    length = min(max(bw, want), int(bw * max_widen) // stride * stride)
+    return (bh, length) if fh > fw else (length, bh)
 
 
 def letterbox_uint8(rgb: np.ndarray, size: Tuple[int, int]) -> Tuple[np.ndarray, Letterbox]:
