@@ -27,9 +27,11 @@ from grounding_node.launcher import Launcher, ros_args, wait_until
 
 
 def verdict(expr, result_objects: list, scene, threshold: float) -> tuple:
-    """(ok, note): the top object must overlap a target (IoU >= 0.5) and lie inside its true 3D box;
+    """(ok, note): the top object must overlap a target (IoU >= 0.5) and lie inside its true 3D box (within
+    the eval's 2 mm);
     plural: every target found; no referent: nothing above the threshold."""
     from grounding_node.geometry.boxes import box_iou
+    from grounding_node.training.eval import HIT3D_MARGIN
 
     if expr.type == "no_referent":
         ok = not result_objects
@@ -51,7 +53,7 @@ def verdict(expr, result_objects: list, scene, threshold: float) -> tuple:
     if not top.has_position:
         return False, "no 3D position"
     pos = np.array([top.position.x, top.position.y, top.position.z])
-    in3d = inside_box(pos, targets[best].corners_cam)
+    in3d = inside_box(pos, targets[best].corners_cam, margin=HIT3D_MARGIN)   # as the eval counts a 3D hit
     return in3d, f"IoU {iou[best]:.2f}, 3D {'inside' if in3d else 'OUTSIDE'} true box"
 
 

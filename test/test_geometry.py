@@ -176,6 +176,33 @@ def test_inside_oriented_box():
     assert not inside_box([0, 0, 1.06], corners)
 
 
+@pytest.mark.parametrize("half", [(0.03, 0.03, 0.03), (0.03, 0.03, 0.05), (0.02, 0.04, 0.02)])
+def test_inside_box_is_exact_for_cubes_and_cylinder_boxes(half):
+    """A cube's corners (and a can's: two equal sides) have no principal directions: axes taken from an SVD
+    were arbitrary, and the box tested was up to sqrt(3) times too large. 1 cm outside a face is outside."""
+    from itertools import product
+
+    from grounding_node.geometry.box3d import inside_box
+
+    a, b = 0.5236, 0.3
+    R = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]]) @ \
+        np.array([[np.cos(b), -np.sin(b), 0], [np.sin(b), np.cos(b), 0], [0, 0, 1]])
+    centre = np.array([0.05, -0.02, 0.8])
+    corners = np.array([[sx * half[0], sy * half[1], sz * half[2]] for sx, sy, sz in product((-1, 1), repeat=3)])
+    corners = corners @ R.T + centre
+    rng = np.random.default_rng(0)
+    for order in (np.arange(8), rng.permutation(8)):        # any corner order
+        c = corners[order]
+        for axis in range(3):
+            for sign in (-1, 1):
+                e = np.zeros(3)
+                e[axis] = sign
+                assert inside_box(centre + R @ (e * (half[axis] - 0.001)), c)
+                assert not inside_box(centre + R @ (e * (half[axis] + 0.01)), c)
+                assert inside_box(centre + R @ (e * (half[axis] + 0.01)), c, margin=0.011)
+        assert not inside_box(centre + R @ (np.array(half) * 1.2), c)   # beyond a corner
+
+
 def test_large_roi_read_on_a_subgrid_matches_the_full_roi_on_a_tilted_plane():
     """Boxes whose ROI exceeds MAX_ESTIMATE_PIXELS are read every k-th row/column (cost bounded); on a tilted
     plane the median position must match the full-ROI median (computed here with roi_points, stride 1)."""

@@ -26,7 +26,7 @@ from grounding_node.geometry.box3d import inside_box
 from grounding_node.geometry.boxes import box_iou
 from grounding_node.launcher import ros_args, wait_until
 from grounding_node.sim.scene import TabletopSim
-from grounding_node.training.eval import expressions_for
+from grounding_node.training.eval import HIT3D_MARGIN, expressions_for
 
 CARD = Path(__file__).resolve().parents[1] / "docs" / "models" / "tabletop.md"
 
@@ -91,7 +91,8 @@ def test_shipped_model_through_the_node_matches_eval(ros, launcher, width, heigh
                     if ok:
                         target = scene.objects[expr.targets[int(np.argmax(iou))]]
                         pos = [top.position.x, top.position.y, top.position.z]
-                        hit3d.append(bool(top.has_position and inside_box(pos, target.corners_cam)))
+                        hit3d.append(bool(top.has_position and inside_box(pos, target.corners_cam,
+                                                                          margin=HIT3D_MARGIN)))
     finally:
         probe.close()
     acc, acc3d = float(np.mean(hits)), float(np.mean(hit3d))

@@ -15,7 +15,8 @@ rendered 16UC1 depth and K) at the *shipped* threshold: `auto`, resolved exactly
   (seeds from 1,200,000, 640x480 and 1280x720 in turn).
 Figures: Acc@0.5 (top box above the threshold with IoU >= 0.5 to a target) per expression type;
 plural recall/precision; no-referent rejection (nothing above the threshold); 3D hit (each correct top
-box's 3D position inside the target's true 3D box).
+box's 3D position inside the target's true 3D box grown by `HIT3D_MARGIN`, 2 mm; the exact-box figure is
+reported beside it).
 """
 
 from __future__ import annotations
@@ -44,6 +45,13 @@ PARA_SEED0 = 1_200_000
 IN_SIZES = ((640, 480), (848, 480), (1280, 720), (1920, 1080))
 OOD_SIZES = ((640, 480), (1280, 720), (1280, 800))
 PARA_SIZES = ((640, 480), (1280, 720))
+# The 3D position is a point of the object's visible surface (the ROI's median), and the surface facing the
+# camera lies on the true box's faces (a cube's face, a can's side where it touches its box): measured with
+# 1 mm depth (16UC1) and rendered depth noise, such a point is outside the exact box about half the time.
+# On 200 rendered in-distribution scenes every 3D "miss" of the exact box was within 2 mm of it (97.3%
+# exact, 99.9% within 2 mm; 97.6% exact even with float depth); 2 mm is two depth quanta, far below the
+# centimetre errors the figure exists to catch.
+HIT3D_MARGIN = 0.002
 TARGETS = {"acc_overall": 0.97, "acc_type": 0.90, "plural_recall": 0.95, "no_ref_rejection": 0.95, "hit3d": 0.97,
            "ood_overall": 0.92, "ood_type": 0.88, "paraphrase": 0.90}
 
@@ -103,6 +111,7 @@ class Tally:
         self.plural_tp = self.plural_pred = self.plural_gt = 0
         self.rejections: List[bool] = []
         self.hit3d: List[bool] = []
+        self.hit3d_exact: List[bool] = []
         self.latency: List[float] = []
         self.n_scenes = 0
 
@@ -117,8 +126,15 @@ class Tally:
             "no_ref_rejection": float(np.mean(self.rejections)) if self.rejections else float("nan"),
             "n_no_ref": len(self.rejections),
             "hit3d": float(np.mean(self.hit3d)) if self.hit3d else float("nan"), "n_hit3d": len(self.hit3d),
+            "hit3d_exact": float(np.mean(self.hit3d_exact)) if self.hit3d_exact else float("nan"),
             "latency_ms_median": float(np.median(self.latency)) if self.latency else float("nan"),
         }
+
+
+def hit3d(obj, corners: np.ndarray, margin: float = HIT3D_MARGIN) -> bool:
+    """Is the grounded object's 3D position inside the true 3D box (8 corners, optical frame) grown by
+    `margin` metres? No position is a miss."""
+    return bool(obj.has_position and inside_box(obj.position, corners, margin=margin))
 
 
 def score_scene(backend, scene, exprs: Sequence[Expression], settings: GroundingSettings, threshold: float,
@@ -144,18 +160,20 @@ def score_scene(backend, scene, exprs: Sequence[Expression], settings: Grounding
                 t.plural_tp += m
                 t.plural_pred += len(pred)
                 t.plural_gt += len(gt)
-        ok, in3d = False, None
+        ok, in3d, exact = False, None, None
         if above:
             top = above[0]
             iou = box_iou(top.box_1024[None], gt)[0]
             ok = bool(iou.max() >= 0.5)
             if ok:
                 target = scene.objects[expr.targets[int(np.argmax(iou))]]
-                in3d = bool(top.has_position and inside_box(top.position, target.corners_cam))
+                in3d = hit3d(top, target.corners_cam)
+                exact = hit3d(top, target.corners_cam, margin=0.0)
         for t in tallies:
             t.hits[expr.type].append(ok)
             if in3d is not None:
                 t.hit3d.append(in3d)
+                t.hit3d_exact.append(exact)
         if not ok and misses is not None:
             misses.add(scene, expr, gt, above[0] if above else (objs[0] if objs else None))
 
@@ -272,6 +290,8 @@ def format_table(r: Dict, title: str, type_target: float, overall_target: float,
             f"{_verdict(a['no_ref_rejection'], TARGETS['no_ref_rejection'])} |",
             f"| 3D hit (correct top boxes) | {a['n_hit3d']} | {100 * a['hit3d']:.1f}% | >= 97% | "
             f"{_verdict(a['hit3d'], TARGETS['hit3d'])} |",
+            f"| 3D hit, exact box (no {1000 * HIT3D_MARGIN:g} mm tolerance) | {a['n_hit3d']} | "
+            f"{100 * a['hit3d_exact']:.1f}% | (reported) | - |",
         ]
     for size, b in r["by_size"].items():
         lines.append(f"| Acc@0.5 overall at {size} | {b['n_all']} | {100 * b['acc_overall']:.1f}% | (reported) | - |")
