@@ -1,6 +1,6 @@
 """The shipped tabletop checkpoint, reproduced with one command.
 
-    python -m grounding_node.training.recipe --out runs/recipe            # about 3 h on 2 CPU cores
+    python -m grounding_node.training.recipe --out runs/recipe            # about 4.5 h on 2 CPU cores
     python -m grounding_node.training.recipe --out runs/recipe --install  # ... and replace the shipped weights
 
 The shipped model was trained in stages, each continuing the last (the model card, docs/models/tabletop.md,
@@ -59,6 +59,12 @@ STAGES: Tuple[Stage, ...] = (
     Stage("stage4", "stage3", 56000, ("--steps", "3000", "--threads", "1", "--seed", "3", "--lr", "4e-4",
                                       "--attr-weight", "1.0", "--oversample", "ordinal=1.8", "extreme=1.8",
                                       "relation=1.3", "negation=1.3"), average_with="stage3"),
+    Stage("stage5", "stage4", 56000, ("--steps", "3000", "--threads", "1", "--seed", "4", "--lr", "2.5e-4",
+                                      "--attr-weight", "1.0", "--oversample", "ordinal=1.5", "extreme=1.5",
+                                      "relation=1.6", "negation=1.6"), average_with="stage4"),
+    Stage("stage6", "stage5", 56000, ("--steps", "3000", "--threads", "1", "--seed", "5", "--lr", "2e-4",
+                                      "--attr-weight", "1.0", "--oversample", "ordinal=1.8", "extreme=1.8",
+                                      "relation=1.4", "negation=1.4"), average_with="stage5"),
 )
 
 SMOKE_SCENES = 8
