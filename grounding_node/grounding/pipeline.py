@@ -8,14 +8,14 @@ It has no ROS in it, so the node, the Python API, the CLI and the evaluation sha
 from __future__ import annotations
 
 import time
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 
 from grounding_node.geometry.boxes import box1024_to_pixels, box1024_to_xywh_norm, clamp_box1024
 from grounding_node.geometry.depth import estimate_objects_3d
 from grounding_node.grounding.types import Frame, GroundedObject, GroundingResult, GroundingSettings
-from grounding_node.models.base import GroundingBackend
+from grounding_node.models.base import DepthInput, GroundingBackend
 from grounding_node.models.family import resolve_threshold
 
 
@@ -71,7 +71,9 @@ def ground_frame(
     width, height = frame.size
 
     t0 = time.perf_counter()
-    per_phrase = backend.ground(frame.rgb, phrases)
+    depth = model_depth(backend, frame, settings)
+    per_phrase = backend.ground(frame.rgb, phrases) if depth is None else backend.ground(frame.rgb, phrases,
+                                                                                          depth=depth)
     result.inference_ms = (time.perf_counter() - t0) * 1000.0
     if len(per_phrase) != len(phrases):
         raise RuntimeError(
@@ -101,6 +103,20 @@ def ground_frame(
     _locate(frame, objects, settings, result)
     result.geometry_ms = (time.perf_counter() - t1) * 1000.0
     return result
+
+
+def model_depth(backend: GroundingBackend, frame: Frame, settings: GroundingSettings) -> Optional[DepthInput]:
+    """The frame's depth for a backend that reads it, or None (the backend then grounds colour alone):
+    only with depth, intrinsics that pass `is_valid` (a zero K would make every size infinite) and
+    `settings.depth_for_grounding`."""
+    if not (getattr(backend, "reads_depth", False) and settings.depth_for_grounding and frame.depth is not None):
+        return None
+    intr = frame.intrinsics
+    if intr is None or not intr.is_valid() or intr.height <= 0:
+        return None
+    fy = float(intr.fy) * frame.size[1] / float(intr.height)   # K of another resolution: scale to the frame
+    return DepthInput(frame.depth, frame.depth_encoding, fy, settings.depth_scale, settings.min_depth,
+                      settings.max_depth)
 
 
 def _locate(frame: Frame, objects: List[GroundedObject], settings: GroundingSettings, result: GroundingResult) -> None:

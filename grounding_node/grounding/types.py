@@ -48,6 +48,7 @@ class GroundingSettings:
     max_depth: float = 10.0
     depth_scale: float = 0.0
     min_valid_pixels: int = 10
+    depth_for_grounding: bool = True   # pass aligned depth to backends that read it (`reads_depth`)
 
 
 @dataclass

@@ -26,6 +26,23 @@ class Detection:
     score: float
 
 
+@dataclass(frozen=True)
+class DepthInput:
+    """Depth registered to the colour frame, for backends that read it (`GroundingBackend.reads_depth`).
+
+    `raw` is REP 118 depth as it arrived (16UC1/mono16 millimetres, 32FC1 metres; 0/NaN = no reading) at
+    the colour frame's aspect, any resolution; `fy` is the colour camera's vertical focal length in
+    colour-frame pixels; readings outside [min_depth, max_depth] metres count as none, as in the 3D estimate.
+    """
+
+    raw: np.ndarray
+    encoding: str
+    fy: float
+    depth_scale: float = 0.0
+    min_depth: float = 0.1
+    max_depth: float = 10.0
+
+
 @dataclass
 class BackendConfig:
     """Everything a backend may need to load. Unknown keys go to `extra` so plug-ins can take options.
@@ -49,6 +66,9 @@ class GroundingBackend(abc.ABC):
     name: str = "base"
     #: The family records (`models.family.Family`) this backend serves; the first is its default.
     families: tuple = ()
+    #: True when `ground` takes `depth=DepthInput` (the pipeline passes it only then, and only when the
+    #: frame has depth and valid intrinsics); every backend must also ground without it.
+    reads_depth: bool = False
 
     def __init__(self, config: BackendConfig | None = None) -> None:
         self.config = config or BackendConfig()

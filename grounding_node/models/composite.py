@@ -7,11 +7,11 @@
 
 from __future__ import annotations
 
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 
-from grounding_node.models.base import Detection, GroundingBackend
+from grounding_node.models.base import DepthInput, Detection, GroundingBackend
 from grounding_node.models.ocr import quoted_text
 
 
@@ -32,6 +32,7 @@ class CompositeBackend(GroundingBackend):
             extra=dict(extra.get("object_options", {}))))
         self.ocr_backend = create_backend(
             "ocr", replace(self.config, model="", extra=dict(extra.get("ocr_options", {}))))
+        self.reads_depth = bool(getattr(self.object_backend, "reads_depth", False))
 
     @property
     def default_score_threshold(self) -> float:
@@ -46,13 +47,18 @@ class CompositeBackend(GroundingBackend):
         """True for the phrases that go to OCR: those with quoted text."""
         return [quoted_text(p) is not None for p in phrases]
 
-    def ground(self, rgb: np.ndarray, phrases: Sequence[str]) -> List[List[Detection]]:
+    def ground(self, rgb: np.ndarray, phrases: Sequence[str], depth: Optional[DepthInput] = None
+               ) -> List[List[Detection]]:
+        """OCR phrases to OCR, the rest to the object backend (with the frame's depth when it reads depth)."""
         to_ocr = self.route(phrases)
         result: List[List[Detection]] = [[] for _ in phrases]
         for backend, wanted in ((self.ocr_backend, True), (self.object_backend, False)):
             idx = [i for i, flag in enumerate(to_ocr) if flag == wanted]
             if idx:
-                for i, dets in zip(idx, backend.ground(rgb, [phrases[i] for i in idx])):
+                sub = [phrases[i] for i in idx]
+                use_depth = depth is not None and getattr(backend, "reads_depth", False)
+                out = backend.ground(rgb, sub, depth=depth) if use_depth else backend.ground(rgb, sub)
+                for i, dets in zip(idx, out):
                     result[i] = dets
         return result
 

@@ -56,6 +56,8 @@ PARAMS: Tuple[ParamSpec, ...] = (
     ParamSpec("depth_scale", 0.0, "Metres per raw depth unit; 0 = from the encoding (16UC1 mm, 32FC1 m).",
               (0.0, 10.0)),
     ParamSpec("min_valid_pixels", 10, "Fewer valid depth pixels in the ROI -> has_position=false.", (1, 1000000)),
+    ParamSpec("depth_for_grounding", True, "Give backends that read depth (the tabletop model) the aligned depth: "
+              "measured depth and metric size of each candidate, for size and near/far words. false = colour only."),
     # -- frames and timing -----------------------------------------------------------------------
     ParamSpec("sync_slop", 0.05, "Max stamp difference (s) to pair colour and depth.", (0.0, 1.0)),
     ParamSpec("depth_timeout", 0.5, "Colour arriving this long (s) with no depth, or with depth that never "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -96,6 +96,52 @@ def load_or_render(cache: Optional[Path], seeds, **kwargs) -> List[Sample]:
 CHUNK = 8000
 
 
+def render_depth(seeds, width: int = 320, height: int = 240, camera: str = "train",
+                 progress: bool = True) -> Dict[str, np.ndarray]:
+    """The depth frames of `render_samples`' scenes (same seeds, same frame sizes, same letterbox), at the
+    network input: {"seeds" (N,), "depth_mm" (N,H,W) uint16 (0 = no reading, the bars too), "focal" (N,)
+    the focal length in network pixels}. Why a separate file: the RGB chunks were rendered before the model
+    read depth, and a depth chunk is a tenth of their size."""
+    from tqdm import tqdm
+
+    from grounding_node.models.tabletop.processing import letterbox_depth
+
+    sizes = [s for s, _ in TRAIN_ASPECTS]
+    probs = [p for _, p in TRAIN_ASPECTS]
+    sims = {s: TabletopSim(s[0], s[1], camera=camera) for s in sizes}
+    seeds = [int(s) for s in seeds]
+    depth = np.zeros((len(seeds), height, width), np.uint16)
+    focal = np.zeros(len(seeds), np.float32)
+    try:
+        for k, seed in enumerate(tqdm(seeds, desc="render depth", disable=not progress)):
+            size = sizes[int(np.random.default_rng(seed + 5_000_000).choice(len(sizes), p=probs))]
+            scene = sims[size].new_scene(seed)
+            depth[k], lb = letterbox_depth(scene.depth_16uc1(), (width, height))
+            focal[k] = scene.K[1, 1] * lb.h / scene.depth.shape[0]
+    finally:
+        for sim in sims.values():
+            sim.close()
+    return {"seeds": np.asarray(seeds, np.int64), "depth_mm": depth, "focal": focal}
+
+
+def depth_cache(folder: Path, camera: str, start: int, end: int) -> Path:
+    return folder / f"depth_{camera}_{start}-{end}.npz"
+
+
+def load_or_render_depth(folder: Path, start: int, end: int, camera: str = "train",
+                         progress: bool = True) -> Dict[str, np.ndarray]:
+    path = depth_cache(folder, camera, start, end)
+    if path.exists():
+        with np.load(path) as z:
+            return {k: z[k] for k in z.files}
+    out = render_depth(range(start, end), camera=camera, progress=progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **out)
+    tmp.replace(path)
+    return out
+
+
 def chunk_cache(folder: Path, camera: str, style: str, start: int, end: int) -> Path:
     """Cache file of scene seeds [start, end). The first chunk keeps the name a whole-run cache had
     (`train_<camera>_<style>_<end>.pkl`), so caches rendered before chunking stay valid."""
@@ -117,11 +163,15 @@ def load_or_render_chunked(folder: Path, n_scenes: int, camera: str = "train", s
     return out
 
 
-if __name__ == "__main__":   # render one chunk: python -m grounding_node.training.data 8000 16000 [FOLDER=data]
+if __name__ == "__main__":   # one chunk: python -m grounding_node.training.data 8000 16000 [FOLDER=data] [--depth]
     import sys
 
     from grounding_node.training import data as _module  # pickle `Sample` under its module, not __main__
 
-    a, b = int(sys.argv[1]), int(sys.argv[2])
-    folder = Path(sys.argv[3]) if len(sys.argv) > 3 else Path("data")
-    _module.load_or_render(_module.chunk_cache(folder, "train", "train", a, b), range(a, b))
+    args = [a for a in sys.argv[1:] if a != "--depth"]
+    a, b = int(args[0]), int(args[1])
+    folder = Path(args[2]) if len(args) > 2 else Path("data")
+    if "--depth" in sys.argv:
+        _module.load_or_render_depth(folder, a, b)
+    else:
+        _module.load_or_render(_module.chunk_cache(folder, "train", "train", a, b), range(a, b))

@@ -232,14 +232,16 @@ def expressions_for(scene, seed: int, style: str, table: Optional[Dict] = None) 
 
 def evaluate_split(backend, seeds: Sequence[int], camera: str, sizes: Sequence[Tuple[int, int]], style: str,
                    threshold: float, paired: bool = False, progress: bool = True, desc: str = "eval",
-                   misses: Optional[Misses] = None) -> Dict:
+                   misses: Optional[Misses] = None, depth: bool = True) -> Dict:
     """Figures for one split. `paired`: every scene at every size (same seed, same layout); otherwise the
-    sizes take turns. Returns {"all": figures, "by_size": {"WxH": figures}}."""
+    sizes take turns. `depth`: backends that read depth get the scene's aligned depth, as the node gives it
+    (`depth_for_grounding`); False grades them on colour alone. Returns {"all": figures, "by_size":
+    {"WxH": figures}}."""
     from tqdm import tqdm
 
     from grounding_node.sim.scene import TabletopSim
 
-    settings = GroundingSettings(score_threshold=threshold, max_objects_per_phrase=10)
+    settings = GroundingSettings(score_threshold=threshold, max_objects_per_phrase=10, depth_for_grounding=depth)
     table = load_paraphrases() if style == "paraphrase" else None
     total = Tally()
     by_size = {s: Tally() for s in sizes}
@@ -254,7 +256,8 @@ def evaluate_split(backend, seeds: Sequence[int], camera: str, sizes: Sequence[T
         for sim in sims.values():
             sim.close()
     return {"all": total.result(), "by_size": {f"{w}x{h}": t.result() for (w, h), t in by_size.items()},
-            "camera": camera, "style": style, "seeds": (int(seeds[0]), int(seeds[-1])), "threshold": threshold}
+            "camera": camera, "style": style, "seeds": (int(seeds[0]), int(seeds[-1])), "threshold": threshold,
+            "depth": depth}
 
 
 def evaluate(backend, n_scenes: int = 200, threshold: float = 0.3, width: int = 640, height: int = 480,
@@ -304,6 +307,10 @@ def format_card(results: Dict[str, Dict]) -> str:
     parts = []
     if "in" in results:
         parts.append(format_table(results["in"], "In-distribution", TARGETS["acc_type"], TARGETS["acc_overall"]))
+    if "in_colour" in results:
+        parts.append(format_table(results["in_colour"], "In-distribution, colour only (the same scenes without "
+                                  "depth: the Python API on an image, or `depth_for_grounding: false`)",
+                                  TARGETS["acc_type"], TARGETS["acc_overall"], extra=False))
     if "ood" in results:
         r = results["ood"]
         text = format_table(r, "Out-of-distribution (camera bands, 16:10 frames and phrasings held out of "
@@ -389,6 +396,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                                        "train", threshold, progress=prog, desc="in-distribution", misses=misses)
         if misses is not None and misses.items:
             print(f"failures drawn: {misses.write_sheet(args.failures, threshold)}")
+        if getattr(backend, "reads_depth", False):
+            results["in_colour"] = evaluate_split(backend, range(EVAL_SEED0, EVAL_SEED0 + args.scenes), "train",
+                                                  IN_SIZES, "train", threshold, progress=prog,
+                                                  desc="in-distribution, colour only", depth=False)
     if args.ood_scenes:
         results["ood"] = evaluate_split(backend, range(OOD_SEED0, OOD_SEED0 + args.ood_scenes), "ood", OOD_SIZES,
                                         "heldout", threshold, paired=True, progress=prog, desc="ood")

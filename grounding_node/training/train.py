@@ -12,16 +12,16 @@ import argparse
 import math
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
-from grounding_node.models.tabletop.modeling import TabletopConfig, TabletopGrounder
-from grounding_node.models.tabletop.processing import build_vocab, encode_phrases
+from grounding_node.models.tabletop.modeling import DEPTH_FEATURES, TabletopConfig, TabletopGrounder
+from grounding_node.models.tabletop.processing import build_vocab, depth_features, depth_metres, encode_phrases
 from grounding_node.sim.expressions import VOCABULARY
-from grounding_node.training.data import Sample, load_or_render, load_or_render_chunked
+from grounding_node.training.data import CHUNK, Sample, load_or_render, load_or_render_chunked, load_or_render_depth
 
 MAX_OBJ = 10
 N_BG = 2
@@ -67,8 +67,25 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (pos_loss + neg_loss) / pos.sum().clamp(min=1)
 
 
+def batch_depth_features(boxes: torch.Tensor, depth: Sequence[Optional[Tuple[np.ndarray, float]]],
+                         rng: np.random.Generator, dropout: float) -> torch.Tensor:
+    """(B,K,4) boxes and per image (network-sized depth in mm, focal in network pixels) or None -> the
+    (B,K,DEPTH_FEATURES) `depth_features` of every box, computed as the backend does at inference. With
+    probability `dropout` an image gets zeros, as a colour-only frame does, so the model keeps working
+    without depth."""
+    out = torch.zeros(*boxes.shape[:2], DEPTH_FEATURES)
+    for i, item in enumerate(depth):
+        if item is None or rng.random() < dropout:
+            continue
+        depth_mm, focal = item
+        out[i] = torch.from_numpy(depth_features(depth_metres(depth_mm, "16UC1"), boxes[i].numpy(), focal))
+    return out
+
+
 def batch_step(model: TabletopGrounder, batch: List[Sample], rng: np.random.Generator, exprs_per_image: int,
-               cfg: TabletopConfig, type_weights: Optional[Dict[str, float]] = None) -> Dict[str, torch.Tensor]:
+               cfg: TabletopConfig, type_weights: Optional[Dict[str, float]] = None,
+               depth: Optional[Sequence[Optional[Tuple[np.ndarray, float]]]] = None,
+               depth_dropout: float = 0.25) -> Dict[str, torch.Tensor]:
     images = torch.from_numpy(np.stack([s.rgb for s in batch])).permute(0, 3, 1, 2).float().div(255).sub(0.5)
     feats, det = model.encode_image(images)
     b, _, h, w = det.shape
@@ -94,7 +111,8 @@ def batch_step(model: TabletopGrounder, batch: List[Sample], rng: np.random.Gene
             boxes[i, MAX_OBJ + k] = torch.tensor([(cx + 0.5) / w, (cy + 0.5) / h, rng.uniform(0.03, 0.12),
                                                   rng.uniform(0.03, 0.12)], dtype=torch.float32)
             cand_mask[i, MAX_OBJ + k] = heat[i, cy, cx] < 0.3
-    tokens = model.candidate_tokens(feats, all_cells, boxes)
+    depth_in = batch_depth_features(boxes, depth, rng, depth_dropout) if cfg.depth_tokens and depth else None
+    tokens = model.candidate_tokens(feats, all_cells, boxes, depth_in)
     attrs = torch.zeros(b, MAX_OBJ, 3, dtype=torch.long)
     for i, s in enumerate(batch):
         attrs[i, : len(s.attrs)] = torch.from_numpy(s.attrs[:MAX_OBJ])
@@ -133,7 +151,8 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
           init: Optional[Path] = None,
           type_weights: Optional[Dict[str, float]] = None, camera: str = "train", style: str = "train",
           save_every: int = 250, loss_weights: Optional[Dict[str, float]] = None,
-          stop_after: Optional[int] = None, roi_pool: int = 0) -> Dict[str, float]:
+          stop_after: Optional[int] = None, roi_pool: int = 0, depth_tokens: bool = False,
+          depth_dropout: float = 0.25) -> Dict[str, float]:
     from tqdm import tqdm
 
     torch.manual_seed(seed)
@@ -149,9 +168,12 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
         model, cfg = load_model(init)
         if roi_pool and not cfg.roi_pool:
             model, cfg = add_roi_pool(model, cfg, roi_pool)
+        if depth_tokens and not cfg.depth_tokens:
+            model, cfg = upgrade(model, cfg, depth_tokens=True)
     else:
-        cfg = TabletopConfig(vocab=build_vocab(VOCABULARY), roi_pool=roi_pool)
+        cfg = TabletopConfig(vocab=build_vocab(VOCABULARY), roi_pool=roi_pool, depth_tokens=depth_tokens)
         model = TabletopGrounder(cfg)
+    depth = training_depth(cache or Path("data"), data, camera, progress) if cfg.depth_tokens else None
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     model.train()
@@ -164,7 +186,8 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
         if stop_after is not None and step >= stop_after:   # a prefix of the `steps` schedule
             break
         idx = rng.choice(len(data), size=batch_size, replace=False)
-        losses = batch_step(model, [data[i] for i in idx], rng, exprs_per_image, cfg, type_weights)
+        losses = batch_step(model, [data[i] for i in idx], rng, exprs_per_image, cfg, type_weights,
+                            [depth[i] for i in idx] if depth is not None else None, depth_dropout)
         weights = dict(WEIGHTS, **(loss_weights or {}))
         loss = sum(weights[k] * v for k, v in losses.items())
         opt.zero_grad(set_to_none=True)
@@ -191,17 +214,40 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
     return history
 
 
-def add_roi_pool(model: TabletopGrounder, cfg: TabletopConfig, r: int):
-    """The same trained model with box-pooled token features added (`TabletopConfig.roi_pool`). The new
-    projection starts at zero, so the upgraded model grounds exactly as before until it trains."""
+def training_depth(folder: Path, data: List[Sample], camera: str, progress: bool
+                   ) -> List[Tuple[np.ndarray, float]]:
+    """Per training sample (network-sized depth in mm, focal length in network pixels), from the depth
+    chunks beside the colour chunks (rendered when missing: `python -m grounding_node.training.data A B
+    --depth`). Checked seed by seed against the colour samples."""
+    out: List[Tuple[np.ndarray, float]] = []
+    n = len(data)
+    for start in range(0, n, CHUNK):
+        chunk = load_or_render_depth(folder if folder.is_dir() else folder.parent, start, min(start + CHUNK, n),
+                                     camera=camera, progress=progress)
+        out += list(zip(chunk["depth_mm"], chunk["focal"].astype(float)))
+        seeds = [s.seed for s in data[start:start + CHUNK]]
+        if list(chunk["seeds"]) != seeds:
+            raise RuntimeError(f"depth chunk {start}.. does not match the colour samples' seeds")
+    return out
+
+
+def upgrade(model: TabletopGrounder, cfg: TabletopConfig, **changes):
+    """The same trained model with token inputs added (`roi_pool`: box-pooled features; `depth_tokens`:
+    measured depth and metric size). The new projections start at zero, so the upgraded model grounds
+    exactly as before until it trains."""
     from dataclasses import replace
 
-    new_cfg = replace(cfg, roi_pool=r)
+    new_cfg = replace(cfg, **changes)
     new = TabletopGrounder(new_cfg)
     missing, unexpected = new.load_state_dict(model.state_dict(), strict=False)
-    if unexpected or any(not k.startswith("roi_proj.") for k in missing):
-        raise RuntimeError(f"cannot add roi pooling: missing {missing}, unexpected {unexpected}")
+    if unexpected or any(not k.startswith(("roi_proj.", "depth_proj.")) for k in missing):
+        raise RuntimeError(f"cannot upgrade the model with {changes}: missing {missing}, unexpected {unexpected}")
     return new, new_cfg
+
+
+def add_roi_pool(model: TabletopGrounder, cfg: TabletopConfig, r: int):
+    """`upgrade` with box-pooled token features (`TabletopConfig.roi_pool`)."""
+    return upgrade(model, cfg, roi_pool=r)
 
 
 def save(model: TabletopGrounder, cfg: TabletopConfig, out: Path, meta: Dict) -> None:
@@ -251,6 +297,12 @@ def main(argv=None) -> int:
     ap.add_argument("--roi-pool", type=int, default=0, metavar="R",
                     help="pool an R x R grid of stride-4 features over each candidate box into its token "
                          "(added to an --init model that lacks it; 0 = keep the checkpoint's setting)")
+    ap.add_argument("--depth-tokens", action="store_true",
+                    help="give each candidate token its measured depth and metric size (added to an --init model "
+                         "that lacks it); needs the depth chunks (rendered when missing)")
+    ap.add_argument("--depth-dropout", type=float, default=0.25,
+                    help="fraction of training images shown without depth, so the model keeps working on "
+                         "colour-only frames")
     ap.add_argument("--oversample", nargs="*", default=[], metavar="TYPE=W",
                     help="sample expressions of TYPE W times as often, e.g. ordinal=3")
     ap.add_argument("--average-with", type=Path, default=None, metavar="CKPT",
@@ -260,7 +312,8 @@ def main(argv=None) -> int:
     hist = train(args.out, args.steps, args.scenes, args.seed, args.batch, args.exprs, args.lr, args.cache,
                  progress=not args.no_progress, threads=args.threads, init=args.init, type_weights=weights,
                  camera=args.camera, style=args.style, loss_weights={"attr": args.attr_weight},
-                 stop_after=args.stop_after, roi_pool=args.roi_pool)
+                 stop_after=args.stop_after, roi_pool=args.roi_pool, depth_tokens=args.depth_tokens,
+                 depth_dropout=args.depth_dropout)
     print(f"done: loss {hist['first_loss']:.3f} -> {hist['final_loss']:.3f} in {hist['minutes']:.1f} min -> {args.out}")
     if args.average_with is not None:
         average_checkpoints(args.out, args.average_with, args.out)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 
-from grounding_node.models.base import Detection, GroundingBackend, check_rgb
+from grounding_node.models.base import DepthInput, Detection, GroundingBackend, check_rgb
 from grounding_node.models.family import Family
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "tabletop.pt"
@@ -55,14 +55,43 @@ class TabletopBackend(GroundingBackend):
         if self.device == "cpu":
             self.dtype = torch.float32   # the network is small; fp32 is fastest on CPU
         self.model, self.cfg = load_model(path, self.device, self.dtype)
+        self.reads_depth = bool(self.cfg.depth_tokens)
         self.max_candidates = int(self.config.extra.get("max_candidates", 16))
         self.candidate_threshold = float(self.config.extra.get("candidate_threshold", 0.25))
         self.path = path
 
+    def _depth_features(self, depth: Optional[DepthInput], rgb_hw, size, lb, boxes):
+        """(1,K,4) `depth_features` of the candidates on the letterboxed depth, or None when there is no
+        usable depth: none given, not a 2D array, another aspect than the colour frame (not registered to
+        it), or an encoding the geometry does not read."""
+        import cv2
+        import torch
+
+        from grounding_node.models.tabletop.processing import depth_features, depth_metres, letterbox_depth
+
+        if depth is None or not isinstance(depth.raw, np.ndarray) or depth.raw.ndim != 2 or min(depth.raw.shape) < 1:
+            return None
+        try:
+            raw, dlb = letterbox_depth(depth.raw, size)
+            if abs(dlb.w - lb.w) > 1 or abs(dlb.h - lb.h) > 1 or not np.isfinite(depth.fy):
+                return None
+            metres = depth_metres(raw, depth.encoding, depth.depth_scale)
+        except (ValueError, TypeError, cv2.error):
+            return None
+        with np.errstate(invalid="ignore"):
+            metres[(metres < depth.min_depth) | (metres > depth.max_depth)] = np.nan
+        focal = float(depth.fy) * lb.h / float(rgb_hw[0])
+        feats = depth_features(metres, boxes.float().cpu().numpy(), focal)
+        return torch.from_numpy(feats)[None].to(self.device, self.dtype)
+
     def describe(self) -> str:
         return f"tabletop:{self.path.name}"
 
-    def ground(self, rgb: np.ndarray, phrases: Sequence[str]) -> List[List[Detection]]:
+    def ground(self, rgb: np.ndarray, phrases: Sequence[str], depth: Optional[DepthInput] = None
+               ) -> List[List[Detection]]:
+        """`depth` (aligned, with the colour camera's fy) feeds a `depth_tokens` checkpoint the measured depth
+        and metric size of each candidate; without it, or with depth that cannot be read, the same
+        checkpoint grounds from colour alone (it was trained to)."""
         import torch
 
         from grounding_node.models.tabletop.processing import (
@@ -86,7 +115,8 @@ class TabletopBackend(GroundingBackend):
                                                 wh_scale=(base[0] / size[0], base[1] / size[1]))
             if len(cells) == 0:
                 return [[] for _ in phrases]
-            tokens = self.model.candidate_tokens(feats, cells[None], boxes[None].to(det.dtype))
+            measured = self._depth_features(depth, rgb.shape[:2], size, lb, boxes) if self.reads_depth else None
+            tokens = self.model.candidate_tokens(feats, cells[None], boxes[None].to(det.dtype), measured)
             words = encode_phrases(phrases, self.cfg.vocab, self.cfg.max_words).to(self.device)
             p = words.shape[0]
             mask = torch.ones(p, tokens.shape[1], dtype=torch.bool, device=self.device)

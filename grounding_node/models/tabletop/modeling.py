@@ -12,6 +12,11 @@
    candidate counts how many filtered candidates lie left/right of it, nearer/farther (lower/higher box
    bottom in the image), larger/smaller. Ordinals ("second from the left") and extremes ("the nearest
    ball") become "count == k", which attention alone learned poorly (its average cannot count).
+   With `depth_tokens` the token also gets what aligned depth measures about the box (its depth along the
+   optical axis and its metric width and height, `processing.depth_features`): from colour alone a large
+   far mug and a small near one look the same, and size words ("the big cube", "not the small one") were
+   the commonest misses. A frame without depth passes zeros, which training shows the model a quarter of
+   the time, so the same checkpoint grounds colour-only frames.
 5. A head scores every candidate as a referent (independent sigmoids: several for plurals, none for a
    phrase naming something absent).
 The image is encoded once per frame; all phrases of a command share it (batched over phrases).
@@ -20,10 +25,12 @@ The image is encoded once per frame; all phrases of a command share it (batched 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch import nn
+
+DEPTH_FEATURES = 4   # valid flag, log depth, log metric width, log metric height (processing.depth_features)
 
 
 @dataclass
@@ -40,6 +47,7 @@ class TabletopConfig:
     n_shapes: int = 5
     n_sizes: int = 2
     roi_pool: int = 0     # R > 0: add R x R stride-4 features pooled over each box to its token (0: older models)
+    depth_tokens: bool = False   # add each box's measured depth and metric size to its token (aligned depth)
 
     def to_dict(self) -> Dict:
         return asdict(self)
@@ -124,6 +132,10 @@ class TabletopGrounder(nn.Module):
             self.roi_proj = nn.Linear(config.channels[1] * r * r, d)
             nn.init.zeros_(self.roi_proj.weight)   # added to a trained model, it starts as a no-op
             nn.init.zeros_(self.roi_proj.bias)
+        if config.depth_tokens:
+            self.depth_proj = nn.Linear(DEPTH_FEATURES, d)
+            nn.init.zeros_(self.depth_proj.weight)   # as for roi_proj: a no-op until trained
+            nn.init.zeros_(self.depth_proj.bias)
         self.attr_color = nn.Linear(d, config.n_colors)
         self.attr_shape = nn.Linear(d, config.n_shapes)
         self.attr_size = nn.Linear(d, config.n_sizes)
@@ -144,9 +156,10 @@ class TabletopGrounder(nn.Module):
         return (feats, fine), self.det_head(feats)
 
     def candidate_tokens(self, features: Tuple[torch.Tensor, torch.Tensor], cells: torch.Tensor,
-                         boxes: torch.Tensor) -> torch.Tensor:
+                         boxes: torch.Tensor, depth: Optional[torch.Tensor] = None) -> torch.Tensor:
         """features from `encode_image`; cells (B,K,2) integer (x, y) stride-8 cells; boxes (B,K,4) normalised
-        cx,cy,w,h -> (B,K,d)."""
+        cx,cy,w,h; depth (B,K,DEPTH_FEATURES) from `processing.depth_features`, or None (no depth: zeros)
+        -> (B,K,d)."""
         feats, fine = features
         b, c, h, w = feats.shape
         idx = (cells[..., 1] * w + cells[..., 0]).clamp(0, h * w - 1)                  # (B,K)
@@ -155,6 +168,10 @@ class TabletopGrounder(nn.Module):
         tokens = self.cand_proj(torch.cat([picked, box_features(boxes)], dim=-1))
         if self.config.roi_pool:
             tokens = tokens + self.roi_proj(roi_grid(fine, boxes, self.config.roi_pool))
+        if self.config.depth_tokens:
+            if depth is None:
+                depth = boxes.new_zeros(*boxes.shape[:2], DEPTH_FEATURES)
+            tokens = tokens + self.depth_proj(depth.to(tokens.dtype))
         return tokens
 
     def attributes(self, tokens: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

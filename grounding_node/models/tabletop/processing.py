@@ -125,6 +125,61 @@ def letterbox_uint8(rgb: np.ndarray, size: Tuple[int, int]) -> Tuple[np.ndarray,
     return out, lb
 
 
+def letterbox_depth(depth: np.ndarray, size: Tuple[int, int]) -> Tuple[np.ndarray, Letterbox]:
+    """HxW raw depth (16UC1 millimetres or 32FC1 metres, 0 = no reading), registered to the colour frame
+    -> the network-sized depth in the same units, placed like `letterbox_uint8` places the colour frame.
+    Nearest-neighbour, so no value is invented between a near edge and the table behind it; the bars
+    read 0 (no reading). A depth image of another resolution than the colour frame but the same aspect
+    lands on the same network pixels."""
+    depth = np.asarray(depth)
+    lb = Letterbox.fit((depth.shape[1], depth.shape[0]), size)
+    inner = depth if (lb.w, lb.h) == (depth.shape[1], depth.shape[0]) else \
+        cv2.resize(depth, (lb.w, lb.h), interpolation=cv2.INTER_NEAREST)
+    out = np.zeros((size[1], size[0]), depth.dtype)
+    out[lb.y0:lb.y0 + lb.h, lb.x0:lb.x0 + lb.w] = inner
+    return out, lb
+
+
+DEPTH_RANGE_M = (0.05, 20.0)   # readings outside are treated as no reading
+
+
+def depth_features(depth_m: np.ndarray, boxes: np.ndarray, focal: float) -> np.ndarray:
+    """What aligned depth says about each candidate box, the `depth_tokens` input of the network.
+
+    depth_m (H,W) metres at the network input (NaN or 0 = no reading); boxes (K,4) normalised cx, cy, w, h
+    of that input; focal: the focal length in network pixels. -> (K,4) float32: [1, log z, log(10 w_m),
+    log(10 h_m)] with z the median reading over the central half of the box (the node's 3D estimate reads
+    the same region) and w_m, h_m the box's extent in metres at that depth (pinhole: pixels * z / focal).
+    A box with no valid reading, or a bad focal length, gets zeros (what a colour-only frame gets)."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    out = np.zeros((len(boxes), 4), np.float32)
+    if not np.isfinite(focal) or focal <= 0 or len(boxes) == 0:
+        return out
+    h, w = depth_m.shape
+    x0 = np.clip(np.floor((boxes[:, 0] - boxes[:, 2] / 4) * w), 0, w - 1).astype(int)
+    x1 = np.clip(np.ceil((boxes[:, 0] + boxes[:, 2] / 4) * w), x0 + 1, w).astype(int)
+    y0 = np.clip(np.floor((boxes[:, 1] - boxes[:, 3] / 4) * h), 0, h - 1).astype(int)
+    y1 = np.clip(np.ceil((boxes[:, 1] + boxes[:, 3] / 4) * h), y0 + 1, h).astype(int)
+    lo, hi = DEPTH_RANGE_M
+    for k in range(len(boxes)):   # at most a few dozen boxes; each ROI is a different size
+        roi = depth_m[y0[k]:y1[k], x0[k]:x1[k]]
+        with np.errstate(invalid="ignore"):
+            v = roi[np.isfinite(roi) & (roi >= lo) & (roi <= hi)]
+        if v.size == 0:
+            continue
+        z = float(np.median(v))
+        size_m = np.maximum(boxes[k, 2:4] * (w, h), 0.5) * z / focal
+        out[k] = (1.0, np.log(z), *np.log(10.0 * size_m))
+    return out
+
+
+def depth_metres(depth: np.ndarray, encoding: str, depth_scale: float = 0.0) -> np.ndarray:
+    """Network-sized raw depth -> float metres, NaN = no reading (`geometry.depth.depth_to_metres`)."""
+    from grounding_node.geometry.depth import depth_to_metres
+
+    return depth_to_metres(depth, encoding, depth_scale)
+
+
 def letterbox_image(rgb: np.ndarray, size: Tuple[int, int]) -> Tuple[torch.Tensor, Letterbox]:
     """HxWx3 uint8 RGB (any size) -> (1,3,h,w) float in [-0.5, 0.5] and the letterbox it went through."""
     img, lb = letterbox_uint8(rgb, size)
