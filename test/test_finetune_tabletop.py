@@ -241,3 +241,22 @@ def test_augmentation_moves_each_box_with_its_pixels():
         assert abs(cx - (xs.min() + xs.max() + 1) / 2) < 1.5 and abs(cy - (ys.min() + ys.max() + 1) / 2) < 1.5
         assert abs(w - (xs.max() + 1 - xs.min())) < 2 and abs(h - (ys.max() + 1 - ys.min())) < 2
         assert out.phrases == item.phrases
+
+
+def test_a_second_run_writing_the_same_out_folder_is_refused_while_the_first_holds_it(wrist_data, tmp_path):
+    """Two runs on one --out would interleave checkpoints, state.json and the card. The second is refused
+    at once with a clear message; the lock dies with its holder (flock), so a crashed run blocks nothing."""
+    import fcntl
+
+    out = tmp_path / "model"
+    out.mkdir()
+    holder = open(out / ".finetune.lock", "a+")
+    fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)          # a first run in progress
+    try:
+        r = _run(["--backend", "tabletop", "--data", str(wrist_data), "--out", str(out), "--epochs", "1",
+                  "--no-progress"], tmp_path, timeout=300)
+    finally:
+        holder.close()
+    assert r.returncode == 3, (r.returncode, r.stderr[-2000:])
+    assert "another fine-tuning run" in r.stderr and str(out) in r.stderr
+    assert not (out / "finetune_config.json").exists()           # nothing of the first run was touched

@@ -25,8 +25,10 @@ from typing import Any, Dict, List, Optional
 from grounding_node.finetune.common import (
     CONFIG_FILE,
     FinetuneConfig,
+    OutputBusy,
     RunState,
     default_val_fraction,
+    exclusive_output,
     pairs,
     split_samples,
     write_card,
@@ -102,7 +104,6 @@ def _metrics(backend_name: str, model: str, cfg: FinetuneConfig, samples, root: 
 
 def run(cfg: FinetuneConfig, skip_invalid: bool = False) -> Dict[str, Any]:
     """The whole run: check, split, metrics before, train, metrics after, model card."""
-    from grounding_node.data.stats import dataset_stats
     from grounding_node.data.validate import check_dataset
 
     out = Path(cfg.out)
@@ -123,7 +124,14 @@ def run(cfg: FinetuneConfig, skip_invalid: bool = False) -> Dict[str, Any]:
     train_s, val_s = split_samples(samples, fraction, cfg.seed)
     if not val_s:
         notes.append("one image only: validated on the training image")
-    out.mkdir(parents=True, exist_ok=True)
+    with exclusive_output(out):
+        return _run_locked(cfg, out, samples, train_s, val_s, notes)
+
+
+def _run_locked(cfg: FinetuneConfig, out: Path, samples, train_s, val_s, notes: List[str]) -> Dict[str, Any]:
+    """`run` once it holds the output folder (`exclusive_output`)."""
+    from grounding_node.data.stats import dataset_stats
+
     (out / CONFIG_FILE).write_text(json.dumps(cfg.to_dict(), indent=1))
     state = (RunState.load(out) if cfg.resume else None) or RunState()
     before_path = out / "metrics_before.json"
@@ -168,6 +176,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: {len(exc.errors)} problem(s) in {cfg.data}; fix them or pass --skip-invalid",
               file=sys.stderr)
         return 2
+    except OutputBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
     b, a = res["before"] or {}, res["after"] or {}
     print(f"done in {res['minutes']:.1f} min -> {res['out']} (best epoch {res['state'].best_epoch})")
     for k in ("acc50", "f1_50", "no_ref_rejection"):

@@ -14,15 +14,42 @@ CLI, the model card and the before/after metrics are the same for every backend:
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from grounding_node.data.format import Sample
 
 CONFIG_FILE = "finetune_config.json"
+LOCK_FILE = ".finetune.lock"
+
+
+class OutputBusy(RuntimeError):
+    """Another fine-tuning run holds the output folder."""
+
+
+@contextmanager
+def exclusive_output(out: Path) -> Iterator[None]:
+    """Hold `out` for one run. Why: two runs writing one folder interleave checkpoints, state.json and the
+    card, and neither result can be trusted. An flock, so a crashed or killed run releases it with its
+    process and never leaves a stale lock behind."""
+    import fcntl
+
+    out.mkdir(parents=True, exist_ok=True)
+    handle = open(out / LOCK_FILE, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        handle.close()
+        raise OutputBusy(f"another fine-tuning run is writing to {out} (it holds {out / LOCK_FILE}); wait for "
+                         "it to finish or choose another --out") from exc
+    try:
+        yield
+    finally:
+        handle.close()   # closing the file releases the lock
 STATE_FILE = "state.json"
 CARD_FILE = "README.md"
 
