@@ -260,3 +260,18 @@ def test_a_second_run_writing_the_same_out_folder_is_refused_while_the_first_hol
     assert r.returncode == 3, (r.returncode, r.stderr[-2000:])
     assert "another fine-tuning run" in r.stderr and str(out) in r.stderr
     assert not (out / "finetune_config.json").exists()           # nothing of the first run was touched
+
+
+def test_the_run_card_prints_fractions_as_percent_and_losses_and_rates_as_numbers(tmp_path):
+    """A loss of 0.35 is not "35.0%", and a learning rate of 1e-4 is not "0.0%"."""
+    from grounding_node.finetune.common import FinetuneConfig, RunState, write_card
+
+    state = RunState(epoch=1, step=10, best_epoch=1, best_metric=0.9,
+                     history=[{"epoch": 1, "val_loss": 0.35, "lr": 1e-4, "val_ok": 0.9, "seconds": 0.5}])
+    cfg = FinetuneConfig(backend="tabletop", data=str(tmp_path), out=str(tmp_path))
+    card = write_card(tmp_path, cfg, {}, (1, 1), (1, 1), {"acc50": 0.5, "mean_iou": 0.71},
+                      {"acc50": 0.75, "mean_iou": 0.8}, state, 1.0).read_text()
+    row = next(line for line in card.splitlines() if line.startswith("| 1 |"))
+    cells = dict(zip(["epoch", "lr", "seconds", "val_loss", "val_ok"], [c.strip() for c in row.strip("|").split("|")]))
+    assert cells == {"epoch": "1", "lr": "0.0001", "seconds": "0.5", "val_loss": "0.35", "val_ok": "90.0%"}
+    assert "| acc50 | 50.0% | 75.0% |" in card and "(validation 90.0%)" in card

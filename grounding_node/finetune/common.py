@@ -136,9 +136,14 @@ def pairs(samples: Sequence[Sample]) -> int:
     return sum(len(s.groundings) for s in samples)
 
 
-def _fmt(v: Any) -> str:
+# figures that are fractions of phrases or boxes (printed as %); everything else (losses, learning rates,
+# seconds) is a plain number: a value in [0, 1] is not a fraction by its range alone
+FRACTIONS = ("acc50", "f1_50", "mean_iou", "no_ref_rejection", "val_acc", "val_acc50", "val_no_ref_rejection", "val_ok")
+
+
+def _fmt(v: Any, key: str = "") -> str:
     if isinstance(v, float):
-        return f"{100 * v:.1f}%" if 0.0 <= v <= 1.0 else f"{v:.4g}"
+        return f"{100 * v:.1f}%" if key in FRACTIONS else f"{v:.4g}"
     return str(v)
 
 
@@ -162,18 +167,18 @@ def write_card(out: Path, cfg: FinetuneConfig, stats: Dict[str, Any], n_train: T
     for k, v in cfg.extra.items():
         lines.append(f"| {k} | {v} |")
     lines += ["", f"Trained {state.epoch} epochs ({state.step} steps) in {minutes:.1f} min; best epoch "
-              f"{state.best_epoch} (validation {_fmt(state.best_metric)}).", ""]
+              f"{state.best_epoch} (validation {_fmt(state.best_metric, 'val_ok')}).", ""]
     if before is not None or after is not None:
         keys = [k for k in ("acc50", "f1_50", "mean_iou", "no_ref_rejection") if k in (after or before or {})]
         lines += ["## Validation metrics (shipped threshold)", "", "| metric | before | after |", "|---|---|---|"]
         for k in keys:
-            lines.append(f"| {k} | {_fmt((before or {}).get(k, '-'))} | {_fmt((after or {}).get(k, '-'))} |")
+            lines.append(f"| {k} | {_fmt((before or {}).get(k, '-'), k)} | {_fmt((after or {}).get(k, '-'), k)} |")
         lines.append("")
     if state.history:
         cols = sorted({k for h in state.history for k in h})
         lines += ["## Per epoch", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
         for h in state.history:
-            lines.append("| " + " | ".join(_fmt(h.get(c, "")) for c in cols) + " |")
+            lines.append("| " + " | ".join(_fmt(h.get(c, ""), c) for c in cols) + " |")
         lines.append("")
     if notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
