@@ -110,6 +110,19 @@ def test_average_checkpoints_is_the_elementwise_mean_and_refuses_other_architect
     save(TabletopGrounder(replace(cfg, roi_pool=2)), replace(cfg, roi_pool=2), tmp_path / "c.pt", {})
     with pytest.raises(ValueError, match="different architectures"):
         average_checkpoints(tmp_path / "a.pt", tmp_path / "c.pt", tmp_path / "bad.pt")
+    # a depth-reading model averaged with the model it was upgraded from: that one's depth projection is zero
+    from grounding_node.training.train import upgrade
+
+    d, dcfg = upgrade(b, cfg, depth_tokens=True)
+    torch.nn.init.normal_(d.depth_proj.weight)
+    save(d, dcfg, tmp_path / "d.pt", {})
+    average_checkpoints(tmp_path / "d.pt", tmp_path / "a.pt", tmp_path / "da.pt")
+    da = torch.load(str(tmp_path / "da.pt"), weights_only=True)
+    assert da["config"]["depth_tokens"] is True
+    torch.testing.assert_close(da["state_dict"]["depth_proj.weight"], 0.5 * d.depth_proj.weight.detach())
+    torch.testing.assert_close(da["state_dict"][w], 0.5 * sa[w] + 0.5 * sb[w])
+    with pytest.raises(ValueError, match="different architectures"):   # not the other way round
+        average_checkpoints(tmp_path / "a.pt", tmp_path / "d.pt", tmp_path / "bad.pt")
 
 
 def test_the_recipe_runs_every_stage_in_order_with_one_command(tmp_path):
@@ -120,7 +133,7 @@ def test_the_recipe_runs_every_stage_in_order_with_one_command(tmp_path):
     import sys
 
     from grounding_node.models.tabletop.backend import DEFAULT_CHECKPOINT
-    from grounding_node.training.recipe import STAGES, chunks_needed, command
+    from grounding_node.training.recipe import STAGES, chunks_needed, command, depth_chunks_needed
 
     out, cache = tmp_path / "out", tmp_path / "cache"
     r = subprocess.run([sys.executable, "-m", "grounding_node.training.recipe", "--smoke", "--out", str(out),
@@ -146,6 +159,8 @@ def test_the_recipe_runs_every_stage_in_order_with_one_command(tmp_path):
         assert cmd[cmd.index("--init") + 1].endswith(f"{prev.name}.pt")
     assert chunks_needed(STAGES)[0] == (0, 8000) and (48000, 56000) in chunks_needed(STAGES)
     assert (0, 4000) in chunks_needed(STAGES)
+    assert depth_chunks_needed(STAGES) == [(a, a + 8000) for a in range(0, 32000, 8000)]
+    assert (cache / "depth_train_0-8.npz").is_file()          # rendered for the smoke run's depth stage
 
 
 def test_the_recipe_takes_the_first_model_from_git_history(tmp_path):

@@ -1,6 +1,6 @@
 """The shipped tabletop checkpoint, reproduced with one command.
 
-    python -m grounding_node.training.recipe --out runs/recipe            # about 4.5 h on 2 CPU cores
+    python -m grounding_node.training.recipe --out runs/recipe            # about 5 h on 2 CPU cores
     python -m grounding_node.training.recipe --out runs/recipe --install  # ... and replace the shipped weights
 
 The shipped model was trained in stages, each continuing the last (the model card, docs/models/tabletop.md,
@@ -10,7 +10,8 @@ command and its test name one sequence. The command
 1. takes the first model (trained by an earlier version of this code; its weights are in git history,
    `git show FIRST_MODEL_COMMIT:...`) as the starting point, or `--first-model PATH`;
 2. renders the training scenes it lacks into the 8,000-scene chunk cache (`--cache`, default data/),
-   `--jobs` chunks at a time (a chunk is one process: the renderer is single-threaded);
+   and the depth chunks of the stages that read depth, `--jobs` chunks at a time (a chunk is one
+   process: the renderer is single-threaded);
 3. runs every stage with its seed (`python -m grounding_node.train ...`, progress bar and log), skipping a
    stage whose output already exists, so an interrupted run resumes at the stage it was in;
 4. leaves the last stage's checkpoint in `--out` (and, with `--install`, in the package).
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
-from grounding_node.training.data import CHUNK, chunk_cache
+from grounding_node.training.data import CHUNK, chunk_cache, depth_cache
 
 FIRST_MODEL_COMMIT = "12357c5"
 FIRST_MODEL_PATH = "grounding_node/models/tabletop/weights/tabletop.pt"
@@ -65,6 +66,9 @@ STAGES: Tuple[Stage, ...] = (
     Stage("stage6", "stage5", 56000, ("--steps", "3000", "--threads", "1", "--seed", "5", "--lr", "2e-4",
                                       "--attr-weight", "1.0", "--oversample", "ordinal=1.8", "extreme=1.8",
                                       "relation=1.4", "negation=1.4"), average_with="stage5"),
+    Stage("stage7", "stage6", 32000, ("--depth-tokens", "--steps", "3000", "--threads", "2", "--seed", "6",
+                                      "--lr", "3e-4", "--attr-weight", "1.0", "--oversample", "ordinal=1.8",
+                                      "extreme=1.8", "relation=1.4", "negation=1.4"), average_with="stage6"),
 )
 
 SMOKE_SCENES = 8
@@ -99,6 +103,11 @@ def chunks_needed(stages: Sequence[Stage], smoke: bool = False) -> List[Tuple[in
     return sorted(spans, key=lambda ab: (ab[0] - ab[1], ab[0]))
 
 
+def depth_chunks_needed(stages: Sequence[Stage], smoke: bool = False) -> List[Tuple[int, int]]:
+    """The chunks whose depth the `--depth-tokens` stages read (`train.training_depth`)."""
+    return chunks_needed([s for s in stages if "--depth-tokens" in s.args], smoke)
+
+
 def first_model(dest: Path, source: Optional[Path] = None) -> Path:
     """The first model's checkpoint at `dest`: copied from `source`, or taken from git history."""
     if dest.is_file():
@@ -119,16 +128,18 @@ def first_model(dest: Path, source: Optional[Path] = None) -> Path:
     return dest
 
 
-def render_chunks(cache: Path, spans: Sequence[Tuple[int, int]], jobs: int) -> None:
-    """Render the chunks missing from `cache`, `jobs` processes at a time."""
-    todo = [(a, b) for a, b in spans if not chunk_cache(cache, "train", "train", a, b).is_file()]
+def render_chunks(cache: Path, spans: Sequence[Tuple[int, int]], jobs: int,
+                  depth_spans: Sequence[Tuple[int, int]] = ()) -> None:
+    """Render the chunks missing from `cache` (colour, and depth for `depth_spans`), `jobs` processes at a time."""
+    todo = [(a, b, ()) for a, b in spans if not chunk_cache(cache, "train", "train", a, b).is_file()]
+    todo += [(a, b, ("--depth",)) for a, b in depth_spans if not depth_cache(cache, "train", a, b).is_file()]
     if not todo:
         return
     print(f"rendering {len(todo)} chunk(s) of scenes into {cache} ({jobs} at a time)", flush=True)
 
-    def one(span: Tuple[int, int]) -> None:
+    def one(span: Tuple[int, int, Tuple[str, ...]]) -> None:
         subprocess.run([sys.executable, "-m", "grounding_node.training.data", str(span[0]), str(span[1]),
-                        str(cache)], check=True)
+                        str(cache), *span[2]], check=True)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         list(pool.map(one, todo))
@@ -139,7 +150,7 @@ def run(out: Path, cache: Path, jobs: int, smoke: bool = False, first: Optional[
     """Run the recipe; returns the last stage's checkpoint."""
     out.mkdir(parents=True, exist_ok=True)
     first_model(out / "first.pt", first)
-    render_chunks(cache, chunks_needed(stages, smoke), jobs)
+    render_chunks(cache, chunks_needed(stages, smoke), jobs, depth_chunks_needed(stages, smoke))
     for stage in stages:
         target = out / f"{stage.name}.pt"
         if target.is_file():

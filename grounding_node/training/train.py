@@ -261,12 +261,19 @@ def save(model: TabletopGrounder, cfg: TabletopConfig, out: Path, meta: Dict) ->
 def average_checkpoints(trained: Path, other: Path, out: Path) -> None:
     """Write the uniform average of two checkpoints of one architecture (a "model soup") to `out`; integer
     buffers (BatchNorm's step counts) come from `trained`. Why: stage 4 continued stage 3 on more scenes and
-    gained accuracy but lost box precision (3D hit); the average of the two kept both (docs/models/tabletop.md)."""
+    gained accuracy but lost box precision (3D hit); the average of the two kept both (docs/models/tabletop.md).
+    `other` may be the checkpoint `trained` was upgraded from with `--depth-tokens`; it counts with a zero
+    depth projection, the upgrade's starting point."""
     a = torch.load(str(trained), map_location="cpu", weights_only=True)
     b = torch.load(str(other), map_location="cpu", weights_only=True)
-    if a["config"] != b["config"] or a["state_dict"].keys() != b["state_dict"].keys():
-        raise ValueError(f"cannot average {trained} and {other}: different architectures")
     sa, sb = a["state_dict"], b["state_dict"]
+    if a["config"] != b["config"] and a["config"] == dict(b["config"], depth_tokens=True):
+        # `other` is the model `trained` was upgraded from (`upgrade(depth_tokens=True)`): its depth
+        # projection is the zeros the upgrade started from
+        sb = dict(sb, **{k: torch.zeros_like(v) for k, v in sa.items() if k.startswith("depth_proj.")})
+        b = dict(b, config=a["config"])
+    if a["config"] != b["config"] or sa.keys() != sb.keys():
+        raise ValueError(f"cannot average {trained} and {other}: different architectures")
     state = {k: ((sa[k].float() + sb[k].float()) / 2).to(sa[k].dtype) if sa[k].is_floating_point() else sa[k]
              for k in sa}
     tmp = out.with_suffix(".tmp")
