@@ -141,6 +141,31 @@ def test_no_usable_depth_means_a_colour_only_call(case):
     assert model_depth(backend, frame, settings) is None
 
 
+@pytest.mark.parametrize("depth,encoding,why", [
+    (np.full((480, 480), 800, np.uint16), "16UC1", "another aspect ratio"),
+    (np.full((360, 640, 3), 800, np.uint16), "16UC1", "not a 2D image"),
+    (np.full((360, 640), 800, np.uint16), "rgb8", "encoding 'rgb8'"),
+])
+def test_depth_that_cannot_be_registered_is_not_passed_and_the_result_says_why(depth, encoding, why):
+    frame = _frame()
+    frame.depth, frame.depth_encoding = depth, encoding
+    warnings = []
+    assert model_depth(_Recorder(), frame, GroundingSettings(), warnings) is None
+    assert len(warnings) == 1 and why in warnings[0] and "colour only" in warnings[0], warnings
+    if depth.ndim == 2 and encoding == "16UC1":   # what the 3D geometry also accepts: through the pipeline
+        backend = _Recorder()
+        result = ground_frame(backend, frame, ["a"], GroundingSettings())
+        assert backend.depth is None and warnings[0] in result.warnings
+
+
+def test_registered_depth_at_half_resolution_is_passed_without_a_warning():
+    frame = _frame()
+    frame.depth = np.full((180, 320), 800, np.uint16)
+    backend = _Recorder()
+    result = ground_frame(backend, frame, ["a"], GroundingSettings())
+    assert backend.depth is not None and not any("colour only" in w for w in result.warnings)
+
+
 def test_backends_that_do_not_read_depth_are_called_as_before():
     result = ground_frame(_ColourOnly(), _frame(), ["a", "b"], GroundingSettings())
     assert len(result.objects) == 2

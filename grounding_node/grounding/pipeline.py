@@ -13,7 +13,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from grounding_node.geometry.boxes import box1024_to_pixels, box1024_to_xywh_norm, clamp_box1024
-from grounding_node.geometry.depth import estimate_objects_3d
+from grounding_node.geometry.depth import DEPTH_ENCODINGS, estimate_objects_3d
 from grounding_node.grounding.types import Frame, GroundedObject, GroundingResult, GroundingSettings
 from grounding_node.models.base import DepthInput, GroundingBackend
 from grounding_node.models.family import resolve_threshold
@@ -71,7 +71,7 @@ def ground_frame(
     width, height = frame.size
 
     t0 = time.perf_counter()
-    depth = model_depth(backend, frame, settings)
+    depth = model_depth(backend, frame, settings, result.warnings)
     per_phrase = backend.ground(frame.rgb, phrases) if depth is None else backend.ground(frame.rgb, phrases,
                                                                                           depth=depth)
     result.inference_ms = (time.perf_counter() - t0) * 1000.0
@@ -105,14 +105,29 @@ def ground_frame(
     return result
 
 
-def model_depth(backend: GroundingBackend, frame: Frame, settings: GroundingSettings) -> Optional[DepthInput]:
+def model_depth(backend: GroundingBackend, frame: Frame, settings: GroundingSettings,
+                warnings: Optional[List[str]] = None) -> Optional[DepthInput]:
     """The frame's depth for a backend that reads it, or None (the backend then grounds colour alone):
     only with depth, intrinsics that pass `is_valid` (a zero K would make every size infinite) and
-    `settings.depth_for_grounding`."""
+    `settings.depth_for_grounding`. Depth that cannot be registered to the colour frame (another aspect
+    ratio, not a 2D image, an unknown encoding) is not passed, with a warning in `warnings`."""
     if not (getattr(backend, "reads_depth", False) and settings.depth_for_grounding and frame.depth is not None):
         return None
     intr = frame.intrinsics
     if intr is None or not intr.is_valid() or intr.height <= 0:
+        return None   # _locate says why there is no 3D; the model grounds colour alone
+    shape = getattr(frame.depth, "shape", ())
+    problem = None
+    if len(shape) != 2 or min(shape) < 1:
+        problem = f"depth of shape {shape} is not a 2D image"
+    elif abs(shape[1] / shape[0] - frame.size[0] / frame.size[1]) > 0.01 * frame.size[0] / frame.size[1]:
+        problem = (f"depth {shape[1]}x{shape[0]} has another aspect ratio than the colour frame "
+                   f"{frame.size[0]}x{frame.size[1]}, so it is not registered to it")
+    elif frame.depth_encoding not in DEPTH_ENCODINGS:
+        problem = f"depth encoding '{frame.depth_encoding}' is not one of {', '.join(DEPTH_ENCODINGS)}"
+    if problem is not None:
+        if warnings is not None:
+            warnings.append(f"{problem}: the model grounded from colour only")
         return None
     fy = float(intr.fy) * frame.size[1] / float(intr.height)   # K of another resolution: scale to the frame
     return DepthInput(frame.depth, frame.depth_encoding, fy, settings.depth_scale, settings.min_depth,
