@@ -64,6 +64,15 @@ def test_a_bad_focal_length_gives_zeros(focal):
     assert not depth_features(depth, np.array([[0.5, 0.5, 0.2, 0.2]]), focal=focal).any()
 
 
+@pytest.mark.parametrize("focal", [1e30, 1e-9])
+def test_a_wild_but_finite_focal_length_gives_bounded_sizes(focal):
+    """A CameraInfo with fy = 1e30 passes `is_valid`; the sizes it implies are clipped to 1 mm..10 m."""
+    depth = np.full((240, 320), 0.9, np.float32)
+    got = depth_features(depth, np.array([[0.5, 0.5, 0.2, 0.2]]), focal=focal)
+    assert np.isfinite(got).all()
+    assert math.log(10 * 1e-3) - 1e-6 <= got[0, 2] <= math.log(10 * 10.0) + 1e-6
+
+
 def test_boxes_off_the_image_and_no_boxes_do_not_raise():
     depth = np.full((240, 320), 0.7, np.float32)
     got = depth_features(depth, np.array([[1.2, -0.3, 0.5, 0.5], [0.0, 0.0, 0.0, 0.0]]), focal=200.0)

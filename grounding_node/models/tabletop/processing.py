@@ -141,6 +141,7 @@ def letterbox_depth(depth: np.ndarray, size: Tuple[int, int]) -> Tuple[np.ndarra
 
 
 DEPTH_RANGE_M = (0.05, 20.0)   # readings outside are treated as no reading
+SIZE_RANGE_M = (1e-3, 10.0)    # metric box sizes are clipped here: a wild focal length cannot blow up a token
 
 
 def depth_features(depth_m: np.ndarray, boxes: np.ndarray, focal: float) -> np.ndarray:
@@ -168,7 +169,7 @@ def depth_features(depth_m: np.ndarray, boxes: np.ndarray, focal: float) -> np.n
         if v.size == 0:
             continue
         z = float(np.median(v))
-        size_m = np.maximum(boxes[k, 2:4] * (w, h), 0.5) * z / focal
+        size_m = np.clip(np.maximum(boxes[k, 2:4] * (w, h), 0.5) * z / focal, *SIZE_RANGE_M)
         out[k] = (1.0, np.log(z), *np.log(10.0 * size_m))
     return out
 
