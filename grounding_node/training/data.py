@@ -33,6 +33,19 @@ class Sample:
 # Training frames: the camera resolutions a user has (4:3 640x480; 16:9 848x480, 1280x720, 1920x1080),
 # rendered directly at the network's width (what letterboxing the full frame would give) and letterboxed.
 TRAIN_ASPECTS = (((320, 240), 0.4), ((320, 180), 0.6))
+BASE_SIZE = (320, 240)   # the network input the first chunks were rendered at (their file names carry no size)
+
+
+def train_aspects(width: int, height: int) -> List[Tuple[Tuple[int, int], float]]:
+    """`TRAIN_ASPECTS` for a network input of width x height: the 4:3 frame at that size and the 16:9 frame
+    at the same width. The aspect draw per seed does not depend on the size, so a larger rendering of a
+    seed is the same scene."""
+    return [((width, height), TRAIN_ASPECTS[0][1]), ((width, width * 9 // 16), TRAIN_ASPECTS[1][1])]
+
+
+def size_tag(width: int, height: int) -> str:
+    """Cache file-name suffix: empty at `BASE_SIZE` (older caches keep their names), else `_WxH`."""
+    return "" if (int(width), int(height)) == BASE_SIZE else f"_{int(width)}x{int(height)}"
 
 
 def render_samples(seeds, width: int = 320, height: int = 240, per_scene: int = 21,
@@ -47,8 +60,8 @@ def render_samples(seeds, width: int = 320, height: int = 240, per_scene: int = 
     from grounding_node.models.tabletop.processing import letterbox_uint8
     from grounding_node.sim.expressions import restyle
 
-    sizes = [(width, height)] if camera == "classic" else [s for s, _ in TRAIN_ASPECTS]
-    probs = [1.0] if camera == "classic" else [p for _, p in TRAIN_ASPECTS]
+    sizes = [(width, height)] if camera == "classic" else [s for s, _ in train_aspects(width, height)]
+    probs = [1.0] if camera == "classic" else [p for _, p in train_aspects(width, height)]
     sims = {s: TabletopSim(s[0], s[1], camera=camera) for s in sizes}
     out: List[Sample] = []
     try:
@@ -106,8 +119,8 @@ def render_depth(seeds, width: int = 320, height: int = 240, camera: str = "trai
 
     from grounding_node.models.tabletop.processing import letterbox_depth
 
-    sizes = [s for s, _ in TRAIN_ASPECTS]
-    probs = [p for _, p in TRAIN_ASPECTS]
+    sizes = [s for s, _ in train_aspects(width, height)]
+    probs = [p for _, p in train_aspects(width, height)]
     sims = {s: TabletopSim(s[0], s[1], camera=camera) for s in sizes}
     seeds = [int(s) for s in seeds]
     depth = np.zeros((len(seeds), height, width), np.uint16)
@@ -124,17 +137,17 @@ def render_depth(seeds, width: int = 320, height: int = 240, camera: str = "trai
     return {"seeds": np.asarray(seeds, np.int64), "depth_mm": depth, "focal": focal}
 
 
-def depth_cache(folder: Path, camera: str, start: int, end: int) -> Path:
-    return folder / f"depth_{camera}_{start}-{end}.npz"
+def depth_cache(folder: Path, camera: str, start: int, end: int, size: Tuple[int, int] = BASE_SIZE) -> Path:
+    return folder / f"depth_{camera}_{start}-{end}{size_tag(*size)}.npz"
 
 
 def load_or_render_depth(folder: Path, start: int, end: int, camera: str = "train",
-                         progress: bool = True) -> Dict[str, np.ndarray]:
-    path = depth_cache(folder, camera, start, end)
+                         progress: bool = True, size: Tuple[int, int] = BASE_SIZE) -> Dict[str, np.ndarray]:
+    path = depth_cache(folder, camera, start, end, size)
     if path.exists():
         with np.load(path) as z:
             return {k: z[k] for k in z.files}
-    out = render_depth(range(start, end), camera=camera, progress=progress)
+    out = render_depth(range(start, end), width=size[0], height=size[1], camera=camera, progress=progress)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp.npz")
     np.savez(tmp, **out)
@@ -142,15 +155,17 @@ def load_or_render_depth(folder: Path, start: int, end: int, camera: str = "trai
     return out
 
 
-def chunk_cache(folder: Path, camera: str, style: str, start: int, end: int) -> Path:
-    """Cache file of scene seeds [start, end). The first chunk keeps the name a whole-run cache had
-    (`train_<camera>_<style>_<end>.pkl`), so caches rendered before chunking stay valid."""
+def chunk_cache(folder: Path, camera: str, style: str, start: int, end: int,
+                size: Tuple[int, int] = BASE_SIZE) -> Path:
+    """Cache file of scene seeds [start, end) rendered for a `size` network input. The first chunk keeps
+    the name a whole-run cache had (`train_<camera>_<style>_<end>.pkl`), so caches rendered before chunking
+    stay valid; chunks at another size carry it (`size_tag`)."""
     span = f"{end}" if start == 0 else f"{start}-{end}"
-    return folder / f"train_{camera}_{style}_{span}.pkl"
+    return folder / f"train_{camera}_{style}_{span}{size_tag(*size)}.pkl"
 
 
 def load_or_render_chunked(folder: Path, n_scenes: int, camera: str = "train", style: str = "train",
-                           progress: bool = True) -> List[Sample]:
+                           progress: bool = True, size: Tuple[int, int] = BASE_SIZE) -> List[Sample]:
     """Scenes 0..n_scenes-1, rendered and cached in chunks of `CHUNK` seeds.
 
     Why chunks: a larger run reuses every chunk a smaller one rendered, and chunks can be rendered by
@@ -158,20 +173,26 @@ def load_or_render_chunked(folder: Path, n_scenes: int, camera: str = "train", s
     out: List[Sample] = []
     for start in range(0, n_scenes, CHUNK):
         end = min(start + CHUNK, n_scenes)
-        out += load_or_render(chunk_cache(folder, camera, style, start, end), range(start, end),
-                              progress=progress, camera=camera, style=style)
+        out += load_or_render(chunk_cache(folder, camera, style, start, end, size), range(start, end),
+                              progress=progress, camera=camera, style=style, width=size[0], height=size[1])
     return out
 
 
-if __name__ == "__main__":   # one chunk: python -m grounding_node.training.data 8000 16000 [FOLDER=data] [--depth]
-    import sys
+if __name__ == "__main__":   # one chunk: python -m grounding_node.training.data A B [FOLDER] [--depth] [--size WxH]
+    import argparse
 
     from grounding_node.training import data as _module  # pickle `Sample` under its module, not __main__
 
-    args = [a for a in sys.argv[1:] if a != "--depth"]
-    a, b = int(args[0]), int(args[1])
-    folder = Path(args[2]) if len(args) > 2 else Path("data")
-    if "--depth" in sys.argv:
-        _module.load_or_render_depth(folder, a, b)
+    ap = argparse.ArgumentParser(description="Render one chunk of training scenes (colour, or --depth).")
+    ap.add_argument("start", type=int)
+    ap.add_argument("end", type=int)
+    ap.add_argument("folder", nargs="?", default="data")
+    ap.add_argument("--depth", action="store_true", help="render the depth chunk instead of the colour one")
+    ap.add_argument("--size", default=f"{BASE_SIZE[0]}x{BASE_SIZE[1]}", help="network input WxH (default %(default)s)")
+    ns = ap.parse_args()
+    size = tuple(int(v) for v in ns.size.lower().split("x"))
+    if ns.depth:
+        _module.load_or_render_depth(Path(ns.folder), ns.start, ns.end, size=size)
     else:
-        _module.load_or_render(_module.chunk_cache(folder, "train", "train", a, b), range(a, b))
+        _module.load_or_render(_module.chunk_cache(Path(ns.folder), "train", "train", ns.start, ns.end, size),
+                               range(ns.start, ns.end), width=size[0], height=size[1])

@@ -152,16 +152,12 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
           type_weights: Optional[Dict[str, float]] = None, camera: str = "train", style: str = "train",
           save_every: int = 250, loss_weights: Optional[Dict[str, float]] = None,
           stop_after: Optional[int] = None, roi_pool: int = 0, depth_tokens: bool = False,
-          depth_dropout: float = 0.25) -> Dict[str, float]:
+          depth_dropout: float = 0.25, image_size: Optional[Tuple[int, int]] = None) -> Dict[str, float]:
     from tqdm import tqdm
 
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     rng = np.random.default_rng(seed)
-    if cache is not None and cache.suffix == ".pkl":   # one explicit cache file for all scenes
-        data = load_or_render(cache, range(n_scenes), progress=progress, camera=camera, style=style)
-    else:   # a cache folder of 8,000-scene chunks (default data/)
-        data = load_or_render_chunked(cache or Path("data"), n_scenes, camera=camera, style=style, progress=progress)
     if init is not None:   # fine-tune a checkpoint (same architecture and vocabulary)
         from grounding_node.models.tabletop.backend import load_model
 
@@ -170,10 +166,23 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
             model, cfg = add_roi_pool(model, cfg, roi_pool)
         if depth_tokens and not cfg.depth_tokens:
             model, cfg = upgrade(model, cfg, depth_tokens=True)
+        if image_size is not None and tuple(image_size) != tuple(cfg.image_size):
+            model, cfg = resize_input(model, cfg, image_size)
     else:
-        cfg = TabletopConfig(vocab=build_vocab(VOCABULARY), roi_pool=roi_pool, depth_tokens=depth_tokens)
+        cfg = TabletopConfig(vocab=build_vocab(VOCABULARY), roi_pool=roi_pool, depth_tokens=depth_tokens,
+                             **({"image_size": tuple(image_size)} if image_size else {}))
         model = TabletopGrounder(cfg)
-    depth = training_depth(cache or Path("data"), data, camera, progress) if cfg.depth_tokens else None
+    size = tuple(cfg.image_size)
+    if cache is not None and cache.suffix == ".pkl":   # one explicit cache file for all scenes
+        data = load_or_render(cache, range(n_scenes), progress=progress, camera=camera, style=style,
+                              width=size[0], height=size[1])
+    else:   # a cache folder of 8,000-scene chunks (default data/), at the model's input size
+        data = load_or_render_chunked(cache or Path("data"), n_scenes, camera=camera, style=style, progress=progress,
+                                      size=size)
+    if data and data[0].rgb.shape[:2] != (size[1], size[0]):
+        raise RuntimeError(f"the cached scenes are {data[0].rgb.shape[1]}x{data[0].rgb.shape[0]}, the model's "
+                           f"input is {size[0]}x{size[1]}: render them at that size or use another --cache")
+    depth = training_depth(cache or Path("data"), data, camera, progress, size) if cfg.depth_tokens else None
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     model.train()
@@ -214,8 +223,8 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
     return history
 
 
-def training_depth(folder: Path, data: List[Sample], camera: str, progress: bool
-                   ) -> List[Tuple[np.ndarray, float]]:
+def training_depth(folder: Path, data: List[Sample], camera: str, progress: bool,
+                   size: Tuple[int, int] = (320, 240)) -> List[Tuple[np.ndarray, float]]:
     """Per training sample (network-sized depth in mm, focal length in network pixels), from the depth
     chunks beside the colour chunks (rendered when missing: `python -m grounding_node.training.data A B
     --depth`). Checked seed by seed against the colour samples."""
@@ -223,7 +232,7 @@ def training_depth(folder: Path, data: List[Sample], camera: str, progress: bool
     n = len(data)
     for start in range(0, n, CHUNK):
         chunk = load_or_render_depth(folder if folder.is_dir() else folder.parent, start, min(start + CHUNK, n),
-                                     camera=camera, progress=progress)
+                                     camera=camera, progress=progress, size=tuple(size))
         out += list(zip(chunk["depth_mm"], chunk["focal"].astype(float)))
         seeds = [s.seed for s in data[start:start + CHUNK]]
         if list(chunk["seeds"]) != seeds:
@@ -242,6 +251,24 @@ def upgrade(model: TabletopGrounder, cfg: TabletopConfig, **changes):
     missing, unexpected = new.load_state_dict(model.state_dict(), strict=False)
     if unexpected or any(not k.startswith(("roi_proj.", "depth_proj.")) for k in missing):
         raise RuntimeError(f"cannot upgrade the model with {changes}: missing {missing}, unexpected {unexpected}")
+    return new, new_cfg
+
+
+def resize_input(model: TabletopGrounder, cfg: TabletopConfig, image_size: Tuple[int, int]):
+    """The same trained model for another network input size (`TabletopConfig.image_size`, the base that
+    `processing.input_size` scales frames to). The network is fully convolutional, so every weight carries
+    over; only the size head's unit changes: it predicts box sizes as fractions of the input it trained on
+    (`decode_candidates`), and at a larger input the same object covers more pixels. Shifting its log-size
+    biases by log(old/new) keeps every box the same for the same input pixels, so training starts from the
+    detector it had (at the larger input its objects are larger, as on a nearer camera)."""
+    from dataclasses import replace
+
+    new_cfg = replace(cfg, image_size=(int(image_size[0]), int(image_size[1])))
+    new = TabletopGrounder(new_cfg)
+    new.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        new.det_head[-1].bias[1] += math.log(cfg.image_size[0] / new_cfg.image_size[0])
+        new.det_head[-1].bias[2] += math.log(cfg.image_size[1] / new_cfg.image_size[1])
     return new, new_cfg
 
 
@@ -310,6 +337,10 @@ def main(argv=None) -> int:
     ap.add_argument("--depth-dropout", type=float, default=0.25,
                     help="fraction of training images shown without depth, so the model keeps working on "
                          "colour-only frames")
+    ap.add_argument("--image-size", default=None, metavar="WxH",
+                    help="network input (base) size, e.g. 384x288; an --init model at another size is resized "
+                         "(`resize_input`); the scenes are rendered at this size (default: the checkpoint's, or "
+                         "320x240)")
     ap.add_argument("--oversample", nargs="*", default=[], metavar="TYPE=W",
                     help="sample expressions of TYPE W times as often, e.g. ordinal=3")
     ap.add_argument("--average-with", type=Path, default=None, metavar="CKPT",
@@ -320,7 +351,8 @@ def main(argv=None) -> int:
                  progress=not args.no_progress, threads=args.threads, init=args.init, type_weights=weights,
                  camera=args.camera, style=args.style, loss_weights={"attr": args.attr_weight},
                  stop_after=args.stop_after, roi_pool=args.roi_pool, depth_tokens=args.depth_tokens,
-                 depth_dropout=args.depth_dropout)
+                 depth_dropout=args.depth_dropout,
+                 image_size=tuple(int(v) for v in args.image_size.lower().split("x")) if args.image_size else None)
     print(f"done: loss {hist['first_loss']:.3f} -> {hist['final_loss']:.3f} in {hist['minutes']:.1f} min -> {args.out}")
     if args.average_with is not None:
         average_checkpoints(args.out, args.average_with, args.out)

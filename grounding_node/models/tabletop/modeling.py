@@ -148,10 +148,30 @@ class TabletopGrounder(nn.Module):
         n_count = 2 * 2 * 4 * 5   # below/above x filters x keys x RBF centres
         self.ref_head = nn.Sequential(nn.Linear(d + n_count, d), nn.ReLU(inplace=True), nn.Linear(d, 1))
 
+    def for_inference(self) -> "TabletopGrounder":
+        """An inference-only copy: each BatchNorm folded into its convolution and the convolutional part in
+        channels-last memory. Why: on CPU, oneDNN's convolutions run on NHWC without reordering each
+        layer's input and output (the encoder took 13.7 ms at 424x240 on 2 threads, 8.6 ms this way), and a
+        folded BatchNorm is one pass less. The outputs equal the model's own in eval mode up to float
+        rounding (test_tabletop_inference). Not for training: the BatchNorm statistics are gone."""
+        import copy
+
+        from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+        fast = copy.deepcopy(self).eval()
+        for block in list(fast.backbone.net) + [fast.det_head[0]]:
+            block[0] = fuse_conv_bn_eval(block[0], block[1])
+            block[1] = nn.Identity()
+        fast.backbone.to(memory_format=torch.channels_last)
+        fast.det_head.to(memory_format=torch.channels_last)
+        return fast
+
     # -- stage 1 -------------------------------------------------------------------------------------
     def encode_image(self, images: torch.Tensor) -> Tuple[Tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
         """images (B,3,H,W) normalised -> features ((B,C,h,w) stride 8, (B,C',2h,2w) stride 4), passed
         as they are to `candidate_tokens`, and detection maps (B,5,h,w)."""
+        if self.backbone.net[0][0].weight.is_contiguous(memory_format=torch.channels_last):   # `for_inference`
+            images = images.contiguous(memory_format=torch.channels_last)
         feats, fine = self.backbone(images)
         return (feats, fine), self.det_head(feats)
 
