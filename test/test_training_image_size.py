@@ -87,3 +87,19 @@ def test_training_at_a_larger_input_renders_at_that_size_and_loads_as_the_backen
     with pytest.raises(RuntimeError, match="384x288.*320x240"):
         train(None, steps=1, n_scenes=4, seed=0, batch_size=2, exprs_per_image=2, lr=1e-4,
               cache=tmp_path / "large.pkl", progress=False, init=init)
+
+
+def test_the_recipe_renders_each_stage_at_its_input_size_and_later_stages_inherit_it():
+    from grounding_node.training.recipe import Stage, chunks_needed, depth_chunks_needed, stage_sizes
+
+    stages = (Stage("a", "first", 8000, ()),
+              Stage("b", "a", 16000, ("--depth-tokens",)),
+              Stage("c", "b", 8000, ("--image-size", "384x288")),
+              Stage("d", "c", 16000, ()))
+    assert stage_sizes(stages) == {"a": (320, 240), "b": (320, 240), "c": (384, 288), "d": (384, 288)}
+    small, large = (320, 240), (384, 288)
+    assert sorted(chunks_needed(stages)) == [(0, 8000, small), (0, 8000, large), (8000, 16000, small),
+                                             (8000, 16000, large)]
+    # depth from the first depth stage on, also for the later stages that continue that model
+    assert sorted(depth_chunks_needed(stages)) == sorted(chunks_needed(stages))
+    assert depth_chunks_needed(stages[:1]) == []

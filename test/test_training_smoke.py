@@ -157,9 +157,10 @@ def test_the_recipe_runs_every_stage_in_order_with_one_command(tmp_path):
     assert full[0][full[0].index("--init") + 1].endswith("first.pt")
     for prev, cmd in zip(STAGES, full[1:]):
         assert cmd[cmd.index("--init") + 1].endswith(f"{prev.name}.pt")
-    assert chunks_needed(STAGES)[0] == (0, 8000) and (48000, 56000) in chunks_needed(STAGES)
-    assert (0, 4000) in chunks_needed(STAGES)
-    assert depth_chunks_needed(STAGES) == [(a, a + 8000) for a in range(0, 32000, 8000)]
+    base = (320, 240)
+    assert chunks_needed(STAGES)[0] == (0, 8000, base) and (48000, 56000, base) in chunks_needed(STAGES)
+    assert (0, 4000, base) in chunks_needed(STAGES)
+    assert depth_chunks_needed(STAGES) == [(a, a + 8000, base) for a in range(0, 32000, 8000)]
     assert (cache / "depth_train_0-8.npz").is_file()          # rendered for the smoke run's depth stage
 
 

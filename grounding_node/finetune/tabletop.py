@@ -280,22 +280,25 @@ def backend_for(model, cfg, path: Path = Path("in-memory")):
     backend.model, backend.cfg, backend.path = model, cfg, path
     backend.device, backend.dtype = "cpu", torch.float32
     backend.max_candidates, backend.candidate_threshold = 16, 0.25
+    backend.reads_depth = bool(cfg.depth_tokens)   # validated with the samples' depth, as the node grounds
     return backend
 
 
 def phrase_accuracy(backend, samples: Sequence[Sample], root: Path, threshold: float) -> float:
     """Fraction of phrases grounded right at the shipped threshold: the top box at IoU >= 0.5 with one of
     the phrase's boxes, or nothing above the threshold for a phrase with no box (the selection metric)."""
-    import cv2
-
     from grounding_node.geometry.boxes import box_iou
+    from grounding_node.grounding.pipeline import model_depth
+    from grounding_node.grounding.types import GroundingSettings
+    from grounding_node.training.dataset_eval import sample_frame
 
     ok, n = 0, 0
     for s in samples:
         if not s.groundings:
             continue
-        rgb = cv2.cvtColor(cv2.imread(str(s.image_path(root)), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-        results = backend.ground(rgb, [g.phrase for g in s.groundings])
+        frame = sample_frame(root, s)   # with the sample's depth, as the node and `eval --data` ground
+        depth = model_depth(backend, frame, GroundingSettings())
+        results = backend.ground(frame.rgb, [g.phrase for g in s.groundings], **({"depth": depth} if depth else {}))
         for g, dets in zip(s.groundings, results):
             above = [d for d in dets if d.score >= threshold]
             n += 1

@@ -79,12 +79,27 @@ def read_rgb(path: Path) -> np.ndarray:
     return np.ascontiguousarray(bgr[:, :, ::-1])
 
 
+def sample_frame(root: Path, sample: Sample) -> Frame:
+    """The sample as the node would see it: colour, and its aligned depth and the colour camera's
+    intrinsics when the sample has them (docs/dataset.md), so a backend that reads depth is graded with it
+    (the node passes depth by default, `depth_for_grounding`)."""
+    from grounding_node.api import load_camera_info, load_depth
+
+    frame = Frame(rgb=read_rgb(sample.image_path(root)))
+    depth_path, info_path = sample.depth_path(root), sample.camera_info_path(root)
+    if depth_path is not None:
+        frame.depth, frame.depth_encoding = load_depth(depth_path)
+    if info_path is not None:
+        frame.intrinsics = load_camera_info(info_path)
+    return frame
+
+
 def ground_sample(backend, root: Path, sample: Sample, settings: GroundingSettings
                   ) -> Tuple[List[List[GroundedObject]], float]:
-    """All phrases of one image in one backend call -> (objects per phrase, inference ms). 2D only: depth is
-    not read, the figures here are about boxes."""
-    rgb = read_rgb(sample.image_path(root))
-    result = ground_frame(backend, Frame(rgb=rgb), [g.phrase for g in sample.groundings], settings)
+    """All phrases of one image in one backend call -> (objects per phrase, inference ms), through the
+    node's `ground_frame` with the sample's depth and intrinsics when it has them (`sample_frame`). The
+    figures here are about boxes; depth matters only to a backend that reads it."""
+    result = ground_frame(backend, sample_frame(root, sample), [g.phrase for g in sample.groundings], settings)
     return result.by_phrase(), float(result.inference_ms)
 
 

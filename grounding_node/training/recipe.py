@@ -29,9 +29,9 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from grounding_node.training.data import CHUNK, chunk_cache, depth_cache
+from grounding_node.training.data import BASE_SIZE, CHUNK, chunk_cache, depth_cache
 
 FIRST_MODEL_COMMIT = "12357c5"
 FIRST_MODEL_PATH = "grounding_node/models/tabletop/weights/tabletop.pt"
@@ -93,19 +93,37 @@ def command(stage: Stage, folder: Path, cache: Path, smoke: bool = False) -> Lis
     return cmd
 
 
-def chunks_needed(stages: Sequence[Stage], smoke: bool = False) -> List[Tuple[int, int]]:
-    """Every [start, end) chunk of scene seeds the stages read (a stage of N scenes reads
-    `load_or_render_chunked`'s chunks of N), each once, largest first."""
-    spans = set()
+def stage_sizes(stages: Sequence[Stage]) -> Dict[str, Tuple[int, int]]:
+    """Each stage's network input (width, height): its `--image-size`, else the size of the model it
+    continues (the first model's is `BASE_SIZE`). Its scenes are rendered at that size."""
+    size, out = BASE_SIZE, {}
     for s in stages:
+        if "--image-size" in s.args:
+            w, h = s.args[s.args.index("--image-size") + 1].lower().split("x")
+            size = (int(w), int(h))
+        out[s.name] = size
+    return out
+
+
+Span = Tuple[int, int, Tuple[int, int]]   # scene seeds [start, end) rendered for a (width, height) input
+
+
+def chunks_needed(stages: Sequence[Stage], smoke: bool = False, first: int = 0) -> List[Span]:
+    """Every [start, end) chunk of scene seeds that stages[first:] read, at each stage's input size (a
+    stage of N scenes reads `load_or_render_chunked`'s chunks of N), each once, largest first."""
+    sizes = stage_sizes(stages)
+    spans = set()
+    for s in stages[first:]:
         n = SMOKE_SCENES if smoke else s.scenes
-        spans.update((a, min(a + CHUNK, n)) for a in range(0, n, CHUNK))
-    return sorted(spans, key=lambda ab: (ab[0] - ab[1], ab[0]))
+        spans.update((a, min(a + CHUNK, n), sizes[s.name]) for a in range(0, n, CHUNK))
+    return sorted(spans, key=lambda ab: (ab[0] - ab[1], ab[0], ab[2]))
 
 
-def depth_chunks_needed(stages: Sequence[Stage], smoke: bool = False) -> List[Tuple[int, int]]:
-    """The chunks whose depth the `--depth-tokens` stages read (`train.training_depth`)."""
-    return chunks_needed([s for s in stages if "--depth-tokens" in s.args], smoke)
+def depth_chunks_needed(stages: Sequence[Stage], smoke: bool = False) -> List[Span]:
+    """The chunks whose depth the stages of a depth-reading model read (`train.training_depth`): from the
+    first `--depth-tokens` stage on, since a later stage continues that model."""
+    first = next((i for i, s in enumerate(stages) if "--depth-tokens" in s.args), len(stages))
+    return chunks_needed(stages, smoke, first)
 
 
 def first_model(dest: Path, source: Optional[Path] = None) -> Path:
@@ -128,11 +146,12 @@ def first_model(dest: Path, source: Optional[Path] = None) -> Path:
     return dest
 
 
-def render_chunks(cache: Path, spans: Sequence[Tuple[int, int]], jobs: int,
-                  depth_spans: Sequence[Tuple[int, int]] = ()) -> None:
+def render_chunks(cache: Path, spans: Sequence[Span], jobs: int, depth_spans: Sequence[Span] = ()) -> None:
     """Render the chunks missing from `cache` (colour, and depth for `depth_spans`), `jobs` processes at a time."""
-    todo = [(a, b, ()) for a, b in spans if not chunk_cache(cache, "train", "train", a, b).is_file()]
-    todo += [(a, b, ("--depth",)) for a, b in depth_spans if not depth_cache(cache, "train", a, b).is_file()]
+    todo = [(a, b, ("--size", f"{wh[0]}x{wh[1]}")) for a, b, wh in spans
+            if not chunk_cache(cache, "train", "train", a, b, wh).is_file()]
+    todo += [(a, b, ("--depth", "--size", f"{wh[0]}x{wh[1]}")) for a, b, wh in depth_spans
+             if not depth_cache(cache, "train", a, b, wh).is_file()]
     if not todo:
         return
     print(f"rendering {len(todo)} chunk(s) of scenes into {cache} ({jobs} at a time)", flush=True)

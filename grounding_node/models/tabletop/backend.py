@@ -54,8 +54,8 @@ class TabletopBackend(GroundingBackend):
         self.device, self.dtype = resolve_device_dtype(self.config.device, self.config.dtype)
         if self.device == "cpu":
             self.dtype = torch.float32   # the network is small; fp32 is fastest on CPU
-        model, self.cfg = load_model(path, self.device, self.dtype)
-        self.model = model.for_inference()   # BatchNorm folded, channels-last: the same outputs, faster
+        model, self.cfg = load_model(path, self.device)   # folded in float32, then cast (half precision on GPU)
+        self.model = model.for_inference().to(dtype=self.dtype)   # BatchNorm folded, channels-last: faster
         self.reads_depth = bool(self.cfg.depth_tokens)
         self.max_candidates = int(self.config.extra.get("max_candidates", 16))
         self.candidate_threshold = float(self.config.extra.get("candidate_threshold", 0.25))
