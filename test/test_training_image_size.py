@@ -103,3 +103,13 @@ def test_the_recipe_renders_each_stage_at_its_input_size_and_later_stages_inheri
     # depth from the first depth stage on, also for the later stages that continue that model
     assert sorted(depth_chunks_needed(stages)) == sorted(chunks_needed(stages))
     assert depth_chunks_needed(stages[:1]) == []
+
+
+def test_the_finetuners_replay_scenes_come_at_the_models_input_size(tmp_path, monkeypatch):
+    from grounding_node.finetune.tabletop import replay_data
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    small, large = replay_data(2, False), replay_data(2, False, (384, 288))
+    assert small[0].rgb.shape == (240, 320, 3) and large[0].rgb.shape == (288, 384, 3)
+    names = sorted(p.name for p in (tmp_path / "grounding_node").iterdir())
+    assert names == ["replay_train_2.pkl", "replay_train_2_384x288.pkl"]

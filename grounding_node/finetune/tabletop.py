@@ -310,15 +310,16 @@ def phrase_accuracy(backend, samples: Sequence[Sample], root: Path, threshold: f
 
 
 # -- replay --------------------------------------------------------------------------------------------
-def replay_data(n_scenes: int, progress: bool):
-    """The default model's own training domain (seeded, cached under the user cache dir)."""
-    from grounding_node.training.data import load_or_render
+def replay_data(n_scenes: int, progress: bool, size: Tuple[int, int] = (320, 240)):
+    """The default model's own training domain (seeded, cached under the user cache dir), rendered at the
+    model's input `size` (`TabletopConfig.image_size`), the size its own training scenes had."""
+    from grounding_node.training.data import load_or_render, size_tag
 
     if n_scenes <= 0:
         return []
     cache_dir = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "grounding_node"
-    return load_or_render(cache_dir / f"replay_train_{n_scenes}.pkl", range(n_scenes), progress=progress,
-                          camera="train", style="train")
+    return load_or_render(cache_dir / f"replay_train_{n_scenes}{size_tag(*size)}.pkl", range(n_scenes),
+                          progress=progress, camera="train", style="train", width=int(size[0]), height=int(size[1]))
 
 
 # -- the run -------------------------------------------------------------------------------------------
@@ -400,7 +401,7 @@ def train(cfg: FinetuneConfig, train_samples: List[Sample], val_samples: List[Sa
     items = make_items([s for s in train_samples if s.groundings], root, mcfg.image_size)
     if not items:
         raise ValueError("no annotated training images")
-    replay = replay_data(int(cfg.extra.get("replay", REPLAY_SCENES)), cfg.progress)
+    replay = replay_data(int(cfg.extra.get("replay", REPLAY_SCENES)), cfg.progress, tuple(mcfg.image_size))
     batch = max(1, min(cfg.batch_size, len(items)))
     steps_per_epoch = len(size_batches(items, batch, np.random.default_rng(0)))
     epochs = cfg.epochs or max(10, math.ceil(MIN_STEPS / steps_per_epoch))
