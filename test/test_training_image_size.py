@@ -113,3 +113,25 @@ def test_the_finetuners_replay_scenes_come_at_the_models_input_size(tmp_path, mo
     assert small[0].rgb.shape == (240, 320, 3) and large[0].rgb.shape == (288, 384, 3)
     names = sorted(p.name for p in (tmp_path / "grounding_node").iterdir())
     assert names == ["replay_train_2.pkl", "replay_train_2_384x288.pkl"]
+
+
+def test_a_resized_model_averages_with_the_model_it_was_resized_from(tmp_path):
+    from grounding_node.models.tabletop.backend import load_model
+    from grounding_node.training.train import average_checkpoints
+
+    old = _model()
+    save(old, old.config, tmp_path / "old.pt", {})
+    new, cfg = resize_input(old, old.config, (384, 288))
+    torch.nn.init.normal_(new.ref_head[0].weight)   # as if trained
+    save(new, cfg, tmp_path / "new.pt", {})
+    average_checkpoints(tmp_path / "new.pt", tmp_path / "old.pt", tmp_path / "avg.pt")
+    avg, avg_cfg = load_model(tmp_path / "avg.pt")
+    assert avg_cfg.image_size == (384, 288)
+    resized_old, _ = resize_input(old, old.config, (384, 288))
+    for key in ("det_head.1.bias", "ref_head.0.weight", "backbone.net.0.0.weight"):
+        want = (new.state_dict()[key] + resized_old.state_dict()[key]) / 2
+        torch.testing.assert_close(avg.state_dict()[key], want)
+    with pytest.raises(ValueError, match="different architectures"):   # another model, not just resized
+        other = TabletopGrounder(TabletopConfig(vocab=build_vocab(VOCABULARY), roi_pool=2))
+        save(other, other.config, tmp_path / "other.pt", {})
+        average_checkpoints(tmp_path / "new.pt", tmp_path / "other.pt", tmp_path / "bad.pt")

@@ -290,7 +290,8 @@ def average_checkpoints(trained: Path, other: Path, out: Path) -> None:
     buffers (BatchNorm's step counts) come from `trained`. Why: stage 4 continued stage 3 on more scenes and
     gained accuracy but lost box precision (3D hit); the average of the two kept both (docs/models/tabletop.md).
     `other` may be the checkpoint `trained` was upgraded from with `--depth-tokens`; it counts with a zero
-    depth projection, the upgrade's starting point."""
+    depth projection, the upgrade's starting point. It may also be the checkpoint `trained` was resized from
+    with `--image-size`; it counts as `resize_input` made it (its size head's biases shifted)."""
     a = torch.load(str(trained), map_location="cpu", weights_only=True)
     b = torch.load(str(other), map_location="cpu", weights_only=True)
     sa, sb = a["state_dict"], b["state_dict"]
@@ -298,6 +299,14 @@ def average_checkpoints(trained: Path, other: Path, out: Path) -> None:
         # `other` is the model `trained` was upgraded from (`upgrade(depth_tokens=True)`): its depth
         # projection is the zeros the upgrade started from
         sb = dict(sb, **{k: torch.zeros_like(v) for k, v in sa.items() if k.startswith("depth_proj.")})
+        b = dict(b, config=a["config"])
+    size_a, size_b = tuple(a["config"]["image_size"]), tuple(b["config"]["image_size"])
+    if size_a != size_b and a["config"] == dict(b["config"], image_size=a["config"]["image_size"]):
+        # `other` is the model `trained` was resized from (`resize_input`): it counts as resized
+        from grounding_node.models.tabletop.backend import load_model
+
+        resized, _ = resize_input(*load_model(other), size_a)
+        sb = resized.state_dict()
         b = dict(b, config=a["config"])
     if a["config"] != b["config"] or sa.keys() != sb.keys():
         raise ValueError(f"cannot average {trained} and {other}: different architectures")
