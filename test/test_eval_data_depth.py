@@ -77,3 +77,14 @@ def test_the_finetuners_validation_passes_depth_too(tmp_path):
     backend = _backend()
     assert phrase_accuracy(backend, ds, tmp_path, 0.3) == 1.0
     assert backend.seen[-1] is not None and backend.seen[-1].fy == pytest.approx(500.0)
+
+
+@pytest.mark.parametrize("broken", ["depth", "camera_info"])
+def test_an_unreadable_depth_or_camera_info_file_grades_from_colour_and_says_so(tmp_path, capsys, broken):
+    ds = _dataset(tmp_path)
+    path = ds[0].depth_path(tmp_path) if broken == "depth" else ds[0].camera_info_path(tmp_path)
+    path.write_bytes(b"not an image or yaml: {[")
+    backend = _backend()
+    ground_sample(backend, tmp_path, ds[0], GroundingSettings())   # no exception: the image is still graded
+    assert backend.seen == [None]
+    assert "graded from colour" in capsys.readouterr().err

@@ -82,15 +82,22 @@ def read_rgb(path: Path) -> np.ndarray:
 def sample_frame(root: Path, sample: Sample) -> Frame:
     """The sample as the node would see it: colour, and its aligned depth and the colour camera's
     intrinsics when the sample has them (docs/dataset.md), so a backend that reads depth is graded with it
-    (the node passes depth by default, `depth_for_grounding`)."""
+    (the node passes depth by default, `depth_for_grounding`). A depth or camera_info file that cannot be
+    read leaves the image graded from colour, as the node grounds a frame whose depth is unusable, with a
+    line on stderr: the model is not marked wrong for a data problem (`python -m grounding_node.dataset check`
+    reports the file)."""
     from grounding_node.api import load_camera_info, load_depth
 
     frame = Frame(rgb=read_rgb(sample.image_path(root)))
     depth_path, info_path = sample.depth_path(root), sample.camera_info_path(root)
-    if depth_path is not None:
-        frame.depth, frame.depth_encoding = load_depth(depth_path)
-    if info_path is not None:
-        frame.intrinsics = load_camera_info(info_path)
+    try:
+        if depth_path is not None:
+            frame.depth, frame.depth_encoding = load_depth(depth_path)
+        if info_path is not None:
+            frame.intrinsics = load_camera_info(info_path)
+    except Exception as exc:   # noqa: BLE001 - OpenCV, numpy and YAML raise many kinds; all mean "unreadable"
+        frame.depth, frame.intrinsics = None, None
+        print(f"{sample.image}: depth not used ({type(exc).__name__}: {exc}); graded from colour", file=sys.stderr)
     return frame
 
 
