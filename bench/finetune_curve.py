@@ -125,7 +125,8 @@ def write_doc(rows) -> None:
         "fine-tuned with `python -m grounding_node.finetune --backend tabletop --data ... --out ...` at its",
         "defaults, and the result graded with `python -m grounding_node.eval --data` on "
         f"{base['test']['n_images']} held-out frames of the set-up ({base['test']['n_phrases']} phrases, other "
-        "seeds), at the shipped threshold. 'Original' is Acc@0.5 on the model card's in-distribution scenes.",
+        "seeds; each with its depth and camera_info, as the node grounds it), at the shipped threshold. "
+        "'Original' is Acc@0.5 on the model card's in-distribution scenes.",
         "",
         "| pairs | images | held-out Acc@0.5 | F1@0.5 | no-referent rejection | original Acc@0.5 | fine-tuning |",
         "|---|---|---|---|---|---|---|",
