@@ -135,3 +135,14 @@ def test_a_resized_model_averages_with_the_model_it_was_resized_from(tmp_path):
         other = TabletopGrounder(TabletopConfig(vocab=build_vocab(VOCABULARY), roi_pool=2))
         save(other, other.config, tmp_path / "other.pt", {})
         average_checkpoints(tmp_path / "new.pt", tmp_path / "other.pt", tmp_path / "bad.pt")
+
+
+@pytest.mark.parametrize("bad", ["384x", "abc", "0x288", "-384x288", "385x288", "384x290"])
+def test_an_unusable_image_size_is_refused_before_any_rendering(bad, tmp_path, capsys):
+    from grounding_node.training.train import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--image-size", bad, "--out", str(tmp_path / "x.pt"), "--cache", str(tmp_path / "c.pkl")])
+    assert exc.value.code == 2
+    assert "--image-size" in capsys.readouterr().err
+    assert not (tmp_path / "c.pkl").exists()

@@ -31,7 +31,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -310,11 +310,13 @@ def phrase_accuracy(backend, samples: Sequence[Sample], root: Path, threshold: f
 
 
 # -- replay --------------------------------------------------------------------------------------------
-def replay_data(n_scenes: int, progress: bool, size: Tuple[int, int] = (320, 240)):
+def replay_data(n_scenes: int, progress: bool, size: Optional[Tuple[int, int]] = None):
     """The default model's own training domain (seeded, cached under the user cache dir), rendered at the
-    model's input `size` (`TabletopConfig.image_size`), the size its own training scenes had."""
-    from grounding_node.training.data import load_or_render, size_tag
+    model's input `size` (`TabletopConfig.image_size`, default `data.BASE_SIZE`), the size its own training
+    scenes had."""
+    from grounding_node.training.data import BASE_SIZE, load_or_render, size_tag
 
+    size = size or BASE_SIZE
     if n_scenes <= 0:
         return []
     cache_dir = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "grounding_node"

@@ -318,6 +318,19 @@ def average_checkpoints(trained: Path, other: Path, out: Path) -> None:
     tmp.replace(out)
 
 
+def _image_size(text: str) -> Tuple[int, int]:
+    """`--image-size WxH`: positive multiples of the network's stride (8), so the stride-8 detection grid
+    covers the input exactly; anything else is refused before scenes are rendered."""
+    stride = TabletopConfig.stride
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not WxH, e.g. 384x288") from None
+    if w <= 0 or h <= 0 or w % stride or h % stride:
+        raise argparse.ArgumentTypeError(f"'{text}': width and height must be positive multiples of {stride}")
+    return w, h
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("grounding_node/models/tabletop/weights/tabletop.pt"))
@@ -346,7 +359,7 @@ def main(argv=None) -> int:
     ap.add_argument("--depth-dropout", type=float, default=0.25,
                     help="fraction of training images shown without depth, so the model keeps working on "
                          "colour-only frames")
-    ap.add_argument("--image-size", default=None, metavar="WxH",
+    ap.add_argument("--image-size", default=None, metavar="WxH", type=_image_size,
                     help="network input (base) size, e.g. 384x288; an --init model at another size is resized "
                          "(`resize_input`); the scenes are rendered at this size (default: the checkpoint's, or "
                          "320x240)")
@@ -361,7 +374,7 @@ def main(argv=None) -> int:
                  camera=args.camera, style=args.style, loss_weights={"attr": args.attr_weight},
                  stop_after=args.stop_after, roi_pool=args.roi_pool, depth_tokens=args.depth_tokens,
                  depth_dropout=args.depth_dropout,
-                 image_size=tuple(int(v) for v in args.image_size.lower().split("x")) if args.image_size else None)
+                 image_size=args.image_size)
     print(f"done: loss {hist['first_loss']:.3f} -> {hist['final_loss']:.3f} in {hist['minutes']:.1f} min -> {args.out}")
     if args.average_with is not None:
         average_checkpoints(args.out, args.average_with, args.out)
