@@ -275,3 +275,46 @@ def test_the_run_card_prints_fractions_as_percent_and_losses_and_rates_as_number
     cells = dict(zip(["epoch", "lr", "seconds", "val_loss", "val_ok"], [c.strip() for c in row.strip("|").split("|")]))
     assert cells == {"epoch": "1", "lr": "0.0001", "seconds": "0.5", "val_loss": "0.35", "val_ok": "90.0%"}
     assert "| acc50 | 50.0% | 75.0% |" in card and "(validation 90.0%)" in card
+
+
+def test_augmentation_moves_a_crop_models_larger_frame_with_the_image():
+    """A crop model's items keep the image at twice the network input (`Item.frame`); zoom, shift and
+    exposure must move it exactly as the network-sized image, or crops would be cut beside the objects."""
+    rng = np.random.default_rng(2)
+    img = np.zeros((240, 320, 3), np.uint8)
+    img[100:140, 50:110] = 255
+    frame = np.zeros((480, 640, 3), np.uint8)
+    frame[200:280, 100:220] = 255
+    item = T.Item(img, np.array([[80 / 320, 120 / 240, 60 / 320, 40 / 240]], np.float32), [("the block", [0])],
+                  frame)
+    for _ in range(5):
+        out = T.augment(item, rng)
+        assert out.frame.shape == frame.shape
+        cx, cy, w, h = out.objects[0] * np.array([640, 480, 640, 480])
+        ys, xs = np.nonzero(out.frame[..., 0] > 180)
+        assert abs(cx - (xs.min() + xs.max() + 1) / 2) < 2.5 and abs(cy - (ys.min() + ys.max() + 1) / 2) < 2.5
+        assert abs(w - (xs.max() + 1 - xs.min())) < 3 and abs(h - (ys.max() + 1 - ys.min())) < 3
+        assert abs(float(out.frame[ys, xs, 0].mean()) - float(out.rgb[out.rgb[..., 0] > 180][:, 0].mean())) < 2
+    assert T.augment(T.Item(img, item.objects, item.phrases), rng).frame is None
+
+
+@pytest.mark.timeout(900)
+def test_a_crop_model_fine_tunes_with_crops_from_the_larger_frame_and_replays_with_crops(wrist_data, tmp_path,
+                                                                                         monkeypatch):
+    from grounding_node.data.validate import load_dataset
+    from grounding_node.finetune.common import FinetuneConfig, RunState
+    from grounding_node.training.train import save, upgrade
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    samples = [s for s in load_dataset(wrist_data) if s.groundings]
+    model, cfg = upgrade(*load_model(DEFAULT_CHECKPOINT), crop_size=16)
+    save(model, cfg, tmp_path / "crop.pt", {})
+    items = T.make_items(samples[:1], wrist_data, cfg.image_size, crop_source=True)
+    assert items[0].frame.shape == (2 * items[0].rgb.shape[0], 2 * items[0].rgb.shape[1], 3)
+    fc = FinetuneConfig(backend="tabletop", data=wrist_data, out=tmp_path / "m", model=str(tmp_path / "crop.pt"),
+                        method="full", epochs=1, batch_size=4, progress=False, extra={"replay": 2})
+    T.train(fc, samples[:4], samples[4:6], wrist_data, RunState())
+    assert (tmp_path / "cache" / "grounding_node" / "crops_train_0-2_640x480.pkl").is_file()
+    tuned, tcfg = load_model(tmp_path / "m" / "last.pt")
+    assert tcfg.crop_size == 16
+    assert tuned.crop_proj.weight.abs().sum() > 0   # the crop path trained (it starts at zero)

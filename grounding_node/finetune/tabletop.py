@@ -45,6 +45,8 @@ MIN_STEPS = 150          # default epochs give at least this many optimiser step
 #                          validation accuracy stops rising after ~100)
 N_BG = 2                 # background cells per image among a phrase's candidates
 DROPOUT = 0.0   # measured: 0.1 did not help at 500 pairs; kept as an option (extra 'dropout')
+CROP_SOURCE_SCALE = 2    # a crop model's candidate crops come from the image at twice the network input
+#                          (640x480 for 320x240: the resolution its training frames had, data.CROP_SOURCE_SIZE)
 DET_THRESHOLD = 0.3      # the model's own detections that count as (unannotated) objects
 REPLAY_SCENES = 1000     # measured at 500 wrist pairs on the stage-3 model: 300 scenes cost the original scenes
 #                          3.5 points, 1,000 cost 1.7 (and held-out 92.3% vs 91.8%); weight 1.0 instead: 89.8%
@@ -57,6 +59,7 @@ class Item:
     rgb: np.ndarray                      # (h, w, 3) uint8, letterboxed into the backend's input size for it
     objects: np.ndarray                  # (N, 4) annotated objects, cx cy w h normalised to the network input
     phrases: List[Tuple[str, List[int]]]  # (phrase, indices into objects); [] = no referent
+    frame: Optional[np.ndarray] = None   # for a crop model: the image letterboxed at CROP_SOURCE_SCALE x rgb's size
 
 
 # -- data ----------------------------------------------------------------------------------------------
@@ -74,10 +77,12 @@ def _cxcywh_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return box_iou(to_xyxy(np.asarray(a, np.float64)), to_xyxy(np.asarray(b, np.float64)))
 
 
-def make_items(samples: Sequence[Sample], root: Path, base: Tuple[int, int]) -> List[Item]:
+def make_items(samples: Sequence[Sample], root: Path, base: Tuple[int, int], crop_source: bool = False) -> List[Item]:
     """Read and letterbox each image once, into the input size the backend uses for its aspect
     (`processing.input_size`: 424x240 for 16:9), so training sees what inference sees; merge the phrases'
-    boxes into one object list per image (the same object annotated for two phrases is one candidate: IoU > 0.8)."""
+    boxes into one object list per image (the same object annotated for two phrases is one candidate: IoU > 0.8).
+    `crop_source` (a crop model): also keep the image at `CROP_SOURCE_SCALE` times that size, where its
+    candidate crops are cut, as the backend cuts them from the camera's frame."""
     import cv2
 
     from grounding_node.models.tabletop.processing import input_size, letterbox_uint8
@@ -87,7 +92,11 @@ def make_items(samples: Sequence[Sample], root: Path, base: Tuple[int, int]) -> 
         bgr = cv2.imread(str(s.image_path(root)), cv2.IMREAD_COLOR)
         if bgr is None:
             raise FileNotFoundError(f"cannot read {s.image_path(root)}")
-        rgb, lb = letterbox_uint8(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), input_size(bgr.shape[1::-1], base))
+        full = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        size = input_size(bgr.shape[1::-1], base)
+        rgb, lb = letterbox_uint8(full, size)
+        frame = letterbox_uint8(full, (size[0] * CROP_SOURCE_SCALE, size[1] * CROP_SOURCE_SCALE))[0] \
+            if crop_source else None
         objects: List[np.ndarray] = []
         phrases = []
         for g in s.groundings:
@@ -101,7 +110,7 @@ def make_items(samples: Sequence[Sample], root: Path, base: Tuple[int, int]) -> 
                     objects.append(box)
                     idx.append(len(objects) - 1)
             phrases.append((g.phrase, idx))
-        items.append(Item(rgb, np.array(objects, np.float32).reshape(-1, 4), phrases))
+        items.append(Item(rgb, np.array(objects, np.float32).reshape(-1, 4), phrases, frame))
     return items
 
 
@@ -161,18 +170,24 @@ def augment(item: Item, rng: np.random.Generator) -> Item:
     flip swaps left and right, which the phrases talk about."""
     import cv2
 
-    h, w = item.rgb.shape[:2]
     s = float(rng.uniform(0.85, 1.15))
     tx, ty = rng.uniform(-0.08, 0.08, 2)
-    m = np.array([[s, 0.0, (1 - s) * w / 2 + tx * w], [0.0, s, (1 - s) * h / 2 + ty * h]])
-    img = cv2.warpAffine(item.rgb, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(128, 128, 128))
-    img = np.clip(img.astype(np.float32) * rng.uniform(0.8, 1.2) + rng.uniform(-20, 20), 0, 255).astype(np.uint8)
+    gain, offset = rng.uniform(0.8, 1.2), rng.uniform(-20, 20)
+
+    def warp(image: np.ndarray) -> np.ndarray:   # the same zoom, shift and exposure at any resolution
+        h, w = image.shape[:2]
+        m = np.array([[s, 0.0, (1 - s) * w / 2 + tx * w], [0.0, s, (1 - s) * h / 2 + ty * h]])
+        out = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(128, 128, 128))
+        return np.clip(out.astype(np.float32) * gain + offset, 0, 255).astype(np.uint8)
+
+    img = warp(item.rgb)
     b = item.objects.astype(np.float64)
     cx, cy = s * b[:, 0] + (1 - s) / 2 + tx, s * b[:, 1] + (1 - s) / 2 + ty
     x0, x1 = np.clip(cx - s * b[:, 2] / 2, 0, 1), np.clip(cx + s * b[:, 2] / 2, 0, 1)
     y0, y1 = np.clip(cy - s * b[:, 3] / 2, 0, 1), np.clip(cy + s * b[:, 3] / 2, 0, 1)
     boxes = np.stack([(x0 + x1) / 2, (y0 + y1) / 2, np.maximum(x1 - x0, 1e-3), np.maximum(y1 - y0, 1e-3)], 1)
-    return Item(img, boxes.astype(np.float32).reshape(-1, 4), item.phrases)
+    return Item(img, boxes.astype(np.float32).reshape(-1, 4), item.phrases,
+                None if item.frame is None else warp(item.frame))
 
 
 # -- losses --------------------------------------------------------------------------------------------
@@ -192,7 +207,7 @@ def user_step(model, items: Sequence[Item], cfg, rng: np.random.Generator) -> Di
     import torch
     from torch.nn import functional as F
 
-    from grounding_node.models.tabletop.processing import decode_candidates, encode_phrases
+    from grounding_node.models.tabletop.processing import box_crops, crops_tensor, decode_candidates, encode_phrases
     from grounding_node.training.train import MAX_OBJ, detection_targets, jittered
 
     images = torch.from_numpy(np.stack([it.rgb for it in items])).permute(0, 3, 1, 2).float().div(255).sub(0.5)
@@ -250,7 +265,11 @@ def user_step(model, items: Sequence[Item], cfg, rng: np.random.Generator) -> Di
             cand_boxes[i, j] = torch.tensor([(cx + 0.5) / w, (cy + 0.5) / h, rng.uniform(0.03, 0.12),
                                              rng.uniform(0.03, 0.12)], dtype=torch.float32)
             cand_mask[i, j] = bool(heat[i, cy, cx] < 0.3) and bool(neg_weight[i, cy, cx] > 0)
-    tokens = model.candidate_tokens(feats, cand_cells, cand_boxes)
+    crops = None
+    if cfg.crop_size:   # cut from the larger frame, as the backend cuts them from the camera's
+        crops = crops_tensor(np.stack([box_crops(it.frame, cand_boxes[i].numpy(), cfg.crop_size)
+                                       for i, it in enumerate(items)]))
+    tokens = model.candidate_tokens(feats, cand_cells, cand_boxes, None, crops)
     rows, texts, labels = [], [], []
     for i, it in enumerate(items):
         for phrase, idx in it.phrases:
@@ -322,6 +341,19 @@ def replay_data(n_scenes: int, progress: bool, size: Optional[Tuple[int, int]] =
     cache_dir = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "grounding_node"
     return load_or_render(cache_dir / f"replay_train_{n_scenes}{size_tag(*size)}.pkl", range(n_scenes),
                           progress=progress, camera="train", style="train", width=int(size[0]), height=int(size[1]))
+
+
+def replay_frames(n_scenes: int, progress: bool) -> List[np.ndarray]:
+    """For a crop model: the replay scenes' frames at the resolution its training crops came from
+    (`data.render_crop_frames`), cached beside `replay_data`'s."""
+    from grounding_node.training.data import load_or_render_crops
+    from grounding_node.training.train import decode_jpeg
+
+    if n_scenes <= 0:
+        return []
+    cache_dir = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "grounding_node"
+    chunk = load_or_render_crops(cache_dir, 0, n_scenes, progress=progress)
+    return [decode_jpeg(b) for b in chunk["jpeg"]]
 
 
 # -- the run -------------------------------------------------------------------------------------------
@@ -400,10 +432,11 @@ def train(cfg: FinetuneConfig, train_samples: List[Sample], val_samples: List[Sa
     if not resuming:
         added = grow_vocabulary(model, mcfg, new_words([g.phrase for s in train_samples for g in s.groundings],
                                                        mcfg.vocab))
-    items = make_items([s for s in train_samples if s.groundings], root, mcfg.image_size)
+    items = make_items([s for s in train_samples if s.groundings], root, mcfg.image_size, bool(mcfg.crop_size))
     if not items:
         raise ValueError("no annotated training images")
     replay = replay_data(int(cfg.extra.get("replay", REPLAY_SCENES)), cfg.progress, tuple(mcfg.image_size))
+    frames = replay_frames(len(replay), cfg.progress) if mcfg.crop_size else None
     batch = max(1, min(cfg.batch_size, len(items)))
     steps_per_epoch = len(size_batches(items, batch, np.random.default_rng(0)))
     epochs = cfg.epochs or max(10, math.ceil(MIN_STEPS / steps_per_epoch))
@@ -442,7 +475,8 @@ def train(cfg: FinetuneConfig, train_samples: List[Sample], val_samples: List[Sa
             loss = sum(WEIGHTS[n] * v for n, v in losses.items())
             if replay:
                 pick = rng.choice(len(replay), size=min(batch, len(replay)), replace=False)
-                rl = batch_step(model, [replay[j] for j in pick], rng, 4, mcfg)
+                rl = batch_step(model, [replay[j] for j in pick], rng, 4, mcfg,
+                                crop_frames=[frames[j] for j in pick] if frames is not None else None)
                 loss = loss + replay_weight * sum(WEIGHTS[n] * v for n, v in rl.items())
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -155,6 +155,52 @@ def load_or_render_depth(folder: Path, start: int, end: int, camera: str = "trai
     return out
 
 
+CROP_SOURCE_SIZE = (640, 480)   # the frames object crops are cut from in training (`crop_cache`)
+
+
+def render_crop_frames(seeds, width: int = CROP_SOURCE_SIZE[0], height: int = CROP_SOURCE_SIZE[1],
+                       camera: str = "train", style: str = "train", progress: bool = True,
+                       quality: int = 95) -> Dict[str, np.ndarray]:
+    """The frames of `render_samples`' scenes at a camera resolution (default 640x480), letterboxed like
+    them and JPEG-encoded: {"seeds" (N,), "jpeg" (N,) object array of bytes}. Why: a model with
+    `TabletopConfig.crop_size` reads each candidate from the full-resolution frame (`processing.box_crops`),
+    which the network-sized chunks do not keep; a seed's normalised boxes are the same at every size, so
+    crops are cut with the colour chunk's boxes. JPEG keeps 16,000 frames in about 650 MB."""
+    import cv2
+    from tqdm import tqdm
+
+    seeds = [int(s) for s in seeds]
+    jpeg = np.empty(len(seeds), object)
+    step = 200   # encoded as they come: 8,000 raw 640x480 frames would hold 7 GB
+    for a in tqdm(range(0, len(seeds), step), desc="render crop frames", disable=not progress):
+        for k, s in enumerate(render_samples(seeds[a:a + step], width, height, per_scene=0, progress=False,
+                                             camera=camera, style=style)):
+            ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(s.rgb[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality])
+            if not ok:
+                raise RuntimeError(f"could not encode the frame of seed {s.seed}")
+            jpeg[a + k] = buf.tobytes()
+    return {"seeds": np.asarray(seeds, np.int64), "jpeg": jpeg}
+
+
+def crop_cache(folder: Path, camera: str, start: int, end: int, size: Tuple[int, int] = CROP_SOURCE_SIZE) -> Path:
+    return folder / f"crops_{camera}_{start}-{end}_{int(size[0])}x{int(size[1])}.pkl"
+
+
+def load_or_render_crops(folder: Path, start: int, end: int, camera: str = "train", progress: bool = True,
+                         size: Tuple[int, int] = CROP_SOURCE_SIZE) -> Dict[str, np.ndarray]:
+    path = crop_cache(folder, camera, start, end, size)
+    if path.exists():
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    out = render_crop_frames(range(start, end), size[0], size[1], camera=camera, progress=progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        pickle.dump(out, f, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
+    return out
+
+
 def chunk_cache(folder: Path, camera: str, style: str, start: int, end: int,
                 size: Tuple[int, int] = BASE_SIZE) -> Path:
     """Cache file of scene seeds [start, end) rendered for a `size` network input. The first chunk keeps
@@ -180,6 +226,7 @@ def load_or_render_chunked(folder: Path, n_scenes: int, camera: str = "train", s
 
 if __name__ == "__main__":   # one chunk: python -m grounding_node.training.data A B [FOLDER] [--depth] [--size WxH]
     import argparse
+    import sys
 
     from grounding_node.training import data as _module  # pickle `Sample` under its module, not __main__
 
@@ -188,10 +235,15 @@ if __name__ == "__main__":   # one chunk: python -m grounding_node.training.data
     ap.add_argument("end", type=int)
     ap.add_argument("folder", nargs="?", default="data")
     ap.add_argument("--depth", action="store_true", help="render the depth chunk instead of the colour one")
+    ap.add_argument("--crops", action="store_true",
+                    help="render the chunk's crop frames (JPEG at --size, default 640x480) instead of the colour one")
     ap.add_argument("--size", default=f"{BASE_SIZE[0]}x{BASE_SIZE[1]}", help="network input WxH (default %(default)s)")
     ns = ap.parse_args()
     size = tuple(int(v) for v in ns.size.lower().split("x"))
-    if ns.depth:
+    if ns.crops:
+        _module.load_or_render_crops(Path(ns.folder), ns.start, ns.end,
+                                     size=size if "--size" in sys.argv else CROP_SOURCE_SIZE)
+    elif ns.depth:
         _module.load_or_render_depth(Path(ns.folder), ns.start, ns.end, size=size)
     else:
         _module.load_or_render(_module.chunk_cache(Path(ns.folder), "train", "train", ns.start, ns.end, size),

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from grounding_node.training.data import BASE_SIZE, CHUNK, chunk_cache, depth_cache
+from grounding_node.training.data import BASE_SIZE, CHUNK, chunk_cache, crop_cache, depth_cache
 
 FIRST_MODEL_COMMIT = "12357c5"
 FIRST_MODEL_PATH = "grounding_node/models/tabletop/weights/tabletop.pt"
@@ -126,6 +126,16 @@ def depth_chunks_needed(stages: Sequence[Stage], smoke: bool = False) -> List[Sp
     return chunks_needed(stages, smoke, first)
 
 
+def crop_chunks_needed(stages: Sequence[Stage], smoke: bool = False) -> List[Span]:
+    """The chunks whose camera-resolution frames (`data.render_crop_frames`, 640x480 whatever the stage's
+    input) the stages of a crop model read: from the first `--crop-tokens` stage on."""
+    from grounding_node.training.data import CROP_SOURCE_SIZE
+
+    first = next((i for i, s in enumerate(stages) if "--crop-tokens" in s.args), len(stages))
+    return sorted({(a, b, CROP_SOURCE_SIZE) for a, b, _ in chunks_needed(stages, smoke, first)},
+                  key=lambda ab: (ab[0] - ab[1], ab[0]))
+
+
 def first_model(dest: Path, source: Optional[Path] = None) -> Path:
     """The first model's checkpoint at `dest`: copied from `source`, or taken from git history."""
     if dest.is_file():
@@ -146,12 +156,16 @@ def first_model(dest: Path, source: Optional[Path] = None) -> Path:
     return dest
 
 
-def render_chunks(cache: Path, spans: Sequence[Span], jobs: int, depth_spans: Sequence[Span] = ()) -> None:
-    """Render the chunks missing from `cache` (colour, and depth for `depth_spans`), `jobs` processes at a time."""
+def render_chunks(cache: Path, spans: Sequence[Span], jobs: int, depth_spans: Sequence[Span] = (),
+                  crop_spans: Sequence[Span] = ()) -> None:
+    """Render the chunks missing from `cache` (colour, depth for `depth_spans`, camera-resolution frames for
+    `crop_spans`), `jobs` processes at a time."""
     todo = [(a, b, ("--size", f"{wh[0]}x{wh[1]}")) for a, b, wh in spans
             if not chunk_cache(cache, "train", "train", a, b, wh).is_file()]
     todo += [(a, b, ("--depth", "--size", f"{wh[0]}x{wh[1]}")) for a, b, wh in depth_spans
              if not depth_cache(cache, "train", a, b, wh).is_file()]
+    todo += [(a, b, ("--crops", "--size", f"{wh[0]}x{wh[1]}")) for a, b, wh in crop_spans
+             if not crop_cache(cache, "train", a, b, wh).is_file()]
     if not todo:
         return
     print(f"rendering {len(todo)} chunk(s) of scenes into {cache} ({jobs} at a time)", flush=True)
@@ -169,7 +183,8 @@ def run(out: Path, cache: Path, jobs: int, smoke: bool = False, first: Optional[
     """Run the recipe; returns the last stage's checkpoint."""
     out.mkdir(parents=True, exist_ok=True)
     first_model(out / "first.pt", first)
-    render_chunks(cache, chunks_needed(stages, smoke), jobs, depth_chunks_needed(stages, smoke))
+    render_chunks(cache, chunks_needed(stages, smoke), jobs, depth_chunks_needed(stages, smoke),
+                  crop_chunks_needed(stages, smoke))
     for stage in stages:
         target = out / f"{stage.name}.pt"
         if target.is_file():

@@ -19,9 +19,23 @@ import torch
 from torch.nn import functional as F
 
 from grounding_node.models.tabletop.modeling import DEPTH_FEATURES, TabletopConfig, TabletopGrounder
-from grounding_node.models.tabletop.processing import build_vocab, depth_features, depth_metres, encode_phrases
+from grounding_node.models.tabletop.processing import (
+    box_crops,
+    build_vocab,
+    crops_tensor,
+    depth_features,
+    depth_metres,
+    encode_phrases,
+)
 from grounding_node.sim.expressions import VOCABULARY
-from grounding_node.training.data import CHUNK, Sample, load_or_render, load_or_render_chunked, load_or_render_depth
+from grounding_node.training.data import (
+    CHUNK,
+    Sample,
+    load_or_render,
+    load_or_render_chunked,
+    load_or_render_crops,
+    load_or_render_depth,
+)
 
 MAX_OBJ = 10
 N_BG = 2
@@ -85,7 +99,10 @@ def batch_depth_features(boxes: torch.Tensor, depth: Sequence[Optional[Tuple[np.
 def batch_step(model: TabletopGrounder, batch: List[Sample], rng: np.random.Generator, exprs_per_image: int,
                cfg: TabletopConfig, type_weights: Optional[Dict[str, float]] = None,
                depth: Optional[Sequence[Optional[Tuple[np.ndarray, float]]]] = None,
-               depth_dropout: float = 0.25) -> Dict[str, torch.Tensor]:
+               depth_dropout: float = 0.25, crop_frames: Optional[Sequence[np.ndarray]] = None
+               ) -> Dict[str, torch.Tensor]:
+    """One training batch's losses. `crop_frames`: per sample its frame at a camera resolution
+    (letterboxed like `Sample.rgb`), which a `crop_size` model cuts its candidate crops from."""
     images = torch.from_numpy(np.stack([s.rgb for s in batch])).permute(0, 3, 1, 2).float().div(255).sub(0.5)
     feats, det = model.encode_image(images)
     b, _, h, w = det.shape
@@ -112,7 +129,13 @@ def batch_step(model: TabletopGrounder, batch: List[Sample], rng: np.random.Gene
                                                   rng.uniform(0.03, 0.12)], dtype=torch.float32)
             cand_mask[i, MAX_OBJ + k] = heat[i, cy, cx] < 0.3
     depth_in = batch_depth_features(boxes, depth, rng, depth_dropout) if cfg.depth_tokens and depth else None
-    tokens = model.candidate_tokens(feats, all_cells, boxes, depth_in)
+    crops = None
+    if cfg.crop_size:
+        if crop_frames is None:
+            raise ValueError("a crop_size model trains with crop frames (the crop chunks)")
+        crops = crops_tensor(np.stack([box_crops(f, boxes[i].numpy(), cfg.crop_size)
+                                       for i, f in enumerate(crop_frames)]))
+    tokens = model.candidate_tokens(feats, all_cells, boxes, depth_in, crops)
     attrs = torch.zeros(b, MAX_OBJ, 3, dtype=torch.long)
     for i, s in enumerate(batch):
         attrs[i, : len(s.attrs)] = torch.from_numpy(s.attrs[:MAX_OBJ])
@@ -152,7 +175,8 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
           type_weights: Optional[Dict[str, float]] = None, camera: str = "train", style: str = "train",
           save_every: int = 250, loss_weights: Optional[Dict[str, float]] = None,
           stop_after: Optional[int] = None, roi_pool: int = 0, depth_tokens: bool = False,
-          depth_dropout: float = 0.25, image_size: Optional[Tuple[int, int]] = None) -> Dict[str, float]:
+          depth_dropout: float = 0.25, image_size: Optional[Tuple[int, int]] = None,
+          crop_size: int = 0) -> Dict[str, float]:
     from tqdm import tqdm
 
     torch.manual_seed(seed)
@@ -168,8 +192,11 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
             model, cfg = upgrade(model, cfg, depth_tokens=True)
         if image_size is not None and tuple(image_size) != tuple(cfg.image_size):
             model, cfg = resize_input(model, cfg, image_size)
+        if crop_size and not cfg.crop_size:
+            model, cfg = upgrade(model, cfg, crop_size=crop_size)
     else:
         cfg = TabletopConfig(vocab=build_vocab(VOCABULARY), roi_pool=roi_pool, depth_tokens=depth_tokens,
+                             crop_size=crop_size,
                              **({"image_size": tuple(image_size)} if image_size else {}))
         model = TabletopGrounder(cfg)
     size = tuple(cfg.image_size)
@@ -183,6 +210,7 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
         raise RuntimeError(f"the cached scenes are {data[0].rgb.shape[1]}x{data[0].rgb.shape[0]}, the model's "
                            f"input is {size[0]}x{size[1]}: render them at that size or use another --cache")
     depth = training_depth(cache or Path("data"), data, camera, progress, size) if cfg.depth_tokens else None
+    crop_jpegs = training_crops(cache or Path("data"), data, camera, progress) if cfg.crop_size else None
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
     model.train()
@@ -195,8 +223,9 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
         if stop_after is not None and step >= stop_after:   # a prefix of the `steps` schedule
             break
         idx = rng.choice(len(data), size=batch_size, replace=False)
+        frames = [decode_jpeg(crop_jpegs[i]) for i in idx] if crop_jpegs is not None else None
         losses = batch_step(model, [data[i] for i in idx], rng, exprs_per_image, cfg, type_weights,
-                            [depth[i] for i in idx] if depth is not None else None, depth_dropout)
+                            [depth[i] for i in idx] if depth is not None else None, depth_dropout, frames)
         weights = dict(WEIGHTS, **(loss_weights or {}))
         loss = sum(weights[k] * v for k, v in losses.items())
         opt.zero_grad(set_to_none=True)
@@ -240,6 +269,31 @@ def training_depth(folder: Path, data: List[Sample], camera: str, progress: bool
     return out
 
 
+def training_crops(folder: Path, data: List[Sample], camera: str, progress: bool) -> List[bytes]:
+    """Per training sample its JPEG frame at a camera resolution (`data.render_crop_frames`), from the
+    crop chunks beside the colour chunks (rendered when missing: `python -m grounding_node.training.data A B
+    --crops`). Checked seed by seed against the colour samples."""
+    out: List[bytes] = []
+    n = len(data)
+    for start in range(0, n, CHUNK):
+        chunk = load_or_render_crops(folder if folder.is_dir() else folder.parent, start, min(start + CHUNK, n),
+                                     camera=camera, progress=progress)
+        if [int(v) for v in chunk["seeds"]] != [s.seed for s in data[start:start + CHUNK]]:
+            raise RuntimeError(f"crop chunk {start}.. does not match the colour samples' seeds")
+        out += list(chunk["jpeg"])
+    return out
+
+
+def decode_jpeg(buf: bytes) -> np.ndarray:
+    """JPEG bytes -> HxWx3 uint8 RGB."""
+    import cv2
+
+    bgr = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError("unreadable JPEG in a crop chunk")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
 def upgrade(model: TabletopGrounder, cfg: TabletopConfig, **changes):
     """The same trained model with token inputs added (`roi_pool`: box-pooled features; `depth_tokens`:
     measured depth and metric size). The new projections start at zero, so the upgraded model grounds
@@ -249,7 +303,7 @@ def upgrade(model: TabletopGrounder, cfg: TabletopConfig, **changes):
     new_cfg = replace(cfg, **changes)
     new = TabletopGrounder(new_cfg)
     missing, unexpected = new.load_state_dict(model.state_dict(), strict=False)
-    if unexpected or any(not k.startswith(("roi_proj.", "depth_proj.")) for k in missing):
+    if unexpected or any(not k.startswith(("roi_proj.", "depth_proj.", "crop_net.", "crop_proj.")) for k in missing):
         raise RuntimeError(f"cannot upgrade the model with {changes}: missing {missing}, unexpected {unexpected}")
     return new, new_cfg
 
@@ -299,6 +353,13 @@ def average_checkpoints(trained: Path, other: Path, out: Path) -> None:
         # `other` is the model `trained` was upgraded from (`upgrade(depth_tokens=True)`): its depth
         # projection is the zeros the upgrade started from
         sb = dict(sb, **{k: torch.zeros_like(v) for k, v in sa.items() if k.startswith("depth_proj.")})
+        b = dict(b, config=a["config"])
+    if a["config"] != b["config"] and a["config"] == dict(b["config"], crop_size=a["config"]["crop_size"]) \
+            and not b["config"].get("crop_size"):
+        # `other` is the model `trained` was upgraded from with crops: its crop projection is the zeros the
+        # upgrade started from (the crop encoder, which that projection silences, is taken from `trained`)
+        sb = dict(sb, **{k: (torch.zeros_like(v) if k.startswith("crop_proj.") else v)
+                         for k, v in sa.items() if k.startswith(("crop_net.", "crop_proj."))})
         b = dict(b, config=a["config"])
     size_a, size_b = tuple(a["config"]["image_size"]), tuple(b["config"]["image_size"])
     if size_a != size_b and a["config"] == dict(b["config"], image_size=a["config"]["image_size"]):
@@ -363,6 +424,9 @@ def main(argv=None) -> int:
                     help="network input (base) size, e.g. 384x288; an --init model at another size is resized "
                          "(`resize_input`); the scenes are rendered at this size (default: the checkpoint's, or "
                          "320x240)")
+    ap.add_argument("--crop-tokens", type=int, default=0, metavar="S",
+                    help="give each candidate token an S x S crop of its box from the camera-resolution frame "
+                         "(added to an --init model that lacks it); needs the crop chunks (rendered when missing)")
     ap.add_argument("--oversample", nargs="*", default=[], metavar="TYPE=W",
                     help="sample expressions of TYPE W times as often, e.g. ordinal=3")
     ap.add_argument("--average-with", type=Path, default=None, metavar="CKPT",
@@ -374,7 +438,7 @@ def main(argv=None) -> int:
                  camera=args.camera, style=args.style, loss_weights={"attr": args.attr_weight},
                  stop_after=args.stop_after, roi_pool=args.roi_pool, depth_tokens=args.depth_tokens,
                  depth_dropout=args.depth_dropout,
-                 image_size=args.image_size)
+                 image_size=args.image_size, crop_size=args.crop_tokens)
     print(f"done: loss {hist['first_loss']:.3f} -> {hist['final_loss']:.3f} in {hist['minutes']:.1f} min -> {args.out}")
     if args.average_with is not None:
         average_checkpoints(args.out, args.average_with, args.out)

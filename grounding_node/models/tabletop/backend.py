@@ -96,7 +96,9 @@ class TabletopBackend(GroundingBackend):
         import torch
 
         from grounding_node.models.tabletop.processing import (
+            box_crops,
             boxes_to_1024,
+            crops_tensor,
             decode_candidates,
             encode_phrases,
             input_size,
@@ -117,7 +119,11 @@ class TabletopBackend(GroundingBackend):
             if len(cells) == 0:
                 return [[] for _ in phrases]
             measured = self._depth_features(depth, rgb.shape[:2], size, lb, boxes) if self.reads_depth else None
-            tokens = self.model.candidate_tokens(feats, cells[None], boxes[None].to(det.dtype), measured)
+            crops = None
+            if self.cfg.crop_size:   # each candidate as the camera saw it, not as the network input shows it
+                crops = crops_tensor(box_crops(rgb, lb.to_frame(boxes.float().cpu().numpy()), self.cfg.crop_size))
+                crops = crops[None].to(self.device, self.dtype)
+            tokens = self.model.candidate_tokens(feats, cells[None], boxes[None].to(det.dtype), measured, crops)
             words = encode_phrases(phrases, self.cfg.vocab, self.cfg.max_words).to(self.device)
             p = words.shape[0]
             mask = torch.ones(p, tokens.shape[1], dtype=torch.bool, device=self.device)

@@ -48,6 +48,7 @@ class TabletopConfig:
     n_sizes: int = 2
     roi_pool: int = 0     # R > 0: add R x R stride-4 features pooled over each box to its token (0: older models)
     depth_tokens: bool = False   # add each box's measured depth and metric size to its token (aligned depth)
+    crop_size: int = 0    # S > 0: add an S x S crop of each box, cut from the camera's frame, to its token
 
     def to_dict(self) -> Dict:
         return asdict(self)
@@ -118,6 +119,21 @@ class SoftCounter(nn.Module):
         return enc.flatten(2)
 
 
+class CropEncoder(nn.Module):
+    """(N,3,S,S) box crops from the camera's frame -> (N, 64 * (S/8)^2): three stride-2 convolutions and
+    one more, flattened so where a handle or an edge sits in the crop stays readable."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        if size % 8:
+            raise ValueError(f"crop_size must be a multiple of 8, not {size}")
+        self.net = nn.Sequential(_conv(3, 16, 2), _conv(16, 32, 2), _conv(32, 64, 2), _conv(64, 64))
+        self.out_dim = 64 * (size // 8) ** 2
+
+    def forward(self, crops: torch.Tensor) -> torch.Tensor:
+        return self.net(crops).flatten(1)
+
+
 class TabletopGrounder(nn.Module):
     def __init__(self, config: TabletopConfig) -> None:
         super().__init__()
@@ -136,6 +152,11 @@ class TabletopGrounder(nn.Module):
             self.depth_proj = nn.Linear(DEPTH_FEATURES, d)
             nn.init.zeros_(self.depth_proj.weight)   # as for roi_proj: a no-op until trained
             nn.init.zeros_(self.depth_proj.bias)
+        if config.crop_size:
+            self.crop_net = CropEncoder(config.crop_size)
+            self.crop_proj = nn.Linear(self.crop_net.out_dim, d)
+            nn.init.zeros_(self.crop_proj.weight)   # as for roi_proj: a no-op until trained
+            nn.init.zeros_(self.crop_proj.bias)
         self.attr_color = nn.Linear(d, config.n_colors)
         self.attr_shape = nn.Linear(d, config.n_shapes)
         self.attr_size = nn.Linear(d, config.n_sizes)
@@ -160,11 +181,14 @@ class TabletopGrounder(nn.Module):
         from torch.nn.utils.fusion import fuse_conv_bn_eval
 
         fast = copy.deepcopy(self).eval()
-        for block in list(fast.backbone.net) + [fast.det_head[0]]:
+        crop_blocks = list(fast.crop_net.net) if self.config.crop_size else []
+        for block in list(fast.backbone.net) + [fast.det_head[0]] + crop_blocks:
             block[0] = fuse_conv_bn_eval(block[0], block[1])
             block[1] = nn.Identity()
         fast.backbone.to(memory_format=torch.channels_last)
         fast.det_head.to(memory_format=torch.channels_last)
+        if self.config.crop_size:
+            fast.crop_net.to(memory_format=torch.channels_last)
         return fast
 
     # -- stage 1 -------------------------------------------------------------------------------------
@@ -177,10 +201,11 @@ class TabletopGrounder(nn.Module):
         return (feats, fine), self.det_head(feats)
 
     def candidate_tokens(self, features: Tuple[torch.Tensor, torch.Tensor], cells: torch.Tensor,
-                         boxes: torch.Tensor, depth: Optional[torch.Tensor] = None) -> torch.Tensor:
+                         boxes: torch.Tensor, depth: Optional[torch.Tensor] = None,
+                         crops: Optional[torch.Tensor] = None) -> torch.Tensor:
         """features from `encode_image`; cells (B,K,2) integer (x, y) stride-8 cells; boxes (B,K,4) normalised
-        cx,cy,w,h; depth (B,K,DEPTH_FEATURES) from `processing.depth_features`, or None (no depth: zeros)
-        -> (B,K,d)."""
+        cx,cy,w,h; depth (B,K,DEPTH_FEATURES) from `processing.depth_features`, or None (no depth: zeros);
+        crops (B,K,3,S,S) from `processing.box_crops` for a `crop_size` model (required there) -> (B,K,d)."""
         feats, fine = features
         b, c, h, w = feats.shape
         idx = (cells[..., 1] * w + cells[..., 0]).clamp(0, h * w - 1)                  # (B,K)
@@ -193,6 +218,13 @@ class TabletopGrounder(nn.Module):
             if depth is None:
                 depth = boxes.new_zeros(*boxes.shape[:2], DEPTH_FEATURES)
             tokens = tokens + self.depth_proj(depth.to(tokens.dtype))
+        if self.config.crop_size:
+            if crops is None:
+                raise ValueError("this model reads a crop of each candidate (crop_size > 0): pass crops")
+            flat = crops.reshape(-1, *crops.shape[-3:]).to(tokens.dtype)
+            if self.crop_net.net[0][0].weight.is_contiguous(memory_format=torch.channels_last):
+                flat = flat.contiguous(memory_format=torch.channels_last)
+            tokens = tokens + self.crop_proj(self.crop_net(flat)).reshape(tokens.shape)
         return tokens
 
     def attributes(self, tokens: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

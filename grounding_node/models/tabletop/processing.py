@@ -193,6 +193,46 @@ def preprocess_image(rgb: np.ndarray, size: Tuple[int, int]) -> torch.Tensor:
     return letterbox_image(rgb, size)[0]
 
 
+CROP_CONTEXT = 1.25   # a crop covers the box's longer side times this: the object and a rim around it
+
+
+def box_crops(rgb: np.ndarray, boxes: np.ndarray, size: int, context: float = CROP_CONTEXT) -> np.ndarray:
+    """HxWx3 uint8 frame (at the camera's resolution) and (K,4) boxes cx, cy, w, h normalised to it ->
+    (K, size, size, 3) uint8: a square around each box (its longer side times `context`, at least 4 px),
+    resized to size x size, area-averaged when shrinking; outside the frame reads as the letterbox grey.
+    Why square: the object keeps its proportions (a can is taller than a mug is wide). Why from the
+    camera's frame: the network input shows a far mug's handle in two pixels, which a 1280x720 frame
+    shows in eight (`TabletopConfig.crop_size`). A box that is not finite gives a grey crop."""
+    h, w = rgb.shape[:2]
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    out = np.full((len(b), size, size, 3), PAD_VALUE, np.uint8)
+    ok = np.isfinite(b).all(axis=1)
+    side = np.where(ok, np.maximum(np.abs(b[:, 2]) * w, np.abs(b[:, 3]) * h), 0.0) * context
+    side = np.clip(np.nan_to_num(side), 4.0, 2.0 * max(h, w))
+    x0 = np.floor(np.nan_to_num(b[:, 0]) * w - side / 2).astype(np.int64)
+    y0 = np.floor(np.nan_to_num(b[:, 1]) * h - side / 2).astype(np.int64)
+    n = np.ceil(side).astype(np.int64)
+    for k in np.flatnonzero(ok):
+        xa, ya = max(x0[k], 0), max(y0[k], 0)
+        xb, yb = min(x0[k] + n[k], w), min(y0[k] + n[k], h)
+        if xb <= xa or yb <= ya:
+            continue
+        if (xa, ya, xb, yb) == (x0[k], y0[k], x0[k] + n[k], y0[k] + n[k]):
+            region = rgb[ya:yb, xa:xb]
+        else:
+            region = np.full((n[k], n[k], 3), PAD_VALUE, np.uint8)
+            region[ya - y0[k]:yb - y0[k], xa - x0[k]:xb - x0[k]] = rgb[ya:yb, xa:xb]
+        interp = cv2.INTER_AREA if n[k] > size else cv2.INTER_LINEAR
+        out[k] = cv2.resize(np.ascontiguousarray(region), (size, size), interpolation=interp)
+    return out
+
+
+def crops_tensor(crops: np.ndarray) -> torch.Tensor:
+    """(..., S, S, 3) uint8 crops -> (..., 3, S, S) float in [-0.5, 0.5], normalised as the frames are."""
+    t = torch.from_numpy(np.ascontiguousarray(crops))
+    return t.movedim(-1, -3).float().div_(255.0).sub_(0.5)
+
+
 def decode_candidates(det: torch.Tensor, max_candidates: int = 12, threshold: float = 0.25,
                       wh_scale: Tuple[float, float] = (1.0, 1.0)):
     """det (5,h,w) raw maps -> cells (K,2) long (x,y), boxes (K,4) normalised cx,cy,w,h, scores (K,).
