@@ -201,3 +201,36 @@ def test_the_recipe_renders_crop_frames_from_the_first_crop_stage_on(tmp_path, m
     recipe.render_chunks(tmp_path, [], 1, crop_spans=crop_chunks_needed(stages))
     assert sorted(ran) == sorted([["8000", "16000", str(tmp_path), "--crops", "--size", "640x480"],
                                   ["16000", "24000", str(tmp_path), "--crops", "--size", "640x480"]])
+
+
+def test_a_seed_that_settles_on_another_layout_at_640x480_gets_its_crops_from_its_own_frame(tmp_path):
+    """Seed 8003 is one of the ~3 % whose layout depends on the render size (the sim's visibility test is
+    in pixels): its 640x480 frame shows other objects, so crops cut there with the 320x240 boxes would be
+    wrong. Seed 8004 renders the same scene at both sizes."""
+    from grounding_node.training.data import render_crop_frames, render_samples
+    from grounding_node.training.train import crop_frame, decode_jpeg, same_layout
+
+    small = render_samples([8003, 8004], 320, 240, per_scene=0, progress=False)
+    big = render_crop_frames([8003, 8004], progress=False)
+    assert not same_layout(small[0].rgb, decode_jpeg(big["jpeg"][0]))
+    assert same_layout(small[1].rgb, decode_jpeg(big["jpeg"][1]))
+    assert crop_frame(small[0], None) is small[0].rgb
+    assert crop_frame(small[1], big["jpeg"][1]).shape == (480, 640, 3)
+
+
+def test_new_lr_mult_sets_the_learning_rate_of_the_parameters_the_init_checkpoint_lacks(tmp_path):
+    """`--new-lr-mult`: at 0 the upgrade's new crop projection (zeros) never moves while the rest trains;
+    at 1 it moves like every other parameter."""
+    from grounding_node.training.train import save, train
+
+    base = _model()
+    save(base, base.config, tmp_path / "base.pt", {})
+    for mult in (0.0, 1.0):
+        out = tmp_path / f"m{mult}.pt"
+        train(out, steps=2, n_scenes=4, seed=0, batch_size=2, exprs_per_image=2, lr=1e-3, cache=tmp_path,
+              progress=False, threads=1, init=tmp_path / "base.pt", crop_size=16, new_lr_mult=mult,
+              save_every=10_000)
+        sd = torch.load(out, weights_only=True)["state_dict"]
+        moved = float(sd["crop_proj.weight"].abs().sum())
+        assert (moved == 0.0) == (mult == 0.0), (mult, moved)
+        assert not torch.equal(sd["cand_proj.weight"], base.state_dict()["cand_proj.weight"])
