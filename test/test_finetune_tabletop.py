@@ -318,3 +318,16 @@ def test_a_crop_model_fine_tunes_with_crops_from_the_larger_frame_and_replays_wi
     tuned, tcfg = load_model(tmp_path / "m" / "last.pt")
     assert tcfg.crop_size == 16
     assert tuned.crop_proj.weight.abs().sum() > 0   # the crop path trained (it starts at zero)
+
+
+def test_replay_crop_frames_of_a_seed_with_another_layout_fall_back_to_the_scene_itself(tmp_path, monkeypatch):
+    """Replay scene 17 settles on another layout at 640x480 than at 320x240 (as about 2 % of seeds do):
+    its crops must come from its own frame, like in training; scene 16's from the 640x480 frame."""
+    from grounding_node.training.data import render_samples
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    replay = render_samples(range(18), 320, 240, per_scene=0, progress=False)
+    frames = T.replay_frames(replay, progress=False)
+    assert len(frames) == 18
+    assert frames[16].shape == (480, 640, 3)
+    assert frames[17] is replay[17].rgb

@@ -343,17 +343,21 @@ def replay_data(n_scenes: int, progress: bool, size: Optional[Tuple[int, int]] =
                           progress=progress, camera="train", style="train", width=int(size[0]), height=int(size[1]))
 
 
-def replay_frames(n_scenes: int, progress: bool) -> List[np.ndarray]:
-    """For a crop model: the replay scenes' frames at the resolution its training crops came from
-    (`data.render_crop_frames`), cached beside `replay_data`'s."""
+def replay_frames(replay: Sequence, progress: bool) -> List[np.ndarray]:
+    """For a crop model: each replay scene's frame at the resolution its training crops came from
+    (`data.render_crop_frames`, cached beside `replay_data`'s), or the scene's own frame where that
+    resolution settled on another layout (`train.same_layout`), as in training."""
     from grounding_node.training.data import load_or_render_crops
-    from grounding_node.training.train import decode_jpeg
+    from grounding_node.training.train import crop_frame, decode_jpeg, same_layout
 
-    if n_scenes <= 0:
+    if not replay:
         return []
     cache_dir = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "grounding_node"
-    chunk = load_or_render_crops(cache_dir, 0, n_scenes, progress=progress)
-    return [decode_jpeg(b) for b in chunk["jpeg"]]
+    chunk = load_or_render_crops(cache_dir, 0, len(replay), progress=progress)
+    if [int(v) for v in chunk["seeds"]] != [s.seed for s in replay]:
+        raise RuntimeError(f"{cache_dir}: the replay crop frames are not the replay scenes' seeds")
+    frames = [decode_jpeg(b) for b in chunk["jpeg"]]
+    return [f if same_layout(s.rgb, f) else crop_frame(s, None) for s, f in zip(replay, frames)]
 
 
 # -- the run -------------------------------------------------------------------------------------------
@@ -436,7 +440,7 @@ def train(cfg: FinetuneConfig, train_samples: List[Sample], val_samples: List[Sa
     if not items:
         raise ValueError("no annotated training images")
     replay = replay_data(int(cfg.extra.get("replay", REPLAY_SCENES)), cfg.progress, tuple(mcfg.image_size))
-    frames = replay_frames(len(replay), cfg.progress) if mcfg.crop_size else None
+    frames = replay_frames(replay, cfg.progress) if mcfg.crop_size else None
     batch = max(1, min(cfg.batch_size, len(items)))
     steps_per_epoch = len(size_batches(items, batch, np.random.default_rng(0)))
     epochs = cfg.epochs or max(10, math.ceil(MIN_STEPS / steps_per_epoch))

@@ -164,8 +164,9 @@ def render_crop_frames(seeds, width: int = CROP_SOURCE_SIZE[0], height: int = CR
     """The frames of `render_samples`' scenes at a camera resolution (default 640x480), letterboxed like
     them and JPEG-encoded: {"seeds" (N,), "jpeg" (N,) object array of bytes}. Why: a model with
     `TabletopConfig.crop_size` reads each candidate from the full-resolution frame (`processing.box_crops`),
-    which the network-sized chunks do not keep; a seed's normalised boxes are the same at every size, so
-    crops are cut with the colour chunk's boxes. JPEG keeps 16,000 frames in about 650 MB."""
+    which the network-sized chunks do not keep. Crops are cut with the colour chunk's boxes: a seed's
+    normalised boxes are the same at every size, except for about 2 % of seeds whose layout depends on the
+    render size (`train.same_layout` finds them). JPEG keeps 16,000 frames in about 590 MB."""
     import cv2
     from tqdm import tqdm
 
