@@ -39,7 +39,8 @@ BASE_SIZE = (320, 240)   # the network input the first chunks were rendered at (
 def train_aspects(width: int, height: int) -> List[Tuple[Tuple[int, int], float]]:
     """`TRAIN_ASPECTS` for a network input of width x height: the 4:3 frame at that size and the 16:9 frame
     at the same width. The aspect draw per seed does not depend on the size, so a larger rendering of a
-    seed is the same scene."""
+    seed is the same scene, except for about 2 % of seeds whose layout the sim's visibility test (made in
+    pixels) settles differently at another size (`train.same_layout` finds them)."""
     return [((width, height), TRAIN_ASPECTS[0][1]), ((width, width * 9 // 16), TRAIN_ASPECTS[1][1])]
 
 
