@@ -234,3 +234,18 @@ def test_new_lr_mult_sets_the_learning_rate_of_the_parameters_the_init_checkpoin
         moved = float(sd["crop_proj.weight"].abs().sum())
         assert (moved == 0.0) == (mult == 0.0), (mult, moved)
         assert not torch.equal(sd["cand_proj.weight"], base.state_dict()["cand_proj.weight"])
+
+
+def test_the_chunk_command_reads_size_for_crop_frames_in_both_spellings(tmp_path):
+    """`--size 320x240` and `--size=320x240` both set the crop frames' size; without it they are 640x480."""
+    import subprocess
+    import sys
+
+    for args, name in ((["--size=320x240"], "crops_train_0-1_320x240.pkl"),
+                       (["--size", "320x240"], "crops_train_1-2_320x240.pkl"),
+                       ([], "crops_train_2-3_640x480.pkl")):
+        start = int(name.split("_")[2].split("-")[0])
+        r = subprocess.run([sys.executable, "-m", "grounding_node.training.data", str(start), str(start + 1),
+                            str(tmp_path), "--crops", *args], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert (tmp_path / name).is_file(), sorted(p.name for p in tmp_path.iterdir())

@@ -228,7 +228,6 @@ def load_or_render_chunked(folder: Path, n_scenes: int, camera: str = "train", s
 
 if __name__ == "__main__":   # one chunk: python -m grounding_node.training.data A B [FOLDER] [--depth] [--size WxH]
     import argparse
-    import sys
 
     from grounding_node.training import data as _module  # pickle `Sample` under its module, not __main__
 
@@ -239,12 +238,14 @@ if __name__ == "__main__":   # one chunk: python -m grounding_node.training.data
     ap.add_argument("--depth", action="store_true", help="render the depth chunk instead of the colour one")
     ap.add_argument("--crops", action="store_true",
                     help="render the chunk's crop frames (JPEG at --size, default 640x480) instead of the colour one")
-    ap.add_argument("--size", default=f"{BASE_SIZE[0]}x{BASE_SIZE[1]}", help="network input WxH (default %(default)s)")
+    ap.add_argument("--size", default=None,
+                    help=f"network input WxH (default {BASE_SIZE[0]}x{BASE_SIZE[1]}; crop frames: "
+                         f"{CROP_SOURCE_SIZE[0]}x{CROP_SOURCE_SIZE[1]})")
     ns = ap.parse_args()
-    size = tuple(int(v) for v in ns.size.lower().split("x"))
+    default = CROP_SOURCE_SIZE if ns.crops else BASE_SIZE
+    size = tuple(int(v) for v in ns.size.lower().split("x")) if ns.size else default
     if ns.crops:
-        _module.load_or_render_crops(Path(ns.folder), ns.start, ns.end,
-                                     size=size if "--size" in sys.argv else CROP_SOURCE_SIZE)
+        _module.load_or_render_crops(Path(ns.folder), ns.start, ns.end, size=size)
     elif ns.depth:
         _module.load_or_render_depth(Path(ns.folder), ns.start, ns.end, size=size)
     else:
