@@ -129,25 +129,6 @@ def test_the_folded_inference_copy_reads_crops_as_the_model_does():
     torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)
 
 
-def test_a_crop_model_averages_with_the_model_it_was_upgraded_from(tmp_path):
-    from grounding_node.training.train import average_checkpoints, save, upgrade
-
-    old = _model()
-    new, cfg = upgrade(old, old.config, crop_size=16)
-    with torch.no_grad():
-        for p in new.parameters():
-            p.add_(0.1)
-    save(old, old.config, tmp_path / "old.pt", {})
-    save(new, cfg, tmp_path / "new.pt", {})
-    average_checkpoints(tmp_path / "new.pt", tmp_path / "old.pt", tmp_path / "soup.pt")
-    soup = torch.load(tmp_path / "soup.pt", weights_only=True)
-    assert soup["config"]["crop_size"] == 16
-    sd, sn, so = soup["state_dict"], new.state_dict(), old.state_dict()
-    torch.testing.assert_close(sd["crop_proj.weight"], sn["crop_proj.weight"] / 2)   # with the upgrade's zeros
-    torch.testing.assert_close(sd["crop_net.net.0.0.weight"], sn["crop_net.net.0.0.weight"])
-    torch.testing.assert_close(sd["cand_proj.weight"], (sn["cand_proj.weight"] + so["cand_proj.weight"]) / 2)
-
-
 def test_a_crop_chunk_of_other_seeds_is_refused(tmp_path):
     import pickle
 

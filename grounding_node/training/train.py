@@ -176,7 +176,7 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
           save_every: int = 250, loss_weights: Optional[Dict[str, float]] = None,
           stop_after: Optional[int] = None, roi_pool: int = 0, depth_tokens: bool = False,
           depth_dropout: float = 0.25, image_size: Optional[Tuple[int, int]] = None,
-          crop_size: int = 0, new_lr_mult: float = 1.0) -> Dict[str, float]:
+          crop_size: int = 0, new_lr_mult: float = 1.0, deep_roi: int = 0) -> Dict[str, float]:
     from tqdm import tqdm
 
     torch.manual_seed(seed)
@@ -195,9 +195,11 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
             model, cfg = resize_input(model, cfg, image_size)
         if crop_size and not cfg.crop_size:
             model, cfg = upgrade(model, cfg, crop_size=crop_size)
+        if deep_roi and not cfg.deep_roi:
+            model, cfg = upgrade(model, cfg, deep_roi=deep_roi)
     else:
         cfg = TabletopConfig(vocab=build_vocab(VOCABULARY), roi_pool=roi_pool, depth_tokens=depth_tokens,
-                             crop_size=crop_size,
+                             crop_size=crop_size, deep_roi=deep_roi,
                              **({"image_size": tuple(image_size)} if image_size else {}))
         model = TabletopGrounder(cfg)
     size = tuple(cfg.image_size)
@@ -330,14 +332,16 @@ def decode_jpeg(buf: bytes) -> np.ndarray:
 
 def upgrade(model: TabletopGrounder, cfg: TabletopConfig, **changes):
     """The same trained model with token inputs added (`roi_pool`: box-pooled features; `depth_tokens`:
-    measured depth and metric size). The new projections start at zero, so the upgraded model grounds
+    measured depth and metric size; `crop_size`: crops of the camera's frame; `deep_roi`: box-pooled deep
+    features). The new projections start at zero, so the upgraded model grounds
     exactly as before until it trains."""
     from dataclasses import replace
 
     new_cfg = replace(cfg, **changes)
     new = TabletopGrounder(new_cfg)
     missing, unexpected = new.load_state_dict(model.state_dict(), strict=False)
-    if unexpected or any(not k.startswith(("roi_proj.", "depth_proj.", "crop_net.", "crop_proj.")) for k in missing):
+    new_inputs = ("roi_proj.", "depth_proj.", "crop_net.", "crop_proj.", "deep_roi_proj.")
+    if unexpected or any(not k.startswith(new_inputs) for k in missing):
         raise RuntimeError(f"cannot upgrade the model with {changes}: missing {missing}, unexpected {unexpected}")
     return new, new_cfg
 
@@ -394,6 +398,11 @@ def average_checkpoints(trained: Path, other: Path, out: Path) -> None:
         # upgrade started from (the crop encoder, which that projection silences, is taken from `trained`)
         sb = dict(sb, **{k: (torch.zeros_like(v) if k.startswith("crop_proj.") else v)
                          for k, v in sa.items() if k.startswith(("crop_net.", "crop_proj."))})
+        b = dict(b, config=a["config"])
+    if a["config"] != b["config"] and a["config"] == dict(b["config"], deep_roi=a["config"].get("deep_roi", 0)) \
+            and not b["config"].get("deep_roi"):
+        # `other` is the model `trained` was upgraded from with `--deep-roi`: its projection is the zeros
+        sb = dict(sb, **{k: torch.zeros_like(v) for k, v in sa.items() if k.startswith("deep_roi_proj.")})
         b = dict(b, config=a["config"])
     size_a, size_b = tuple(a["config"]["image_size"]), tuple(b["config"]["image_size"])
     if size_a != size_b and a["config"] == dict(b["config"], image_size=a["config"]["image_size"]):
@@ -461,6 +470,9 @@ def main(argv=None) -> int:
     ap.add_argument("--crop-tokens", type=int, default=0, metavar="S",
                     help="give each candidate token an S x S crop of its box from the camera-resolution frame "
                          "(added to an --init model that lacks it); needs the crop chunks (rendered when missing)")
+    ap.add_argument("--deep-roi", type=int, default=0, metavar="R",
+                    help="pool an R x R grid of the stride-8 (deep) features over each candidate box into its "
+                         "token (added to an --init model that lacks it)")
     ap.add_argument("--new-lr-mult", type=float, default=1.0, metavar="M",
                     help="learning rate of the parameters the --init checkpoint lacks (an upgrade's new inputs, "
                          "which start from scratch), as a multiple of --lr")
@@ -475,7 +487,8 @@ def main(argv=None) -> int:
                  camera=args.camera, style=args.style, loss_weights={"attr": args.attr_weight},
                  stop_after=args.stop_after, roi_pool=args.roi_pool, depth_tokens=args.depth_tokens,
                  depth_dropout=args.depth_dropout,
-                 image_size=args.image_size, crop_size=args.crop_tokens, new_lr_mult=args.new_lr_mult)
+                 image_size=args.image_size, crop_size=args.crop_tokens, new_lr_mult=args.new_lr_mult,
+                 deep_roi=args.deep_roi)
     print(f"done: loss {hist['first_loss']:.3f} -> {hist['final_loss']:.3f} in {hist['minutes']:.1f} min -> {args.out}")
     if args.average_with is not None:
         average_checkpoints(args.out, args.average_with, args.out)

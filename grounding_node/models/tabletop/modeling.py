@@ -49,6 +49,7 @@ class TabletopConfig:
     roi_pool: int = 0     # R > 0: add R x R stride-4 features pooled over each box to its token (0: older models)
     depth_tokens: bool = False   # add each box's measured depth and metric size to its token (aligned depth)
     crop_size: int = 0    # S > 0: add an S x S crop of each box, cut from the camera's frame, to its token
+    deep_roi: int = 0     # R > 0: add R x R stride-8 (deep) features pooled over each box to its token
 
     def to_dict(self) -> Dict:
         return asdict(self)
@@ -152,6 +153,11 @@ class TabletopGrounder(nn.Module):
             self.depth_proj = nn.Linear(DEPTH_FEATURES, d)
             nn.init.zeros_(self.depth_proj.weight)   # as for roi_proj: a no-op until trained
             nn.init.zeros_(self.depth_proj.bias)
+        if config.deep_roi:
+            r = config.deep_roi
+            self.deep_roi_proj = nn.Linear(c * r * r, d)
+            nn.init.zeros_(self.deep_roi_proj.weight)   # as for roi_proj: a no-op until trained
+            nn.init.zeros_(self.deep_roi_proj.bias)
         if config.crop_size:
             self.crop_net = CropEncoder(config.crop_size)
             self.crop_proj = nn.Linear(self.crop_net.out_dim, d)
@@ -214,6 +220,8 @@ class TabletopGrounder(nn.Module):
         tokens = self.cand_proj(torch.cat([picked, box_features(boxes)], dim=-1))
         if self.config.roi_pool:
             tokens = tokens + self.roi_proj(roi_grid(fine, boxes, self.config.roi_pool))
+        if self.config.deep_roi:
+            tokens = tokens + self.deep_roi_proj(roi_grid(feats, boxes, self.config.deep_roi))
         if self.config.depth_tokens:
             if depth is None:
                 depth = boxes.new_zeros(*boxes.shape[:2], DEPTH_FEATURES)
