@@ -125,3 +125,19 @@ def test_training_with_deep_roi_from_a_checkpoint_loads_as_the_backend(tmp_path)
         rgb = sim.new_scene(1_300_000).rgb
     out = backend.ground(rgb, ["the red mug", "the ball"])
     assert len(out) == 2 and all(np.isfinite(det.score) for det in out[0])
+
+
+def test_the_shipped_checkpoint_upgraded_averages_with_its_own_file(tmp_path):
+    """The shipped file was written before `crop_size` and `deep_roi` existed: its config lacks them, and
+    the soup must read them as their defaults (it once refused: "different architectures")."""
+    from grounding_node.models.tabletop.backend import DEFAULT_CHECKPOINT, load_model
+    from grounding_node.training.train import average_checkpoints, save, upgrade
+
+    model, cfg = load_model(DEFAULT_CHECKPOINT)
+    new, new_cfg = upgrade(model, cfg, deep_roi=3)
+    save(new, new_cfg, tmp_path / "new.pt", {})
+    average_checkpoints(tmp_path / "new.pt", DEFAULT_CHECKPOINT, tmp_path / "soup.pt")
+    soup, soup_cfg = load_model(tmp_path / "soup.pt")
+    assert soup_cfg.deep_roi == 3
+    for k, v in new.state_dict().items():
+        torch.testing.assert_close(soup.state_dict()[k], v)   # the upgrade is the model plus zeros

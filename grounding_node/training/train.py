@@ -377,6 +377,13 @@ def save(model: TabletopGrounder, cfg: TabletopConfig, out: Path, meta: Dict) ->
     tmp.replace(out)
 
 
+def _config_defaults() -> Dict:
+    """`TabletopConfig`'s fields with a plain default (the ones added after the first checkpoints)."""
+    from dataclasses import MISSING, fields
+
+    return {f.name: f.default for f in fields(TabletopConfig) if f.default is not MISSING}
+
+
 def average_checkpoints(trained: Path, other: Path, out: Path) -> None:
     """Write the uniform average of two checkpoints of one architecture (a "model soup") to `out`; integer
     buffers (BatchNorm's step counts) come from `trained`. Why: stage 4 continued stage 3 on more scenes and
@@ -386,6 +393,8 @@ def average_checkpoints(trained: Path, other: Path, out: Path) -> None:
     with `--image-size`; it counts as `resize_input` made it (its size head's biases shifted)."""
     a = torch.load(str(trained), map_location="cpu", weights_only=True)
     b = torch.load(str(other), map_location="cpu", weights_only=True)
+    # a file written before a field existed lacks it: it holds the field's default (as `load_model` reads it)
+    a, b = (dict(x, config={**_config_defaults(), **x["config"]}) for x in (a, b))
     sa, sb = a["state_dict"], b["state_dict"]
     if a["config"] != b["config"] and a["config"] == dict(b["config"], depth_tokens=True):
         # `other` is the model `trained` was upgraded from (`upgrade(depth_tokens=True)`): its depth
