@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from grounding_node.models.base import BackendConfig
@@ -177,3 +178,51 @@ def test_the_recipe_takes_the_first_model_from_git_history(tmp_path):
     path = first_model(tmp_path / "first.pt")
     ckpt = torch.load(str(path), map_location="cpu", weights_only=True)
     assert {"config", "state_dict"} <= set(ckpt) and not ckpt["config"].get("roi_pool")
+
+
+def test_the_shape_loss_is_the_shape_heads_cross_entropy_alone_and_weighs_as_attr_by_default(tmp_path):
+    """Analytic: with the colour and size heads answering every object's true class with a huge margin and the
+    shape head answering all classes alike, `attr` is ~0 and `shape` is log(number of shapes). The command
+    line's `--shape-weight` defaults to `--attr-weight`, so the recipe's stages keep their loss."""
+    import math
+
+    import numpy as np
+
+    from grounding_node.models.tabletop.modeling import TabletopConfig, TabletopGrounder
+    from grounding_node.models.tabletop.processing import build_vocab
+    from grounding_node.sim.expressions import VOCABULARY
+    from grounding_node.training import train as tr
+    from grounding_node.training.data import load_or_render
+
+    batch = load_or_render(tmp_path / "d.pkl", range(3), progress=False)
+    cfg = TabletopConfig(vocab=build_vocab(VOCABULARY))
+    model = TabletopGrounder(cfg)
+    attrs = torch.zeros(len(batch), tr.MAX_OBJ, 3, dtype=torch.long)
+    for i, s in enumerate(batch):
+        attrs[i, : len(s.attrs)] = torch.from_numpy(s.attrs[: tr.MAX_OBJ])
+    n_col, n_shape, n_size = (model.attr_color.out_features, model.attr_shape.out_features,
+                              model.attr_size.out_features)
+
+    def oracle(tokens):
+        col = torch.nn.functional.one_hot(attrs[..., 0], n_col).float() * 100.0
+        siz = torch.nn.functional.one_hot(attrs[..., 2], n_size).float() * 100.0
+        return col, torch.zeros(*attrs.shape[:2], n_shape), siz
+
+    model.attributes = oracle
+    losses = tr.batch_step(model, batch, np.random.default_rng(0), 2, cfg)
+    assert losses["attr"].item() < 1e-6
+    assert losses["shape"].item() == pytest.approx(math.log(n_shape), rel=1e-6)
+    assert tr.loss_weights(1.0) == {"attr": 1.0, "shape": 1.0}
+    assert tr.loss_weights(1.0, 3.0) == {"attr": 1.0, "shape": 3.0}
+    assert tr.WEIGHTS["shape"] == tr.WEIGHTS["attr"]
+
+    seen = {}
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(tr, "train", lambda *a, **kw: seen.update(kw) or {"first_loss": 1, "final_loss": 1, "minutes": 0})
+    try:
+        tr.main(["--attr-weight", "1.0", "--out", str(tmp_path / "x.pt")])
+        assert seen["loss_weights"] == {"attr": 1.0, "shape": 1.0}
+        tr.main(["--attr-weight", "1.0", "--shape-weight", "3", "--out", str(tmp_path / "x.pt")])
+        assert seen["loss_weights"] == {"attr": 1.0, "shape": 3.0}
+    finally:
+        monkey.undo()
