@@ -3,7 +3,7 @@
 Checked against what they extend: the token gets exactly the stride-8 feature of the cell a 1x1 grid's
 bin centre falls on (computed here by indexing, not by the model's sampler), an upgraded model grounds
 exactly as before until it trains, its average with the model it came from counts that model's
-projection as zeros (for crop models too), and a model trained with the option loads as the backend
+projection as zeros (for every input in `UPGRADE_INPUTS`), and a model trained with the option loads as the backend
 and grounds a 16:9 frame."""
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from grounding_node.sim.expressions import VOCABULARY
 
 def _model(**cfg) -> TabletopGrounder:
     torch.manual_seed(0)
-    return TabletopGrounder(TabletopConfig(vocab=build_vocab(VOCABULARY), roi_pool=3, depth_tokens=True, **cfg)).eval()
+    return TabletopGrounder(TabletopConfig(**{"vocab": build_vocab(VOCABULARY), "roi_pool": 3, "depth_tokens": True,
+                                              **cfg})).eval()
 
 
 def _inputs():
@@ -68,15 +69,17 @@ def test_an_upgraded_model_grounds_exactly_as_before_until_it_trains():
         torch.testing.assert_close(new.score(t_new, mask, words, boxes), old.score(t_old, mask, words, boxes))
 
 
-@pytest.mark.parametrize("change,proj,kept", [
-    ({"deep_roi": 2}, "deep_roi_proj.weight", None),
-    ({"crop_size": 16}, "crop_proj.weight", "crop_net.net.0.0.weight"),   # the encoder its projection silences
+@pytest.mark.parametrize("base,change,proj,kept", [
+    ({}, {"deep_roi": 2}, "deep_roi_proj.weight", None),
+    ({}, {"crop_size": 16}, "crop_proj.weight", "crop_net.net.0.0.weight"),   # the encoder its projection silences
+    ({"roi_pool": 0}, {"roi_pool": 3}, "roi_proj.weight", None),
+    ({"depth_tokens": False}, {"depth_tokens": True}, "depth_proj.weight", None),
 ])
-def test_an_upgraded_model_averages_with_the_model_it_came_from(tmp_path, change, proj, kept):
+def test_an_upgraded_model_averages_with_the_model_it_came_from(tmp_path, base, change, proj, kept):
     """The soup counts the origin's missing projection as the upgrade's zeros (`average_checkpoints`)."""
     from grounding_node.training.train import average_checkpoints, save, upgrade
 
-    old = _model()
+    old = _model(**base)
     new, cfg = upgrade(old, old.config, **change)
     with torch.no_grad():
         for p in new.parameters():
@@ -91,6 +94,22 @@ def test_an_upgraded_model_averages_with_the_model_it_came_from(tmp_path, change
     if kept:
         torch.testing.assert_close(sd[kept], sn[kept])
     torch.testing.assert_close(sd["cand_proj.weight"], (sn["cand_proj.weight"] + so["cand_proj.weight"]) / 2)
+
+
+def test_the_upgrade_table_names_every_parameter_an_upgrade_adds():
+    """`UPGRADE_INPUTS` is what `upgrade` accepts and what the soup zeroes: every parameter that the token
+    inputs add to a plain model falls under exactly one of its prefixes, and each of its prefixes is used."""
+    from grounding_node.training.train import UPGRADE_INPUTS
+
+    plain = set(_model(roi_pool=0, depth_tokens=False).state_dict())
+    full = set(_model(roi_pool=3, depth_tokens=True, crop_size=16, deep_roi=2).state_dict())
+    assert plain <= full
+    prefixes = [p for proj, own in UPGRADE_INPUTS.values() for p in (proj, *own)]
+    added = full - plain
+    assert all(sum(k.startswith(p) for p in prefixes) == 1 for k in added), added
+    assert all(any(k.startswith(p) for k in added) for p in prefixes)
+    assert set(UPGRADE_INPUTS) == {"roi_pool", "depth_tokens", "crop_size", "deep_roi"}
+    assert all(getattr(TabletopConfig(vocab=["<pad>"]), f) in (0, False) for f in UPGRADE_INPUTS)
 
 
 def test_an_older_checkpoint_without_the_field_loads_as_deep_roi_0(tmp_path):

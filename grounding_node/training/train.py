@@ -337,6 +337,17 @@ def decode_jpeg(buf: bytes) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+# Each token input that `upgrade` can add: the config field that turns it on, the prefix of its projection into
+# the token (zero-initialised, so the upgraded model grounds as before) and the prefixes of its own encoder (which
+# the zero projection silences). One table, read by `upgrade` and by `average_checkpoints`.
+UPGRADE_INPUTS: Dict[str, Tuple[str, Tuple[str, ...]]] = {
+    "roi_pool": ("roi_proj.", ()),
+    "depth_tokens": ("depth_proj.", ()),
+    "crop_size": ("crop_proj.", ("crop_net.",)),
+    "deep_roi": ("deep_roi_proj.", ()),
+}
+
+
 def upgrade(model: TabletopGrounder, cfg: TabletopConfig, **changes):
     """The same trained model with token inputs added (`roi_pool`: box-pooled features; `depth_tokens`:
     measured depth and metric size; `crop_size`: crops of the camera's frame; `deep_roi`: box-pooled deep
@@ -347,7 +358,7 @@ def upgrade(model: TabletopGrounder, cfg: TabletopConfig, **changes):
     new_cfg = replace(cfg, **changes)
     new = TabletopGrounder(new_cfg)
     missing, unexpected = new.load_state_dict(model.state_dict(), strict=False)
-    new_inputs = ("roi_proj.", "depth_proj.", "crop_net.", "crop_proj.", "deep_roi_proj.")
+    new_inputs = tuple(p for proj, own in UPGRADE_INPUTS.values() for p in (proj, *own))
     if unexpected or any(not k.startswith(new_inputs) for k in missing):
         raise RuntimeError(f"cannot upgrade the model with {changes}: missing {missing}, unexpected {unexpected}")
     return new, new_cfg
@@ -395,31 +406,23 @@ def average_checkpoints(trained: Path, other: Path, out: Path) -> None:
     """Write the uniform average of two checkpoints of one architecture (a "model soup") to `out`; integer
     buffers (BatchNorm's step counts) come from `trained`. Why: stage 4 continued stage 3 on more scenes and
     gained accuracy but lost box precision (3D hit); the average of the two kept both (docs/models/tabletop.md).
-    `other` may be the checkpoint `trained` was upgraded from with `--depth-tokens`; it counts with a zero
-    depth projection, the upgrade's starting point. It may also be the checkpoint `trained` was resized from
+    `other` may be the checkpoint `trained` was upgraded from with one new token input (`UPGRADE_INPUTS`:
+    `--roi-pool`, `--depth-tokens`, `--crop-tokens`, `--deep-roi`); it counts with that input's projection at
+    zero, the upgrade's starting point. It may also be the checkpoint `trained` was resized from
     with `--image-size`; it counts as `resize_input` made it (its size head's biases shifted)."""
     a = torch.load(str(trained), map_location="cpu", weights_only=True)
     b = torch.load(str(other), map_location="cpu", weights_only=True)
     # a file written before a field existed lacks it: it holds the field's default (as `load_model` reads it)
     a, b = (dict(x, config={**_config_defaults(), **x["config"]}) for x in (a, b))
     sa, sb = a["state_dict"], b["state_dict"]
-    if a["config"] != b["config"] and a["config"] == dict(b["config"], depth_tokens=True):
-        # `other` is the model `trained` was upgraded from (`upgrade(depth_tokens=True)`): its depth
-        # projection is the zeros the upgrade started from
-        sb = dict(sb, **{k: torch.zeros_like(v) for k, v in sa.items() if k.startswith("depth_proj.")})
-        b = dict(b, config=a["config"])
-    if a["config"] != b["config"] and a["config"] == dict(b["config"], crop_size=a["config"]["crop_size"]) \
-            and not b["config"].get("crop_size"):
-        # `other` is the model `trained` was upgraded from with crops: its crop projection is the zeros the
-        # upgrade started from (the crop encoder, which that projection silences, is taken from `trained`)
-        sb = dict(sb, **{k: (torch.zeros_like(v) if k.startswith("crop_proj.") else v)
-                         for k, v in sa.items() if k.startswith(("crop_net.", "crop_proj."))})
-        b = dict(b, config=a["config"])
-    if a["config"] != b["config"] and a["config"] == dict(b["config"], deep_roi=a["config"].get("deep_roi", 0)) \
-            and not b["config"].get("deep_roi"):
-        # `other` is the model `trained` was upgraded from with `--deep-roi`: its projection is the zeros
-        sb = dict(sb, **{k: torch.zeros_like(v) for k, v in sa.items() if k.startswith("deep_roi_proj.")})
-        b = dict(b, config=a["config"])
+    for field, (proj, own) in UPGRADE_INPUTS.items():
+        if a["config"] != b["config"] and not b["config"].get(field) \
+                and a["config"] == dict(b["config"], **{field: a["config"][field]}):
+            # `other` is the model `trained` was upgraded from with `field`: it counts with the zero projection
+            # the upgrade started from, and with `trained`'s own encoder for that input (silenced by the zeros)
+            sb = dict(sb, **{k: (torch.zeros_like(v) if k.startswith(proj) else v)
+                             for k, v in sa.items() if k.startswith((proj, *own))})
+            b = dict(b, config=a["config"])
     size_a, size_b = tuple(a["config"]["image_size"]), tuple(b["config"]["image_size"])
     if size_a != size_b and a["config"] == dict(b["config"], image_size=a["config"]["image_size"]):
         # `other` is the model `trained` was resized from (`resize_input`): it counts as resized
