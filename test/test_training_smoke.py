@@ -183,7 +183,8 @@ def test_the_recipe_takes_the_first_model_from_git_history(tmp_path):
 def test_the_shape_loss_is_the_shape_heads_cross_entropy_alone_and_weighs_as_attr_by_default(tmp_path):
     """Analytic: with the colour and size heads answering every object's true class with a huge margin and the
     shape head answering all classes alike, `attr` is ~0 and `shape` is log(number of shapes). The command
-    line's `--shape-weight` defaults to `--attr-weight`, so the recipe's stages keep their loss."""
+    line's `--shape-weight` (and the API's `loss_weights`) default to the attr weight, so the recipe's stages
+    keep their loss."""
     import math
 
     import numpy as np
@@ -212,17 +213,19 @@ def test_the_shape_loss_is_the_shape_heads_cross_entropy_alone_and_weighs_as_att
     losses = tr.batch_step(model, batch, np.random.default_rng(0), 2, cfg)
     assert losses["attr"].item() < 1e-6
     assert losses["shape"].item() == pytest.approx(math.log(n_shape), rel=1e-6)
-    assert tr.loss_weights(1.0) == {"attr": 1.0, "shape": 1.0}
-    assert tr.loss_weights(1.0, 3.0) == {"attr": 1.0, "shape": 3.0}
     assert tr.WEIGHTS["shape"] == tr.WEIGHTS["attr"]
+    assert tr.full_loss_weights() == tr.WEIGHTS
+    # a caller who sets only `attr` (every recipe stage, and the Python API as it was) moves shape with it
+    assert tr.full_loss_weights({"attr": 1.0}) == dict(tr.WEIGHTS, attr=1.0, shape=1.0)
+    assert tr.full_loss_weights({"attr": 1.0, "shape": 3.0}) == dict(tr.WEIGHTS, attr=1.0, shape=3.0)
 
     seen = {}
     monkey = pytest.MonkeyPatch()
     monkey.setattr(tr, "train", lambda *a, **kw: seen.update(kw) or {"first_loss": 1, "final_loss": 1, "minutes": 0})
     try:
         tr.main(["--attr-weight", "1.0", "--out", str(tmp_path / "x.pt")])
-        assert seen["loss_weights"] == {"attr": 1.0, "shape": 1.0}
+        assert tr.full_loss_weights(seen["loss_weights"]) == dict(tr.WEIGHTS, attr=1.0, shape=1.0)
         tr.main(["--attr-weight", "1.0", "--shape-weight", "3", "--out", str(tmp_path / "x.pt")])
-        assert seen["loss_weights"] == {"attr": 1.0, "shape": 3.0}
+        assert tr.full_loss_weights(seen["loss_weights"]) == dict(tr.WEIGHTS, attr=1.0, shape=3.0)
     finally:
         monkey.undo()

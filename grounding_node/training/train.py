@@ -170,10 +170,14 @@ def batch_step(model: TabletopGrounder, batch: List[Sample], rng: np.random.Gene
 WEIGHTS = {"heat": 1.0, "wh": 1.0, "off": 1.0, "attr": 0.3, "shape": 0.3, "ref": 2.0}
 
 
-def loss_weights(attr: float, shape: Optional[float] = None) -> Dict[str, float]:
-    """The command line's loss weights: `shape` defaults to `attr`, which keeps the sum the recipe's stages
-    were trained with (colour, shape and size under one weight)."""
-    return {"attr": attr, "shape": attr if shape is None else shape}
+def full_loss_weights(overrides: Optional[Dict[str, float]] = None) -> Dict[str, float]:
+    """`WEIGHTS` with a caller's overrides. An overridden `attr` weight carries to `shape` unless `shape` is
+    given too, so a caller who sets only `attr` (as every recipe stage does) keeps the loss it had when one
+    weight covered colour, shape and size."""
+    given = dict(overrides or {})
+    if "attr" in given:
+        given.setdefault("shape", given["attr"])
+    return dict(WEIGHTS, **given)
 
 
 def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, exprs_per_image: int, lr: float,
@@ -235,6 +239,7 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
     first = None
     bar = tqdm(range(steps), desc="train", disable=not progress)
     running: Dict[str, float] = {}
+    weights = full_loss_weights(loss_weights)
     for step in bar:
         if stop_after is not None and step >= stop_after:   # a prefix of the `steps` schedule
             break
@@ -242,7 +247,6 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
         frames = [crop_frame(data[i], crop_jpegs[i]) for i in idx] if crop_jpegs is not None else None
         losses = batch_step(model, [data[i] for i in idx], rng, exprs_per_image, cfg, type_weights,
                             [depth[i] for i in idx] if depth is not None else None, depth_dropout, frames)
-        weights = dict(WEIGHTS, **(loss_weights or {}))
         loss = sum(weights[k] * v for k, v in losses.items())
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -506,7 +510,9 @@ def main(argv=None) -> int:
     weights = {k: float(v) for k, v in (item.split("=") for item in args.oversample)}
     hist = train(args.out, args.steps, args.scenes, args.seed, args.batch, args.exprs, args.lr, args.cache,
                  progress=not args.no_progress, threads=args.threads, init=args.init, type_weights=weights,
-                 camera=args.camera, style=args.style, loss_weights=loss_weights(args.attr_weight, args.shape_weight),
+                 camera=args.camera, style=args.style,
+                 loss_weights={"attr": args.attr_weight, **({} if args.shape_weight is None
+                                                            else {"shape": args.shape_weight})},
                  stop_after=args.stop_after, roi_pool=args.roi_pool, depth_tokens=args.depth_tokens,
                  depth_dropout=args.depth_dropout,
                  image_size=args.image_size, crop_size=args.crop_tokens, new_lr_mult=args.new_lr_mult,
