@@ -180,7 +180,7 @@ def test_the_recipe_takes_the_first_model_from_git_history(tmp_path):
     assert {"config", "state_dict"} <= set(ckpt) and not ckpt["config"].get("roi_pool")
 
 
-def test_the_shape_loss_is_the_shape_heads_cross_entropy_alone_and_weighs_as_attr_by_default(tmp_path):
+def test_the_shape_loss_is_the_shape_heads_cross_entropy_alone_and_weighs_as_attr_by_default(tmp_path, monkeypatch):
     """Analytic: with the colour and size heads answering every object's true class with a huge margin and the
     shape head answering all classes alike, `attr` is ~0 and `shape` is log(number of shapes). The command
     line's `--shape-weight` (and the API's `loss_weights`) default to the attr weight, so the recipe's stages
@@ -220,12 +220,9 @@ def test_the_shape_loss_is_the_shape_heads_cross_entropy_alone_and_weighs_as_att
     assert tr.full_loss_weights({"attr": 1.0, "shape": 3.0}) == dict(tr.WEIGHTS, attr=1.0, shape=3.0)
 
     seen = {}
-    monkey = pytest.MonkeyPatch()
-    monkey.setattr(tr, "train", lambda *a, **kw: seen.update(kw) or {"first_loss": 1, "final_loss": 1, "minutes": 0})
-    try:
-        tr.main(["--attr-weight", "1.0", "--out", str(tmp_path / "x.pt")])
-        assert tr.full_loss_weights(seen["loss_weights"]) == dict(tr.WEIGHTS, attr=1.0, shape=1.0)
-        tr.main(["--attr-weight", "1.0", "--shape-weight", "3", "--out", str(tmp_path / "x.pt")])
-        assert tr.full_loss_weights(seen["loss_weights"]) == dict(tr.WEIGHTS, attr=1.0, shape=3.0)
-    finally:
-        monkey.undo()
+    monkeypatch.setattr(tr, "train",
+                        lambda *a, **kw: seen.update(kw) or {"first_loss": 1, "final_loss": 1, "minutes": 0})
+    tr.main(["--attr-weight", "1.0", "--out", str(tmp_path / "x.pt")])
+    assert tr.full_loss_weights(seen["loss_weights"]) == dict(tr.WEIGHTS, attr=1.0, shape=1.0)
+    tr.main(["--attr-weight", "1.0", "--shape-weight", "3", "--out", str(tmp_path / "x.pt")])
+    assert tr.full_loss_weights(seen["loss_weights"]) == dict(tr.WEIGHTS, attr=1.0, shape=3.0)
