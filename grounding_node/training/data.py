@@ -49,27 +49,29 @@ def size_tag(width: int, height: int) -> str:
     return "" if (int(width), int(height)) == BASE_SIZE else f"_{int(width)}x{int(height)}"
 
 
-def render_samples(seeds, width: int = 320, height: int = 240, per_scene: int = 21,
-                   progress: bool = True, camera: str = "train", style: str = "train") -> List[Sample]:
-    """Render each seed's scene and draw `per_scene` expressions with types spread evenly.
-
-    `camera` is the sim's camera domain ("classic": the old fixed 4:3 camera at width x height; otherwise
-    a seeded mix of 4:3 and 16:9 frames, letterboxed to width x height like the backend does). Boxes are
-    stored normalised to the network input."""
+def render_scenes(seeds, width: int = 320, height: int = 240, per_scene: int = 21, progress: bool = True,
+                  camera: str = "train", style: str = "train", depth: bool = False
+                  ) -> Tuple[List[Sample], Optional[Dict[str, np.ndarray]]]:
+    """Render each seed's scene once: its `Sample` (`render_samples`) and, with `depth`, its depth frame
+    (`render_depth`'s dict), else None. Why one pass: the sim renders colour and depth of a scene
+    together, so a chunk whose colour and depth are both wanted costs one rendering, not two."""
     from tqdm import tqdm
 
-    from grounding_node.models.tabletop.processing import letterbox_uint8
+    from grounding_node.models.tabletop.processing import letterbox_depth, letterbox_uint8
     from grounding_node.sim.expressions import restyle
 
     sizes = [(width, height)] if camera == "classic" else [s for s, _ in train_aspects(width, height)]
     probs = [1.0] if camera == "classic" else [p for _, p in train_aspects(width, height)]
     sims = {s: TabletopSim(s[0], s[1], camera=camera) for s in sizes}
+    seeds = [int(s) for s in seeds]
     out: List[Sample] = []
+    depth_mm = np.zeros((len(seeds), height, width) if depth else (0, height, width), np.uint16)
+    focal = np.zeros(len(seeds) if depth else 0, np.float32)
     try:
-        for seed in tqdm(list(seeds), desc="render", disable=not progress):
-            size = sizes[int(np.random.default_rng(int(seed) + 5_000_000).choice(len(sizes), p=probs))]
-            scene = sims[size].new_scene(int(seed))
-            rng = np.random.default_rng(int(seed) + 7_000_000)
+        for k, seed in enumerate(tqdm(seeds, desc="render", disable=not progress)):
+            size = sizes[int(np.random.default_rng(seed + 5_000_000).choice(len(sizes), p=probs))]
+            scene = sims[size].new_scene(seed)
+            rng = np.random.default_rng(seed + 7_000_000)
             b = np.stack([o.box_1024 for o in scene.objects]) / 1024.0
             boxes = np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, b[:, 2] - b[:, 0],
                               b[:, 3] - b[:, 1]], 1)
@@ -77,17 +79,30 @@ def render_samples(seeds, width: int = 320, height: int = 240, per_scene: int = 
             boxes = lb.to_network(boxes)
             attrs = np.array([[COLOR_IDS[o.color], SHAPE_IDS[o.shape], SIZE_IDS[o.size]] for o in scene.objects])
             exprs = []
-            for k in range(per_scene):
-                e = generate(scene, rng, TYPES[k % len(TYPES)])
+            for j in range(per_scene):
+                e = generate(scene, rng, TYPES[j % len(TYPES)])
                 if e is not None:
                     if style != "plain":
                         e = restyle(e, rng, style)
                     exprs.append((e.type, e.text, list(e.targets)))
-            out.append(Sample(int(seed), rgb, boxes.astype(np.float32), attrs, exprs))
+            out.append(Sample(seed, rgb, boxes.astype(np.float32), attrs, exprs))
+            if depth:
+                depth_mm[k], lbd = letterbox_depth(scene.depth_16uc1(), (width, height))
+                focal[k] = scene.K[1, 1] * lbd.h / scene.depth.shape[0]
     finally:
         for sim in sims.values():
             sim.close()
-    return out
+    return out, ({"seeds": np.asarray(seeds, np.int64), "depth_mm": depth_mm, "focal": focal} if depth else None)
+
+
+def render_samples(seeds, width: int = 320, height: int = 240, per_scene: int = 21,
+                   progress: bool = True, camera: str = "train", style: str = "train") -> List[Sample]:
+    """Render each seed's scene and draw `per_scene` expressions with types spread evenly.
+
+    `camera` is the sim's camera domain ("classic": the old fixed 4:3 camera at width x height; otherwise
+    a seeded mix of 4:3 and 16:9 frames, letterboxed to width x height like the backend does). Boxes are
+    stored normalised to the network input."""
+    return render_scenes(seeds, width, height, per_scene, progress, camera, style)[0]
 
 
 def load_or_render(cache: Optional[Path], seeds, **kwargs) -> List[Sample]:
@@ -99,12 +114,24 @@ def load_or_render(cache: Optional[Path], seeds, **kwargs) -> List[Sample]:
             return data
     data = render_samples(seeds, **kwargs)
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(cache)
+        _write_pickle(cache, data)
     return data
+
+
+def _write_pickle(path: Path, obj) -> None:
+    """Write atomically, so an interrupted render never leaves a chunk that a later run would trust."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
+
+
+def _write_npz(path: Path, arrays: Dict[str, np.ndarray]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
 
 
 CHUNK = 8000
@@ -116,26 +143,7 @@ def render_depth(seeds, width: int = 320, height: int = 240, camera: str = "trai
     network input: {"seeds" (N,), "depth_mm" (N,H,W) uint16 (0 = no reading, the bars too), "focal" (N,)
     the focal length in network pixels}. Why a separate file: the RGB chunks were rendered before the model
     read depth, and a depth chunk is a tenth of their size."""
-    from tqdm import tqdm
-
-    from grounding_node.models.tabletop.processing import letterbox_depth
-
-    sizes = [s for s, _ in train_aspects(width, height)]
-    probs = [p for _, p in train_aspects(width, height)]
-    sims = {s: TabletopSim(s[0], s[1], camera=camera) for s in sizes}
-    seeds = [int(s) for s in seeds]
-    depth = np.zeros((len(seeds), height, width), np.uint16)
-    focal = np.zeros(len(seeds), np.float32)
-    try:
-        for k, seed in enumerate(tqdm(seeds, desc="render depth", disable=not progress)):
-            size = sizes[int(np.random.default_rng(seed + 5_000_000).choice(len(sizes), p=probs))]
-            scene = sims[size].new_scene(seed)
-            depth[k], lb = letterbox_depth(scene.depth_16uc1(), (width, height))
-            focal[k] = scene.K[1, 1] * lb.h / scene.depth.shape[0]
-    finally:
-        for sim in sims.values():
-            sim.close()
-    return {"seeds": np.asarray(seeds, np.int64), "depth_mm": depth, "focal": focal}
+    return render_scenes(seeds, width, height, per_scene=0, progress=progress, camera=camera, depth=True)[1]
 
 
 def depth_cache(folder: Path, camera: str, start: int, end: int, size: Tuple[int, int] = BASE_SIZE) -> Path:
@@ -149,10 +157,7 @@ def load_or_render_depth(folder: Path, start: int, end: int, camera: str = "trai
         with np.load(path) as z:
             return {k: z[k] for k in z.files}
     out = render_depth(range(start, end), width=size[0], height=size[1], camera=camera, progress=progress)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, **out)
-    tmp.replace(path)
+    _write_npz(path, out)
     return out
 
 
@@ -213,31 +218,71 @@ def chunk_cache(folder: Path, camera: str, style: str, start: int, end: int,
 
 
 def load_or_render_chunked(folder: Path, n_scenes: int, camera: str = "train", style: str = "train",
-                           progress: bool = True, size: Tuple[int, int] = BASE_SIZE) -> List[Sample]:
-    """Scenes 0..n_scenes-1, rendered and cached in chunks of `CHUNK` seeds.
+                           progress: bool = True, size: Tuple[int, int] = BASE_SIZE, start: int = 0) -> List[Sample]:
+    """Scenes start..start+n_scenes-1, rendered and cached in chunks of `CHUNK` seeds from `start`.
 
     Why chunks: a larger run reuses every chunk a smaller one rendered, and chunks can be rendered by
     separate processes at once (`python -m grounding_node.training.data START END`)."""
     out: List[Sample] = []
-    for start in range(0, n_scenes, CHUNK):
-        end = min(start + CHUNK, n_scenes)
-        out += load_or_render(chunk_cache(folder, camera, style, start, end, size), range(start, end),
+    for a in range(start, start + n_scenes, CHUNK):
+        b = min(a + CHUNK, start + n_scenes)
+        out += load_or_render(chunk_cache(folder, camera, style, a, b, size), range(a, b),
                               progress=progress, camera=camera, style=style, width=size[0], height=size[1])
     return out
 
 
-if __name__ == "__main__":   # one chunk: python -m grounding_node.training.data A B [FOLDER] [--depth] [--size WxH]
+PART = 100   # seeds per task of `render_chunk`'s process pool: small enough to balance the workers
+
+
+def _render_part(task: Tuple[List[int], Tuple[int, int], bool]) -> Tuple[List[Sample], Optional[Dict[str, np.ndarray]]]:
+    seeds, size, depth = task
+    return render_scenes(seeds, size[0], size[1], progress=False, depth=depth)
+
+
+def render_chunk(folder: Path, start: int, end: int, size: Tuple[int, int] = BASE_SIZE, depth: bool = False,
+                 jobs: int = 1, progress: bool = True) -> None:
+    """Render the training chunk of seeds [start, end) into its cache file in `folder` (`chunk_cache`), and
+    with `depth` its depth chunk (`depth_cache`) from the same renderings, over `jobs` processes. The files
+    are the ones a single process writes: a seed's scene, expressions and depth depend on the seed alone
+    and the parts are joined in seed order. Why: one renderer is single-threaded, and a machine with many
+    cores (the GPU machine of docs/models/tabletop.md's GPU stage) renders a chunk in minutes this way."""
+    import multiprocessing as mp
+
+    from tqdm import tqdm
+
+    seeds = list(range(start, end))
+    tasks = [(seeds[a:a + PART], tuple(size), depth) for a in range(0, len(seeds), PART)]
+    samples: List[Sample] = []
+    parts: List[Dict[str, np.ndarray]] = []
+    # spawn, not fork: each worker opens its own GL context, and a forked one would share the parent's state
+    with mp.get_context("spawn").Pool(max(1, jobs)) as pool:
+        for got, dep in tqdm(pool.imap(_render_part, tasks), total=len(tasks), desc=f"render {start}-{end}",
+                             disable=not progress):
+            samples += got
+            if dep is not None:
+                parts.append(dep)
+    _write_pickle(chunk_cache(folder, "train", "train", start, end, size), samples)
+    if depth:
+        _write_npz(depth_cache(folder, "train", start, end, size),
+                   {k: np.concatenate([d[k] for d in parts]) for k in ("seeds", "depth_mm", "focal")})
+
+
+if __name__ == "__main__":   # one chunk: python -m grounding_node.training.data A B [FOLDER] [options]
     import argparse
 
     from grounding_node.training import data as _module  # pickle `Sample` under its module, not __main__
 
-    ap = argparse.ArgumentParser(description="Render one chunk of training scenes (colour, or --depth).")
+    ap = argparse.ArgumentParser(description="Render one chunk of training scenes (colour, --depth, or both).")
     ap.add_argument("start", type=int)
     ap.add_argument("end", type=int)
     ap.add_argument("folder", nargs="?", default="data")
     ap.add_argument("--depth", action="store_true", help="render the depth chunk instead of the colour one")
     ap.add_argument("--crops", action="store_true",
                     help="render the chunk's crop frames (JPEG at --size, default 640x480) instead of the colour one")
+    ap.add_argument("--with-depth", action="store_true",
+                    help="render the colour chunk and its depth chunk from the same renderings")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="processes to render the chunk with (colour, or colour --with-depth)")
     ap.add_argument("--size", default=None,
                     help=f"network input WxH (default {BASE_SIZE[0]}x{BASE_SIZE[1]}; crop frames: "
                          f"{CROP_SOURCE_SIZE[0]}x{CROP_SOURCE_SIZE[1]})")
@@ -248,6 +293,8 @@ if __name__ == "__main__":   # one chunk: python -m grounding_node.training.data
         _module.load_or_render_crops(Path(ns.folder), ns.start, ns.end, size=size)
     elif ns.depth:
         _module.load_or_render_depth(Path(ns.folder), ns.start, ns.end, size=size)
+    elif ns.with_depth or ns.jobs > 1:
+        _module.render_chunk(Path(ns.folder), ns.start, ns.end, size, depth=ns.with_depth, jobs=ns.jobs)
     else:
         _module.load_or_render(_module.chunk_cache(Path(ns.folder), "train", "train", ns.start, ns.end, size),
                                range(ns.start, ns.end), width=size[0], height=size[1])

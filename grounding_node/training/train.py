@@ -103,15 +103,18 @@ def batch_step(model: TabletopGrounder, batch: List[Sample], rng: np.random.Gene
                ) -> Dict[str, torch.Tensor]:
     """One training batch's losses. `crop_frames`: per sample its frame at a camera resolution
     (letterboxed like `Sample.rgb`), which a `crop_size` model cuts its candidate crops from."""
-    images = torch.from_numpy(np.stack([s.rgb for s in batch])).permute(0, 3, 1, 2).float().div(255).sub(0.5)
+    dev = next(model.parameters()).device   # targets are built on the CPU, then moved where the model is
+    images = torch.from_numpy(np.stack([s.rgb for s in batch])).to(dev).permute(0, 3, 1, 2).float().div(255).sub(0.5)
     feats, det = model.encode_image(images)
     b, _, h, w = det.shape
     heat, cells, wh, off, mask = detection_targets(batch, h, w)
-    losses = {"heat": focal_loss(det[:, 0], heat)}
-    gather = lambda t: t.flatten(2).transpose(1, 2)[torch.arange(b)[:, None], cells[..., 1] * w + cells[..., 0]]  # noqa
+    heat_d, cells_d, wh_d, off_d, mask_d = (t.to(dev) for t in (heat, cells, wh, off, mask))
+    losses = {"heat": focal_loss(det[:, 0], heat_d)}
+    gather = lambda t: t.flatten(2).transpose(1, 2)[torch.arange(b, device=dev)[:, None],  # noqa: E731
+                                                    cells_d[..., 1] * w + cells_d[..., 0]]
     det_at = gather(det)                                                         # (B,K,5)
-    losses["wh"] = F.l1_loss(det_at[..., 1:3][mask], wh[mask])
-    losses["off"] = F.l1_loss(det_at[..., 3:5].sigmoid()[mask], off[mask])
+    losses["wh"] = F.l1_loss(det_at[..., 1:3][mask_d], wh_d[mask_d])
+    losses["off"] = F.l1_loss(det_at[..., 3:5].sigmoid()[mask_d], off_d[mask_d])
 
     # candidate tokens: the true objects (boxes jittered like the detector's errors) + background cells
     boxes = torch.zeros(b, MAX_OBJ + N_BG, 4)
@@ -134,11 +137,15 @@ def batch_step(model: TabletopGrounder, batch: List[Sample], rng: np.random.Gene
         if crop_frames is None:
             raise ValueError("a crop_size model trains with crop frames (the crop chunks)")
         crops = crops_tensor(np.stack([box_crops(f, boxes[i].numpy(), cfg.crop_size)
-                                       for i, f in enumerate(crop_frames)]))
+                                       for i, f in enumerate(crop_frames)])).to(dev)
+    if depth_in is not None:
+        depth_in = depth_in.to(dev)
+    boxes, all_cells, cand_mask = boxes.to(dev), all_cells.to(dev), cand_mask.to(dev)
     tokens = model.candidate_tokens(feats, all_cells, boxes, depth_in, crops)
     attrs = torch.zeros(b, MAX_OBJ, 3, dtype=torch.long)
     for i, s in enumerate(batch):
         attrs[i, : len(s.attrs)] = torch.from_numpy(s.attrs[:MAX_OBJ])
+    attrs, mask = attrs.to(dev), mask_d
     col, shp, siz = model.attributes(tokens[:, :MAX_OBJ])
     # the shape term has its own weight: shape is the attribute the model confuses most (card: cans 86 %)
     losses["attr"] = F.cross_entropy(col[mask], attrs[..., 0][mask]) + F.cross_entropy(siz[mask], attrs[..., 2][mask])
@@ -158,10 +165,10 @@ def batch_step(model: TabletopGrounder, batch: List[Sample], rng: np.random.Gene
             lab = torch.zeros(MAX_OBJ + N_BG)
             lab[list(targets)] = 1.0
             labels.append(lab)
-    rows_t = torch.tensor(rows)
-    words = encode_phrases(texts, cfg.vocab, cfg.max_words)
+    rows_t = torch.tensor(rows, device=dev)
+    words = encode_phrases(texts, cfg.vocab, cfg.max_words).to(dev)
     logits = model.score(tokens[rows_t], cand_mask[rows_t], words, boxes[rows_t])
-    lab = torch.stack(labels)
+    lab = torch.stack(labels).to(dev)
     m = cand_mask[rows_t]
     losses["ref"] = F.binary_cross_entropy_with_logits(logits[m], lab[m])
     return losses
@@ -187,7 +194,11 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
           save_every: int = 250, loss_weights: Optional[Dict[str, float]] = None,
           stop_after: Optional[int] = None, roi_pool: int = 0, depth_tokens: bool = False,
           depth_dropout: float = 0.25, image_size: Optional[Tuple[int, int]] = None,
-          crop_size: int = 0, new_lr_mult: float = 1.0, deep_roi: int = 0) -> Dict[str, float]:
+          crop_size: int = 0, new_lr_mult: float = 1.0, deep_roi: int = 0, first_scene: int = 0,
+          device: str = "cpu") -> Dict[str, float]:
+    """Train (or fine-tune `init`) on scene seeds first_scene..first_scene+n_scenes-1 for `steps` steps on
+    `device`; returns the first and final loss and the minutes taken. Checkpoints are written every
+    `save_every` steps and at the end, always with CPU tensors."""
     from tqdm import tqdm
 
     torch.manual_seed(seed)
@@ -215,16 +226,19 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
         model = TabletopGrounder(cfg)
     size = tuple(cfg.image_size)
     if cache is not None and cache.suffix == ".pkl":   # one explicit cache file for all scenes
-        data = load_or_render(cache, range(n_scenes), progress=progress, camera=camera, style=style,
-                              width=size[0], height=size[1])
+        data = load_or_render(cache, range(first_scene, first_scene + n_scenes), progress=progress, camera=camera,
+                              style=style, width=size[0], height=size[1])
     else:   # a cache folder of 8,000-scene chunks (default data/), at the model's input size
         data = load_or_render_chunked(cache or Path("data"), n_scenes, camera=camera, style=style, progress=progress,
-                                      size=size)
+                                      size=size, start=first_scene)
     if data and data[0].rgb.shape[:2] != (size[1], size[0]):
         raise RuntimeError(f"the cached scenes are {data[0].rgb.shape[1]}x{data[0].rgb.shape[0]}, the model's "
                            f"input is {size[0]}x{size[1]}: render them at that size or use another --cache")
-    depth = training_depth(cache or Path("data"), data, camera, progress, size) if cfg.depth_tokens else None
-    crop_jpegs = training_crops(cache or Path("data"), data, camera, progress) if cfg.crop_size else None
+    depth = training_depth(cache or Path("data"), data, camera, progress, size, first_scene) \
+        if cfg.depth_tokens else None
+    crop_jpegs = training_crops(cache or Path("data"), data, camera, progress, first_scene) \
+        if cfg.crop_size else None
+    model.to(device)
     # parameters the --init checkpoint lacks (an upgrade's new inputs) start from scratch while the rest is
     # fine-tuned: `new_lr_mult` gives them a larger learning rate
     fresh = [p for n, p in model.named_parameters() if init is not None and n not in loaded]
@@ -273,15 +287,16 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
 
 
 def training_depth(folder: Path, data: List[Sample], camera: str, progress: bool,
-                   size: Tuple[int, int] = (320, 240)) -> List[Tuple[np.ndarray, float]]:
+                   size: Tuple[int, int] = (320, 240), first_scene: int = 0) -> List[Tuple[np.ndarray, float]]:
     """Per training sample (network-sized depth in mm, focal length in network pixels), from the depth
     chunks beside the colour chunks (rendered when missing: `python -m grounding_node.training.data A B
     --depth`). Checked seed by seed against the colour samples."""
     out: List[Tuple[np.ndarray, float]] = []
     n = len(data)
     for start in range(0, n, CHUNK):
-        chunk = load_or_render_depth(folder if folder.is_dir() else folder.parent, start, min(start + CHUNK, n),
-                                     camera=camera, progress=progress, size=tuple(size))
+        chunk = load_or_render_depth(folder if folder.is_dir() else folder.parent, first_scene + start,
+                                     first_scene + min(start + CHUNK, n), camera=camera, progress=progress,
+                                     size=tuple(size))
         out += list(zip(chunk["depth_mm"], chunk["focal"].astype(float)))
         seeds = [s.seed for s in data[start:start + CHUNK]]
         if list(chunk["seeds"]) != seeds:
@@ -304,7 +319,8 @@ def same_layout(sample_rgb: np.ndarray, frame: np.ndarray) -> bool:
     return float(np.abs(small.astype(np.int16) - sample_rgb.astype(np.int16)).mean()) <= SAME_LAYOUT_MAX_DIFF
 
 
-def training_crops(folder: Path, data: List[Sample], camera: str, progress: bool) -> List[Optional[bytes]]:
+def training_crops(folder: Path, data: List[Sample], camera: str, progress: bool,
+                   first_scene: int = 0) -> List[Optional[bytes]]:
     """Per training sample its JPEG frame at a camera resolution (`data.render_crop_frames`), from the
     crop chunks beside the colour chunks (rendered when missing: `python -m grounding_node.training.data A B
     --crops`), checked seed by seed against the colour samples; None where the frame shows another layout
@@ -312,8 +328,8 @@ def training_crops(folder: Path, data: List[Sample], camera: str, progress: bool
     out: List[Optional[bytes]] = []
     n = len(data)
     for start in range(0, n, CHUNK):
-        chunk = load_or_render_crops(folder if folder.is_dir() else folder.parent, start, min(start + CHUNK, n),
-                                     camera=camera, progress=progress)
+        chunk = load_or_render_crops(folder if folder.is_dir() else folder.parent, first_scene + start,
+                                     first_scene + min(start + CHUNK, n), camera=camera, progress=progress)
         if [int(v) for v in chunk["seeds"]] != [s.seed for s in data[start:start + CHUNK]]:
             raise RuntimeError(f"crop chunk {start}.. does not match the colour samples' seeds")
         out += [buf if same_layout(s.rgb, decode_jpeg(buf)) else None
@@ -393,7 +409,7 @@ def add_roi_pool(model: TabletopGrounder, cfg: TabletopConfig, r: int):
 
 def save(model: TabletopGrounder, cfg: TabletopConfig, out: Path, meta: Dict) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}   # loads anywhere
     tmp = out.with_suffix(".tmp")
     torch.save({"config": cfg.to_dict(), "state_dict": state, "meta": meta}, str(tmp))
     tmp.replace(out)
@@ -463,6 +479,9 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=Path("grounding_node/models/tabletop/weights/tabletop.pt"))
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--scenes", type=int, default=3000)
+    ap.add_argument("--first-scene", type=int, default=0, metavar="S",
+                    help="train on scene seeds S..S+scenes-1 (chunks of 8,000 from S; default 0)")
+    ap.add_argument("--device", default="cpu", help="torch device to train on, e.g. cuda (default cpu)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--exprs", type=int, default=8)
@@ -471,6 +490,7 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", type=Path, default=Path("data"),
                     help="dataset cache: a folder of 8,000-scene chunk files (default data/), or one .pkl file")
     ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--log-every", type=int, default=50, metavar="K", help="log the running losses every K steps")
     ap.add_argument("--init", type=Path, default=None, help="fine-tune from this checkpoint")
     ap.add_argument("--camera", default="train", help="sim camera domain of the training scenes "
                     "(train = domain randomisation minus the held-out bands; classic = the old fixed camera)")
@@ -509,14 +529,15 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     weights = {k: float(v) for k, v in (item.split("=") for item in args.oversample)}
     hist = train(args.out, args.steps, args.scenes, args.seed, args.batch, args.exprs, args.lr, args.cache,
-                 progress=not args.no_progress, threads=args.threads, init=args.init, type_weights=weights,
+                 progress=not args.no_progress, threads=args.threads, log_every=args.log_every, init=args.init,
+                 type_weights=weights,
                  camera=args.camera, style=args.style,
                  loss_weights={"attr": args.attr_weight, **({} if args.shape_weight is None
                                                             else {"shape": args.shape_weight})},
                  stop_after=args.stop_after, roi_pool=args.roi_pool, depth_tokens=args.depth_tokens,
                  depth_dropout=args.depth_dropout,
                  image_size=args.image_size, crop_size=args.crop_tokens, new_lr_mult=args.new_lr_mult,
-                 deep_roi=args.deep_roi)
+                 deep_roi=args.deep_roi, first_scene=args.first_scene, device=args.device)
     print(f"done: loss {hist['first_loss']:.3f} -> {hist['final_loss']:.3f} in {hist['minutes']:.1f} min -> {args.out}")
     if args.average_with is not None:
         average_checkpoints(args.out, args.average_with, args.out)
