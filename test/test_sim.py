@@ -62,6 +62,11 @@ def test_ground_truth_agrees_with_the_renders(scenes):
             lo, hi = o.corners_cam.min(axis=0) - 0.002, o.corners_cam.max(axis=0) + 0.002
             inside = np.all((pts >= lo) & (pts <= hi), axis=1).mean()
             assert inside > 0.97, (o.shape, inside)
+            # and its box lies within the image of its true 3D box (a stray id pixel, which a driver that
+            # blends the segmentation colours makes, would stretch it: seen on NVIDIA EGL)
+            uv = project(o.corners_cam, intr)
+            assert box[0] >= uv[:, 0].min() - 1 and box[2] <= uv[:, 0].max() + 2, (o.shape, box, uv)
+            assert box[1] >= uv[:, 1].min() - 1 and box[3] <= uv[:, 1].max() + 2, (o.shape, box, uv)
         assert scene.depth_16uc1().dtype == np.uint16
 
 

@@ -169,6 +169,14 @@ class TabletopSim:
         self.model.vis.global_.fovy = self.fovy
         self.data = mujoco.MjData(self.model)
         self.renderer = mujoco.Renderer(self.model, self.height, self.width)
+        # Segmentation gets its own context without multisampling. Why: resolving a multisampled buffer
+        # blends the ID colours of neighbouring geoms on some drivers (NVIDIA's EGL; Mesa's does not), and a
+        # blend decodes to another geom's id, so stray pixels stretch other objects' boxes across the image.
+        # The context reads `offsamples` once, when it is made; the colour renderer keeps its antialiasing.
+        samples = self.model.vis.quality.offsamples
+        self.model.vis.quality.offsamples = 0
+        self._seg_renderer = mujoco.Renderer(self.model, self.height, self.width)
+        self.model.vis.quality.offsamples = samples
         self.option = mujoco.MjvOption()
         self.option.geomgroup[HIDDEN_GROUP] = 0
         self.camera = mujoco.MjvCamera()
@@ -191,9 +199,10 @@ class TabletopSim:
 
     # -- context manager / cleanup --------------------------------------------------------------------
     def close(self) -> None:
-        if getattr(self, "renderer", None) is not None:
-            self.renderer.close()
-            self.renderer = None
+        for name in ("renderer", "_seg_renderer"):
+            if getattr(self, name, None) is not None:
+                getattr(self, name).close()
+                setattr(self, name, None)
 
     def __enter__(self) -> "TabletopSim":
         return self
@@ -395,9 +404,11 @@ class TabletopSim:
         r.enable_depth_rendering()
         depth = r.render().astype(np.float32)
         r.disable_depth_rendering()
-        r.enable_segmentation_rendering()
-        seg_raw = r.render()
-        r.disable_segmentation_rendering()
+        sr = self._seg_renderer
+        sr.update_scene(self.data, self.camera, self.option)
+        sr.enable_segmentation_rendering()
+        seg_raw = sr.render()
+        sr.disable_segmentation_rendering()
         geom_ids = seg_raw[..., 0].astype(np.int64)
         is_geom = seg_raw[..., 1] == int(self._mj.mjtObj.mjOBJ_GEOM)
         seg = np.where(is_geom & (geom_ids >= 0), self._geom_slot[np.clip(geom_ids, 0, None)], -1).astype(np.int32)
