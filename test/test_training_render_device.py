@@ -94,3 +94,13 @@ def test_a_training_step_runs_on_the_test_device_and_saves_cpu_tensors(tmp_path,
     assert np.isfinite(hist["final_loss"])
     ckpt = torch.load(str(out), weights_only=True)   # no map_location: the tensors must already be CPU ones
     assert all(v.device.type == "cpu" for v in ckpt["state_dict"].values())
+
+
+def test_an_empty_or_negative_range_is_refused_before_anything_renders(tmp_path):
+    for a, b in ((5, 5), (9, 3), (-2, 4)):
+        with pytest.raises(ValueError, match="0 <= start < end"):
+            D.render_chunk(tmp_path, a, b, depth=True, jobs=2, progress=False)
+    with pytest.raises(SystemExit):
+        T.main(["--out", str(tmp_path / "m.pt"), "--steps", "1", "--scenes", "2", "--first-scene", "-8",
+                "--cache", str(tmp_path)])
+    assert list(tmp_path.iterdir()) == []

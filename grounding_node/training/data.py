@@ -250,6 +250,8 @@ def render_chunk(folder: Path, start: int, end: int, size: Tuple[int, int] = BAS
 
     from tqdm import tqdm
 
+    if not 0 <= start < end:
+        raise ValueError(f"a chunk is seeds [start, end) with 0 <= start < end, not [{start}, {end})")
     seeds = list(range(start, end))
     tasks = [(seeds[a:a + PART], tuple(size), depth) for a in range(0, len(seeds), PART)]
     samples: List[Sample] = []

@@ -527,6 +527,8 @@ def main(argv=None) -> int:
     ap.add_argument("--average-with", type=Path, default=None, metavar="CKPT",
                     help="after training, replace --out by the average of its weights and CKPT's (same architecture)")
     args = ap.parse_args(argv)
+    if args.first_scene < 0:
+        ap.error(f"--first-scene must be 0 or more (scene seeds), not {args.first_scene}")
     weights = {k: float(v) for k, v in (item.split("=") for item in args.oversample)}
     hist = train(args.out, args.steps, args.scenes, args.seed, args.batch, args.exprs, args.lr, args.cache,
                  progress=not args.no_progress, threads=args.threads, log_every=args.log_every, init=args.init,
