@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The tabletop model's GPU stage (docs/models/tabletop.md, "A stage on the GPU"), in one command on a CUDA
+# The tabletop model's GPU stage (docs/models/tabletop.md, "A stage on the GPU with fresh scenes"), in one command on a CUDA
 # machine with many cores:
 #   1. checks the sim's ground truth, the parallel renderer and training on the GPU (pytest --device cuda);
 #   2. renders 3 chunks of scenes no earlier stage saw (seeds 56,000-79,999), colour and depth in one pass,
@@ -10,8 +10,9 @@
 # Averaging with the shipped model (`--average-with`) is done afterwards on the CPU, as every CPU stage does.
 #
 # Prerequisites that this repo cannot ship (the device machine has no registry): MuJoCo's wheels in .whl/ and
-# the GL loader .debs in .gl/ (/work/.library/device/README.md says how to download both), carried along:
-#   run(command="bash scripts/gpu_train.sh", carry=[".gl", ".whl"], timeout_s=590)
+# the GL loader .debs in .gl/ (MuJoCo 4.0.0, mujoco-core, glfw, PyOpenGL as cp312 manylinux wheels, `pip download
+# --no-deps`; libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 libvulkan1 via `apt-get download`), both
+# excluded from git and carried to the machine with the tree; mujoco-studio is not needed (classic renderer).
 set -uo pipefail
 T0=$(date +%s)
 BUDGET=${BUDGET:-560}                       # seconds the whole script may take

@@ -78,8 +78,9 @@ def test_training_from_a_first_scene_reads_the_chunks_from_that_seed(tmp_path):
 
 
 def test_a_training_step_runs_on_the_test_device_and_saves_cpu_tensors(tmp_path, test_device):
-    """On the CPU suite this is the CPU path; `pytest --device cuda` (scripts/gpu_check.sh) runs it on the
-    GPU, where every target and token input must follow the model."""
+    """On the CPU suite this is the CPU path (only the finite loss can fail there); `pytest --device cuda`
+    (scripts/gpu_train.sh, which brings MuJoCo) runs it on the GPU, where every target and token input must
+    follow the model and the checkpoint must still hold CPU tensors."""
     if test_device.startswith("cuda") and not torch.cuda.is_available():
         pytest.skip("--device cuda without a GPU")
     samples, depth = D.render_scenes(range(*SEEDS), progress=False, depth=True)
