@@ -1,6 +1,6 @@
 """Smoke check for the tiny Qwen-VL checkpoints and ``grounding_node.models.qwen_processing``.
 
-Run: ``cd /work/main && source scripts/env.sh && python test/tiny_models/check_qwen.py [variant ...]``
+Run: ``cd <repo> && source scripts/env.sh && python test/tiny_models/check_qwen.py [variant ...]``
 
 For each variant: build into a temp dir, load offline with ``load_qwen_processor`` +
 ``qwen_model_class``, run a chat prompt with one 640x480 image through ``generate``, then force a
