@@ -151,3 +151,42 @@ def test_real_words_are_not_spelling_corrected_into_model_words(word):
 def test_misspellings_are_still_corrected():
     assert normalize_words("the yelow cilinder", VOCAB) == ["the", "yellow", "cylinder"]
     assert normalize_words("the gren sphear", VOCAB) == ["the", "green", "sphere"]
+
+
+def test_typo_distance_counts_what_a_typist_does():
+    from grounding_node.models.tabletop.language import typo_distance
+
+    assert typo_distance("balck", "black") == 1      # two keys swapped
+    assert typo_distance("balck", "block") == 2      # a letter missing and one extra
+    assert typo_distance("blu", "blue") == 1         # a letter missing
+    assert typo_distance("bos", "box") == 1          # s is next to x
+    assert typo_distance("cat", "can") == 1.5        # t is far from n
+    assert typo_distance("cube", "cube") == 0
+
+
+def test_misspellings_a_typist_makes_are_corrected_and_real_words_are_not():
+    assert normalize_words("the balck mug", VOCAB) == ["the", "black", "mug"]   # difflib alone said "block"
+    assert normalize_words("the rde cna", VOCAB) == ["the", "red", "can"]      # 3 letters: swaps
+    assert normalize_words("the blu bal", VOCAB) == ["the", "blue", "ball"]    # 3 letters: a letter missing
+    # a correction into a negation would invert the question
+    assert normalize_words("the hot mug", VOCAB) == ["the", "mug"]
+    assert normalize_words("the cup nor the box", VOCAB) == ["the", "cup", "the", "box"]
+    # a tie between two model words is dropped, not guessed
+    assert normalize_words("the blck mug", VOCAB) == ["the", "mug"]
+
+
+def test_a_planners_key_value_request_keeps_its_meaning():
+    """Read before punctuation is stripped: without "!=" the negation would become the opposite question."""
+    assert normalize_words("select: mug | color != red", VOCAB) == ["the", "mug", "that", "is", "not", "red"]
+    assert normalize_words("select: cup | size != small", VOCAB) == ["the", "cup", "that", "is", "not", "small"]
+    assert normalize_words("select: cube | ordinal: 2 | from: left", VOCAB) == [
+        "the", "second", "cube", "from", "the", "left"]
+    assert normalize_words("select: ball | ordinal: 1 | from: right", VOCAB) == ["the", "rightmost", "ball"]
+    assert normalize_words("select: cup | relation: left of the red box", VOCAB) == [
+        "the", "cup", "left", "of", "the", "red", "box"]
+    assert normalize_words("select: can | extreme: nearest", VOCAB) == ["the", "nearest", "can"]
+    assert normalize_words("object: cube | color: red", VOCAB) == ["the", "red", "cube"]
+    assert normalize_words("select: all blue cubes", VOCAB) == ["all", "blue", "cubes"]
+    assert normalize_words("the mug, color != red", VOCAB) == ["the", "mug", "that", "is", "not", "red"]
+    # an ordinary phrase with a colon is not a request of this kind
+    assert normalize_words("note: the red cube", VOCAB) == ["the", "red", "cube"]

@@ -17,10 +17,17 @@ the phrase first (the same function runs in training and inference, so both see 
    picture ("topmost", "at the bottom of the image": a table seen from above has its far side at the
    top), colours after the noun ("the cup that's purple") and ordinals after it ("the ball second from
    the right") too; "next to X" and "in the middle" have no word in the model and are dropped whole;
-5. words still unknown: a close spelling of a known word is corrected ("bleu" -> blue), anything else
+5. words still unknown: a typo of a known word is corrected ("bleu" -> blue, "balck" -> black, "rde" ->
+   red: `typo_distance` counts swapped letters and neighbouring keys as a typist makes them), anything else
    is dropped (an unknown adjective must not replace the phrase's meaning with one <unk>). Real words
    that are spelled close to a model word ("cyan" ~ can, "lift" ~ left, "here" ~ sphere: `NOT_TYPOS`)
-   are dropped, not corrected.
+   are dropped, not corrected, and nothing but a swapped pair is corrected into "not".
+
+A planner's key-value request ("select: cup | ordinal: 2 | from: left", "select: mug | color != red") is
+read as such first (`structured_phrase`). Clauses that set the scene before the request ("counting from
+the left, lift the second mug", "looking at each cup, I want the one furthest left", "of the things
+behind the box, I'd like the cup") and non-native comparisons ("more close to camera than", "most big")
+are rewritten too. test/test_tabletop_language_blind.py holds all this to wordings written blind.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from __future__ import annotations
 import difflib
 import re
 from functools import lru_cache
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 _COLORS = "red|green|blue|yellow|orange|purple|white|black"
 _SIZES = "small|little|tiny|large|big"
@@ -42,23 +49,26 @@ SYNONYMS = {
     "bar": "brick", "bars": "bricks", "tin": "can", "tins": "cans", "canister": "can", "canisters": "cans",
     "tube": "cylinder", "tubes": "cylinders", "orb": "ball", "orbs": "balls", "globe": "ball", "globes": "balls",
     "marble": "ball", "marbles": "balls", "teacup": "cup", "teacups": "cups", "mugs": "mugs", "beaker": "cup",
-    "rectangle": "box", "rectangles": "boxes", "crate": "box", "crates": "boxes",
+    "rectangle": "box", "rectangles": "boxes", "crate": "box", "crates": "boxes", "slab": "brick", "slabs": "bricks",
     # generic nouns
     "one": "thing", "ones": "things", "item": "object", "items": "objects", "piece": "thing",
     "pieces": "things", "stuff": "things", "toy": "thing", "toys": "things", "anything": "thing",
-    "something": "thing", "everything": "things",
+    "something": "thing", "everything": "things", "article": "object", "articles": "objects", "obj": "object",
     # colours
     "violet": "purple", "lilac": "purple", "magenta": "purple", "lavender": "purple", "crimson": "red",
     "scarlet": "red", "maroon": "red", "reddish": "red", "navy": "blue", "bluish": "blue", "azure": "blue",
     "lime": "green", "greenish": "green", "olive": "green", "golden": "yellow", "gold": "yellow",
     "yellowish": "yellow", "amber": "orange", "orangey": "orange", "ivory": "white", "snow": "white",
+    "emerald": "green", "cobalt": "blue", "lemon": "yellow", "mustard": "yellow", "tangerine": "orange",
+    "mauve": "purple", "plum": "purple", "cream": "white", "ebony": "black", "jet": "black",
     "dark": "", "light": "", "bright": "", "pale": "", "coloured": "", "colored": "", "painted": "",
     # sizes
     "huge": "large", "giant": "large", "massive": "large", "bigger": "large", "larger": "large",
     "mini": "small", "smaller": "small", "teeny": "tiny", "wee": "little", "minute": "tiny",
     "smallest": "smallest", "littlest": "smallest", "teeniest": "tiniest", "greatest": "largest",
     "tallest": "largest", "tall": "large", "shortest": "smallest", "short": "small", "tinier": "small",
-    "littler": "small", "further": "farther",
+    "littler": "small", "further": "farther", "petite": "small", "miniature": "small", "jumbo": "large",
+    "oversized": "large", "biggish": "large", "smallish": "small", "largish": "large",
     # superlatives in one word
     "frontmost": "nearest", "foremost": "nearest", "backmost": "farthest", "rearmost": "farthest",
     # up/down in the picture: a table seen from above has the far side at the top of the image
@@ -73,6 +83,7 @@ SYNONYMS = {
 _LEAD = [
     r"hey", r"hi", r"ok(?:ay)?", r"robot", r"now", r"then", r"so", r"um+", r"uh+", r"well", r"please",
     r"kindly", r"just", r"quickly", r"carefully", r"also", r"and", r"yo", r"alright",
+    r"you(?: should| must| need to| have to)?",
     r"(?:could|can|would|will|might) you(?: please| kindly| just)?(?: go ahead and)?",
     r"(?:could|can|may) i (?:have|get)", r"go ahead and", r"i(?: would|'d| will|'ll)? (?:like|want|need)(?: you)?(?: to)?",  # noqa: E501
     r"i'd love(?: you)?(?: to)?", r"let's", r"let me (?:have|see)", r"you should", r"try to", r"help me",
@@ -88,11 +99,18 @@ _TRAIL = [r"please", r"thanks", r"thank you", r"for me", r"now", r"right now", r
           r"if you could", r"would you", r"(?:that )?(?:you|i|we) (?:can )?see",
           r"in (?:the|this) (?:scene|picture|image)",
           r"all of them", r"(?:each|every) one", r"could you", r"will you", r"ok(?:ay)?", r"there", r"over there",
-          r"from the table", r"off the table", r"on the table", r"up", r"of (?:them )?all"]
+          r"from the table", r"off the table", r"on the table", r"up", r"of (?:them )?all",
+          r"(?:that )?you (?:come to|come across|reach|get to|find|meet|encounter)",
+          r"(?:pick|grab|take|get|collect|fetch) (?:them|those|these)(?: all)?(?: up)?", r"them all"]
 _LEAD_RE = re.compile(r"^(?:(?:" + "|".join(sorted(_LEAD, key=len, reverse=True)) + r")\b\s*,?\s*)+")
 _TRAIL_RE = re.compile(r"(?:\s*,?\s*\b(?:" + "|".join(sorted(_TRAIL, key=len, reverse=True)) + r"))+\s*$")
 
 _SIDE = r"(left|right)"
+# "most" that is not the second half of a side word ("left most", "front most")
+_NOT_A_SIDE = r"(?<!left )(?<!right )(?<!front )(?<!back )(?<!rear )(?<!top )(?<!bottom )"
+# a request verb inside the phrase, after a leading clause ("counting from the left, lift the second mug")
+_VERB = (r"(?:(?:pick(?: up| out)?|take|grab|get|lift|select|choose|fetch|find|give me|hand me|bring me|get me|"
+         r"i (?:would like|want|need|mean)|i am after|we want|we need) )")
 _NOUNS = ("cubes?|blocks?|box(?:es)?|bricks?|cans?|cylinders?|balls?|spheres?|mugs?|cups?|objects?|things?|ones?|"
           "items?|dice|tins?|tubes?")
 _SINGULAR = {"cubes": "cube", "blocks": "block", "boxes": "box", "bricks": "brick", "cans": "can",
@@ -110,10 +128,40 @@ def _group_superlative(m: "re.Match") -> str:
     return f"the {word} {_SINGULAR.get(m.group(2), m.group(2))}"
 # (pattern, replacement) applied in order on the lower-cased, contraction-expanded phrase
 _PHRASE_RULES: List[Tuple[str, str]] = [
+    # shapes said in two words
+    (r"\b(?:flat|rectangular|oblong) (?:block|cube)(s?)\b", r"brick\1"), (r"\btin (cans?)\b", r"\1"),
+    (r"\bcylindrical (?:object|thing|one|item|shape)(s?)\b", r"cylinder\1"),
+    (r"\bspherical (?:object|thing|one|item|shape)(s?)\b", r"sphere\1"),
+    (r"\bcubic(?:al)? (?:object|thing|one|item|shape)(s?)\b", r"cube\1"),
+    (r"\bin (?:size|colou?r)\b", ""), (r"\b(?:size|colou?r)[ -]?wise\b", ""),
+    # non-native comparison: "more close to camera than", "most far", "most big"
+    (r"\b(?:to|from) camera\b", lambda m: m.group(0).replace("camera", "the camera")),
+    (r"\bmore (?:close|near)\b", "closer"), (r"\bmore (?:far|distant)\b", "farther"),
+    (rf"{_NOT_A_SIDE}\bmost (?:close|near)\b", "nearest"), (rf"{_NOT_A_SIDE}\bmost far\b", "farthest"),
+    (rf"{_NOT_A_SIDE}\bmost (?:big|large)\b", "biggest"),
+    (rf"{_NOT_A_SIDE}\bmost (?:small|little|tiny)\b", "smallest"),
+    # "every (single) one of the cups" = all of them
+    (r"\b(?:every|each)(?: single)? (?:one|thing) of\b", "all of"),
+    # "of the things left of the box, i would like the cup": the topic is a relation, the head comes last
+    (rf"^(?:out )?of (?:all )?the (?:things|objects|items|ones) (.+?),? {_VERB}?the ((?:(?!\bthe\b).)+)$",
+     r"the \2 \1"),
+    # "looking at each cup, i want the one furthest to the left": the group names the noun of "one"
+    (rf"^(?:looking at|of|among|amongst|out of|from|considering|between|comparing) (?:all |each |every |the )*"
+     rf"(?:the )?((?:(?:{_COLORS}|{_SIZES}) )*)({_NOUNS}),? {_VERB}?(?:the )?(.*?\b(?:one|thing)\b.*)$",
+     lambda m: "the " + re.sub(r"\b(?:one|thing)\b", m.group(1) + _SINGULAR.get(m.group(2), m.group(2)),
+                               m.group(3), count=1)),
+    # "no, not the red cup; i want the cup of another colour"
+    (rf"^(?:no,? )?not the ({_ATTR}) ({_NOUNS}),? {_VERB}?(?:the |a |an )?(?:{_NOUNS}|one|thing)? ?"
+     rf"(?:of|in|with) (?:a |an |the )?(?:other|another|different) (?:colou?r|size)$", r"the \2 that is not \1"),
+    # an ordinal after a clause that sets the direction: "going from left to right, pick the second cup",
+    # "counting from the left, lift the second mug", "starting at the right end, take the third cup"
+    (rf"^(?:(?:going|counting|starting|moving|reading|beginning|working|looking) )?(?:from|at) (?:the )?{_SIDE}"
+     rf"(?: side| end| edge)?(?: to (?:the )?(?:left|right))?,? {_VERB}?(?:the )?(second|third) (.+)$",
+     r"the \2 \3 from the \1"),
     # ordinals written with digits, and "first/last from the side" = the extreme
     (r"\bwhich\b", "that"), (r"\bwho\b", "that"),
     (r"\b1st\b", "first"), (r"\b2nd\b", "second"), (r"\b3rd\b", "third"),
-    (r"\bnumber (?:2|second)\b", "second"), (r"\bnumber (?:3|third)\b", "third"),
+    (r"\bnumber (?:2|two|second)\b", "second"), (r"\bnumber (?:3|three|third)\b", "third"),
     # "from the left, the second ball" / "counting from the left, the third cube"
     (rf"^(?:the )?(?:counting|starting|going)? ?from (?:the )?{_SIDE}(?: side)?,? (?:the )?(second|third) (.+)$",
      r"the \2 \3 from the \1"),
@@ -163,6 +211,8 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
      "furthest from the camera"),
     (r"\b(?:that is )?(?:the )?(?:furthest|farthest) to the (left|right)\b", r"furthest to the \1"),
     (r"\bthat is (?:the )?(?=(?:furthest|farthest|closest|nearest|leftmost|rightmost|largest|smallest|biggest|tiniest)\b)", ""),  # noqa: E501
+    (rf"^(?:the )?((?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})) (leftmost|rightmost|largest|smallest|biggest|tiniest)$",
+     r"the \2 \1"),
     # "the front ball", "the rear cube", "the one in front"
     (rf"\bthe (front|back|rear) (?=(?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})\b)",
      lambda m: "the nearest " if m.group(1) == "front" else "the farthest "),
@@ -245,8 +295,63 @@ def _clean(text: str) -> str:
     return t
 
 
+_FIELD_RE = re.compile(r"^\s*([a-z_ ]+?)\s*(!=|=|:)\s*(.*?)\s*$")
+_HEAD_KEYS = {"select", "object", "target", "item", "pick", "find", "get", "grab", "noun", "class", "category",
+              "label", "query", "shape", "type"}
+_ORDINAL_WORDS = {"1": "first", "one": "first", "first": "first", "1st": "first", "2": "second", "two": "second",
+                  "second": "second", "2nd": "second", "3": "third", "three": "third", "third": "third",
+                  "3rd": "third"}
+
+
+def structured_phrase(text: str) -> Optional[str]:
+    """A planner's key-value request ("select: cup | ordinal: 2 | from: left", "select: mug | color != red")
+    as a phrase, or None when `text` is not one.
+
+    Read before punctuation is stripped: "color != red" without its "!=" would ask for the red mug. Fields are
+    separated by "|" (";" already separates a command's phrases, `grounding.command`); one field must name
+    the object (`select`, `object`, `target`, ...), so "note: the red cube" stays a phrase.
+    """
+    fields = [f for f in text.lower().split("|") if f.strip()]   # not ";": it separates a command's phrases
+    parsed = [_FIELD_RE.match(f) for f in fields]
+    if not parsed or not all(parsed):
+        return None
+    if not any(m.group(1).strip() in _HEAD_KEYS for m in parsed):   # "note: the red cube" is a phrase
+        return None
+    head, attrs, nots, tail, ordinal, side, extreme, plural = "", [], [], [], "", "", "", False
+    for m in parsed:
+        key, op, value = m.group(1).strip(), m.group(2), m.group(3).strip()
+        if key in _HEAD_KEYS:
+            head = f"{head} {value}".strip()
+        elif key in ("color", "colour", "size"):
+            (nots if op == "!=" or value.startswith("not ") else attrs).append(re.sub(r"^not ", "", value))
+        elif key in ("ordinal", "index", "nth", "position", "rank", "number"):
+            ordinal = _ORDINAL_WORDS.get(value, value)
+        elif key in ("from", "side", "direction", "count from", "counting from", "count_from", "start", "starting"):
+            side = value
+        elif key in ("extreme", "superlative", "most"):
+            extreme = value
+        elif key in ("plural", "all", "every", "count", "many") and value not in ("false", "no", "0", "one"):
+            plural = True
+        else:   # relation, anchor and anything else: kept as words, in order
+            tail.append(value)
+    if not head and not (attrs or nots or tail):
+        return None
+    head = " ".join(attrs + [head or "thing"])
+    if ordinal and side:
+        phrase = f"the {ordinal} {head} from the {side}" if ordinal != "first" else f"the {side}most {head}"
+    elif extreme:
+        phrase = f"the {extreme} {head}" if " " not in extreme else f"the {head} {extreme}"
+    else:
+        phrase = f"{'all ' if plural and not head.startswith('all ') else ''}{head}"
+        phrase = phrase if phrase.startswith(("all ", "every ", "the ")) else f"the {phrase}"
+    if nots:
+        phrase += f" that is not {nots[0]}"
+    return " ".join([phrase] + tail)
+
+
 def normalize_phrase(text: str) -> str:
     """Everyday phrase -> canonical wording (a string; unknown words are kept here, see `normalize_words`)."""
+    text = structured_phrase(text) or text.replace("!=", " not ")
     t = _clean(text)
     # "do not"/"does not" never matter to a tabletop referent except as negation
     t = re.sub(r"\b(do|does) not\b", "not", t)
@@ -269,6 +374,8 @@ def normalize_phrase(text: str) -> str:
         w = SYNONYMS.get(w, w)
         if w:
             words.extend(w.split())
+    # "navy blue" -> "blue blue", "tin can" -> "can can": one word said twice is said once
+    words = [w for i, w in enumerate(words) if i == 0 or w != words[i - 1]]
     # a plural head without "all"/"every" ("grab the red cubes") is still a plural request
     if (words and not ({"all", "every"} & set(words)) and not (_SPATIAL & set(words))
             and any(w in _PLURAL_NOUNS for w in words)):
@@ -286,11 +393,74 @@ NOT_TYPOS = frozenset(
     "sure mine line lone link sink bowl bottle".split())
 
 
+_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_KEY_AT = {c: (r, i + 0.5 * r) for r, row in enumerate(_KEYBOARD_ROWS) for i, c in enumerate(row)}
+
+
+def _adjacent_keys(a: str, b: str) -> bool:
+    """Neighbours on a QWERTY keyboard: the substitutions people actually type ("bos" for "box")."""
+    if a not in _KEY_AT or b not in _KEY_AT:
+        return False
+    (ra, ca), (rb, cb) = _KEY_AT[a], _KEY_AT[b]
+    return abs(ra - rb) <= 1 and abs(ca - cb) <= 1.0
+
+
+def typo_distance(typed: str, word: str) -> float:
+    """Damerau (optimal string alignment) distance with a typist's costs.
+
+    Insertions, deletions and swapped neighbours cost 1; a substitution costs 1 when the keys are neighbours
+    and 1.5 when not (a far substitution is more often another word than a typo: "hot" is not "not").
+    """
+    n, m = len(typed), len(word)
+    d = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n + 1):
+        d[i][0] = float(i)
+    for j in range(m + 1):
+        d[0][j] = float(j)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            a, b = typed[i - 1], word[j - 1]
+            sub = 0.0 if a == b else (1.0 if _adjacent_keys(a, b) else 1.5)
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + sub)
+            if i > 1 and j > 1 and a == word[j - 2] and typed[i - 2] == b:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[n][m]
+
+
+# A correction into a negation word flips the question ("hot" -> not, "nor" -> not, "note" -> not): only a
+# swapped pair ("nto", "ont") is corrected into one.
+_NEGATIONS = frozenset({"not", "non"})
+
+
 @lru_cache(maxsize=4096)
 def _closest(word: str, vocab: Tuple[str, ...]) -> str:
-    if len(word) < 4 or not word.isalpha() or word in NOT_TYPOS:
+    """The model word `word` is a typo of, or "" (dropped) when it is not one, or when two words fit equally.
+
+    First the typist's distance (`typo_distance`): at most 1 for words of 3-4 letters (3 letters: no
+    substitution, too many real words are one away), 1.5 for 5 letters, 2 for longer; the closest wins, ties
+    go to the higher difflib ratio, and a tie left after that is dropped ("blck": black or block?). Words of
+    4 letters and more the distance does not place fall back to difflib's ratio >= 0.75 ("qube" -> cube).
+    """
+    if len(word) < 3 or not word.isalpha() or word in NOT_TYPOS:
         return ""
-    match = difflib.get_close_matches(word, vocab, n=1, cutoff=0.75)
+    limit = 1.0 if len(word) <= 4 else 1.5 if len(word) == 5 else 2.0
+    scored = []
+    for v in vocab:
+        if v.startswith("<") or abs(len(v) - len(word)) > limit:
+            continue
+        dist = typo_distance(word, v)
+        if len(word) == 3 and dist > 0 and len(v) == 3 and sorted(v) != sorted(word):
+            continue   # 3 letters: only a swap, or a letter missing/extra (different lengths)
+        if dist <= limit and (v not in _NEGATIONS or sorted(v) == sorted(word)):
+            scored.append((dist, -difflib.SequenceMatcher(None, word, v).ratio(), v))
+    if scored:
+        scored.sort()
+        if len(scored) > 1 and scored[1][:2] == scored[0][:2]:
+            return ""
+        return scored[0][2]
+    if len(word) < 4:
+        return ""
+    match = [m for m in difflib.get_close_matches(word, vocab, n=1, cutoff=0.75) if m not in _NEGATIONS]
     return match[0] if match else ""
 
 

@@ -1,0 +1,137 @@
+"""Issue 11, robust language: wordings written blind reach the tabletop model as its own wording does.
+
+The phrasings in test/phrasings/ were written by someone who never saw the normaliser, the generator or the
+paraphrase set (see the files' headers). Each line is filled with a few descriptions and must normalise to the
+same model words as the generator's plain wording of the same meaning ("the second cup from the left"), up to
+what cannot change the referent: word order inside one noun phrase, synonyms the model was trained on
+("block" = cube, "tiny" = small) and filler ("the", "that is"). A line that fails here reaches the network as
+a different question than the one asked, whatever the network's accuracy.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import List, Tuple
+
+import pytest
+
+from grounding_node.models.tabletop.language import normalize_words
+from grounding_node.models.tabletop.processing import build_vocab
+from grounding_node.sim.expressions import RELATION_WORDS, VOCABULARY
+from grounding_node.training.eval import PARAPHRASES
+
+VOCAB = build_vocab(VOCABULARY)
+HERE = Path(__file__).resolve().parent / "phrasings"
+
+# Words the model treats as one (the generator's own synonyms), and the canonical forms of multiword phrases.
+_SAME = {"block": "cube", "brick": "box", "cylinder": "can", "sphere": "ball", "cup": "mug", "thing": "object",
+         "little": "small", "tiny": "small", "big": "large", "biggest": "largest", "tiniest": "smallest",
+         "every": "all", "non": "not", "closest": "nearest", "furthest": "farthest"}
+_PLURAL = {"cubes": "cube", "blocks": "cube", "boxes": "box", "bricks": "box", "cans": "can", "cylinders": "can",
+           "balls": "ball", "spheres": "ball", "mugs": "mug", "cups": "mug", "objects": "object", "things": "object"}
+_MULTI = [("farthest to the left", "leftmost"), ("farthest to the right", "rightmost"),
+          ("nearest to the camera", "nearest"), ("farthest from the camera", "farthest"),
+          ("to the left of", "left of"), ("to the right of", "right of"), ("in front of", "closer than"),
+          ("farther away than", "behind")]
+_FILLER = {"the", "a", "an", "pick", "up", "find", "on", "table", "that", "is", "of"}
+
+
+def meaning(text: str) -> Tuple:
+    """The model's words for `text`, up to what cannot change the referent (see the module docstring)."""
+    words = [_SAME.get(w, w) for w in normalize_words(text, VOCAB)]
+    t = " ".join(words)
+    for a, b in _MULTI:
+        t = re.sub(rf"\b{a}\b", b, t)
+    words = [_PLURAL.get(w, w) for w in t.split() if w not in _FILLER]
+    for rel in ("left", "right", "closer", "behind"):   # a relation: target words, relation, anchor words
+        if rel in words:
+            i = words.index(rel)
+            return tuple(sorted(words[:i])), rel, tuple(sorted(words[i + 1:]))
+    return tuple(sorted(words))
+
+
+def plain(kind: str, key: str, slots: dict) -> str:
+    """The generator's plain wording of (kind, key) (grounding_node/sim/expressions.py)."""
+    if kind == "relation":
+        return "the {t} {r} the {a}".format(r=RELATION_WORDS[key][0], **slots)
+    if kind == "extreme":
+        return f"the {key} {slots['s']}"
+    if kind == "ordinal":
+        k, side = key.split()
+        return f"the {ORDINAL_WORDS[k]} {slots['s']} from the {side}"
+    if kind == "negation":
+        return "the {n} that is not {w}".format(**slots)
+    if kind == "plural":
+        return "all the {p}".format(**slots)
+    return "the {d}".format(**slots)
+
+
+ORDINAL_WORDS = {"2": "second", "3": "third"}
+# (target, anchor) descriptions each line is filled with: a shape alone, colour + shape, size + shape, all three
+FILLS = [("mug", "large blue box"), ("red cube", "ball"), ("small ball", "green can"), ("big yellow box", "cup"),
+         ("cylinder", "small red block")]
+SET_FILLS = ["mug", "red cube", "object", "green thing", "small ball"]
+PLURAL_FILLS = ["mugs", "red cubes", "objects", "green things", "small balls"]   # the same sets, plural
+
+
+def lines(name: str) -> List[Tuple[str, str, str]]:
+    out = []
+    for line in (HERE / name).read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            kind, key, text = line.split("\t")
+            out.append((kind, key, text))
+    return out
+
+
+def fills(kind: str, key: str):
+    for i, (t, a) in enumerate(FILLS):
+        noun = t.split()[-1]
+        w = "red" if key == "color" else "small"
+        if key == "color" and t.startswith("red"):
+            w = "blue"
+        yield {"d": t, "t": t, "a": a, "s": SET_FILLS[i], "p": PLURAL_FILLS[i], "n": noun, "w": w}
+
+
+SETS = [(name, *entry) for name in ("blind_a.tsv", "blind_b.tsv") for entry in lines(name)]
+# the card's own hand-written set (not blind: the normaliser was written beside it) is held to the same check
+SETS += [("own", *entry) for entry in lines(str(PARAPHRASES))]
+
+
+@pytest.mark.parametrize("name,kind,key,text", SETS, ids=[f"{s[0][:7]}-{i}" for i, s in enumerate(SETS)])
+def test_blind_phrasing_reaches_the_model_as_the_plain_wording(name, kind, key, text):
+    for slots in fills(kind, key):
+        said, want = text.format(**slots), plain(kind, key, slots)
+        assert meaning(said) == meaning(want), (said, normalize_words(said, VOCAB), normalize_words(want, VOCAB))
+
+
+# Typos the corrector refuses on purpose: each would need a rule that also corrects real words wrongly.
+KNOWN_GAPS = {
+    "bos": "3 letters, one substitution from box: allowing those would also turn hot into not and cat into can",
+    "blck": "one letter from black and from block alike: a tie is dropped rather than guessed",
+}
+WORDS = [pytest.param(*w, id=f"{w[0]}-{w[2]}",
+                      marks=[pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[w[2]])] if w[2] in KNOWN_GAPS else [])
+         for w in lines("blind_words.tsv")]
+
+
+@pytest.mark.parametrize("category,canonical,word", WORDS)
+def test_blind_word_means_the_model_word(category, canonical, word):
+    if category == "color" or category == "size":
+        said, want = f"the {word} mug", f"the {canonical} mug"
+    elif category == "typo":
+        said, want = f"grab the {word} please", f"the {canonical}"
+    else:
+        said, want = f"the red {word}", f"the red {canonical}"
+    assert meaning(said) == meaning(want), (said, normalize_words(said, VOCAB))
+
+
+def test_the_meaning_key_tells_different_questions_apart():
+    """The comparison above is not so loose that it would pass a wrong normalisation."""
+    assert meaning("the cup left of the red box") != meaning("the red box left of the cup")
+    assert meaning("the cup left of the box") != meaning("the cup right of the box")
+    assert meaning("the mug that is not red") != meaning("the red mug")
+    assert meaning("the second mug from the left") != meaning("the third mug from the left")
+    assert meaning("the leftmost cube") != meaning("the rightmost cube")
+    assert meaning("the small ball") != meaning("the ball")
+    assert meaning("the cup closer than the box") != meaning("the cup behind the box")
