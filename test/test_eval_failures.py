@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import List, Sequence
 
 import numpy as np
@@ -61,3 +62,42 @@ def test_a_backend_that_answers_nothing_is_drawn_as_nothing(tmp_path):
     _, misses = _run(empty=True, limit=3)
     assert len(misses.items) == 3 and all(m["pred"] is None and m["score"] is None for m in misses.items)
     assert misses.write_sheet(tmp_path / "n.jpg", 0.3).is_file()
+
+
+def test_your_own_phrasings_are_graded_with_their_referents(tmp_path):
+    """`--paraphrases FILE`: the split's phrases are the file's wordings, filled from the generator's queries."""
+    from grounding_node.sim.scene import TabletopSim
+    from grounding_node.training.eval import expressions_for, load_paraphrases
+
+    f = tmp_path / "mine.tsv"
+    f.write_text("# mine\nattribute\t-\tyo robot gimme the {d}\nnegation\tcolor\tthe {n}, anything but {w}\n")
+    table = load_paraphrases(f)
+    with TabletopSim(640, 480, camera="random") as sim:
+        scene = sim.new_scene(1_200_000)
+    plain = expressions_for(scene, 1_200_000, "plain")
+    mine = expressions_for(scene, 1_200_000, "paraphrase", table)
+    assert {e.type for e in mine} <= {"attribute", "negation"} and mine
+    for e in mine:   # each wording carries the referents of the generator's query it rewords
+        same = [p for p in plain if p.type == e.type]
+        assert e.targets == same[0].targets
+        assert e.text.startswith("yo robot gimme the ") or ", anything but " in e.text
+    backend = CornerBackend(BackendConfig())
+    backend.load()
+    r = evaluate_split(backend, [1_200_000], "random", [(640, 480)], "paraphrase", 0.3, progress=False,
+                       paraphrases=f)
+    assert r["paraphrases"] == str(f) and r["all"]["n_all"] == len(mine)
+
+
+@pytest.mark.parametrize("line,message", [
+    ("attribute\tthe {d}", "expected type<TAB>key<TAB>phrasing"),
+    ("relation\tabove\tthe {t} above the {a}", "unknown (type, key)"),
+    ("attribute\t-\tthe {t} left of the {a}", "uses a slot attribute does not fill"),
+])
+def test_a_bad_phrasing_file_fails_at_once_with_its_line(tmp_path, line, message):
+    from grounding_node.training import eval as ev
+
+    f = tmp_path / "bad.tsv"
+    f.write_text(f"# header\n{line}\n")
+    with pytest.raises(ValueError, match=rf"bad.tsv:2: .*{re.escape(message)}"):
+        ev.load_paraphrases(f)
+    assert ev.main(["--paraphrases", str(f), "--scenes", "0", "--ood-scenes", "0"]) == 2

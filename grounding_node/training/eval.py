@@ -56,13 +56,38 @@ TARGETS = {"acc_overall": 0.97, "acc_type": 0.90, "plural_recall": 0.95, "no_ref
            "ood_overall": 0.92, "ood_type": 0.88, "paraphrase": 0.90}
 
 
+# the (type, key) pairs a phrasing file may use, and the slots each type fills (see paraphrase())
+PARAPHRASE_KEYS = {"attribute": {"-"}, "no_referent": {"-"}, "plural": {"-"},
+                   "relation": {"left", "right", "front", "behind"},
+                   "extreme": {"leftmost", "rightmost", "nearest", "farthest", "largest", "smallest"},
+                   "ordinal": {"2 left", "2 right", "3 left", "3 right"}, "negation": {"color", "size"}}
+_SLOTS = {"attribute": "dnsp", "no_referent": "dnsp", "plural": "dnsp", "extreme": "dnsp", "ordinal": "dnsp",
+          "relation": "dnspta", "negation": "dnspw"}
+
+
 def load_paraphrases(path: Path = PARAPHRASES) -> Dict[Tuple[str, str], List[str]]:
-    """(type, key) -> hand-written phrasings (see the file's header)."""
+    """(type, key) -> hand-written phrasings (see the file's header).
+
+    Every line is checked here, so a user's own file fails at once with FILE:LINE, not mid-evaluation.
+    """
     out: Dict[Tuple[str, str], List[str]] = defaultdict(list)
-    for line in path.read_text().splitlines():
+    for n, line in enumerate(Path(path).read_text().splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
-        kind, key, text = line.split("\t")
+        fields = line.split("\t")
+        where = f"{path}:{n}"
+        if len(fields) != 3:
+            raise ValueError(f"{where}: expected type<TAB>key<TAB>phrasing, got {len(fields)} field(s)")
+        kind, key, text = fields
+        if key not in PARAPHRASE_KEYS.get(kind, ()):
+            raise ValueError(f"{where}: unknown (type, key) ({kind!r}, {key!r}); types and keys: "
+                             + "; ".join(f"{t}: {', '.join(sorted(k))}" for t, k in PARAPHRASE_KEYS.items()))
+        slots = dict.fromkeys(_SLOTS[kind], "x")
+        try:
+            text.format(**slots)
+        except (KeyError, IndexError, ValueError) as e:
+            raise ValueError(f"{where}: {text!r} uses a slot {kind} does not fill ({e}); "
+                             f"{kind} fills {{{'}, {'.join(_SLOTS[kind])}}}") from None
         out[(kind, key)].append(text)
     return dict(out)
 
@@ -232,17 +257,18 @@ def expressions_for(scene, seed: int, style: str, table: Optional[Dict] = None) 
 
 def evaluate_split(backend, seeds: Sequence[int], camera: str, sizes: Sequence[Tuple[int, int]], style: str,
                    threshold: float, paired: bool = False, progress: bool = True, desc: str = "eval",
-                   misses: Optional[Misses] = None, depth: bool = True) -> Dict:
+                   misses: Optional[Misses] = None, depth: bool = True,
+                   paraphrases: Optional[Path] = None) -> Dict:
     """Figures for one split. `paired`: every scene at every size (same seed, same layout); otherwise the
     sizes take turns. `depth`: backends that read depth get the scene's aligned depth, as the node gives it
-    (`depth_for_grounding`); False grades them on colour alone. Returns {"all": figures, "by_size":
-    {"WxH": figures}}."""
+    (`depth_for_grounding`); False grades them on colour alone. `paraphrases`: the phrasing file of style
+    "paraphrase" (default: the card's set). Returns {"all": figures, "by_size": {"WxH": figures}}."""
     from tqdm import tqdm
 
     from grounding_node.sim.scene import TabletopSim
 
     settings = GroundingSettings(score_threshold=threshold, max_objects_per_phrase=10, depth_for_grounding=depth)
-    table = load_paraphrases() if style == "paraphrase" else None
+    table = load_paraphrases(paraphrases or PARAPHRASES) if style == "paraphrase" else None
     total = Tally()
     by_size = {s: Tally() for s in sizes}
     sims = {s: TabletopSim(s[0], s[1], camera=camera) for s in sizes}
@@ -257,7 +283,7 @@ def evaluate_split(backend, seeds: Sequence[int], camera: str, sizes: Sequence[T
             sim.close()
     return {"all": total.result(), "by_size": {f"{w}x{h}": t.result() for (w, h), t in by_size.items()},
             "camera": camera, "style": style, "seeds": (int(seeds[0]), int(seeds[-1])), "threshold": threshold,
-            "depth": depth}
+            "depth": depth, "paraphrases": str(paraphrases or PARAPHRASES)}
 
 
 def evaluate(backend, n_scenes: int = 200, threshold: float = 0.3, width: int = 640, height: int = 480,
@@ -322,8 +348,10 @@ def format_card(results: Dict[str, Dict]) -> str:
                      f"{'met' if abs(d) <= 2.0 else '**missed**'} |")
         parts.append(text)
     if "para" in results:
-        parts.append(format_table(results["para"], "Hand-written paraphrase set (grounding_node/training/"
-                                  "paraphrases.tsv)", TARGETS["acc_type"], TARGETS["paraphrase"], extra=False))
+        source = Path(results["para"].get("paraphrases", PARAPHRASES))
+        name = ("Hand-written paraphrase set (grounding_node/training/paraphrases.tsv)" if source == PARAPHRASES
+                else f"Phrasings from {source.name}")
+        parts.append(format_table(results["para"], name, TARGETS["acc_type"], TARGETS["paraphrase"], extra=False))
     if "classic" in results:
         parts.append(format_table(results["classic"], "The first model's camera (classic, for comparison)",
                                   TARGETS["acc_type"], TARGETS["acc_overall"]))
@@ -343,6 +371,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--scenes", type=int, default=200, help="in-distribution scenes")
     ap.add_argument("--ood-scenes", type=int, default=150, help="out-of-distribution scenes (each at 3 sizes)")
     ap.add_argument("--para-scenes", type=int, default=150, help="paraphrase-set scenes")
+    ap.add_argument("--paraphrases", type=Path, default=None, metavar="TSV",
+                    help="grade your own wordings instead of the card's paraphrase set (same format as "
+                         "grounding_node/training/paraphrases.tsv; writes no card)")
     ap.add_argument("--classic-scenes", type=int, default=0, help="scenes from the first model's camera")
     ap.add_argument("--backend", default="tabletop")
     ap.add_argument("--model", default="")
@@ -366,6 +397,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = ap.parse_args(argv)
     if args.data is None and (args.report or args.json or args.skip_invalid):
         ap.error("--report, --json and --skip-invalid need --data")
+    if args.paraphrases is not None:   # a bad phrasing file fails before a model is loaded
+        try:
+            load_paraphrases(args.paraphrases)
+        except (OSError, ValueError) as e:
+            print(f"error: {e}")
+            return 2
     samples = None
     if args.data is not None:   # check the dataset before loading a model: a bad line fails in a second
         from grounding_node.training import dataset_eval
@@ -405,14 +442,15 @@ def main(argv: Optional[List[str]] = None) -> int:
                                         "heldout", threshold, paired=True, progress=prog, desc="ood")
     if args.para_scenes:
         results["para"] = evaluate_split(backend, range(PARA_SEED0, PARA_SEED0 + args.para_scenes), "random",
-                                         PARA_SIZES, "paraphrase", threshold, progress=prog, desc="paraphrases")
+                                         PARA_SIZES, "paraphrase", threshold, progress=prog, desc="paraphrases",
+                                         paraphrases=args.paraphrases)
     if args.classic_scenes:
         results["classic"] = evaluate_split(backend, range(EVAL_SEED0, EVAL_SEED0 + args.classic_scenes), "classic",
                                             [(640, 480)], "plain", threshold, progress=prog, desc="classic")
     table = format_card(results)
     print(table)
     print(f"({time.time() - t0:.0f} s)")
-    if not args.no_card:
+    if not args.no_card and args.paraphrases is None:
         write_card(table)
         print(f"written to {CARD}")
     return 0
