@@ -137,7 +137,12 @@ def test_paraphrase_set_is_large_enough_and_covers_every_type():
 # Real words near a model word: a spelling corrector would change the referent ("the cyan cube" -> "the can
 # cube", "lift" -> left, "here" -> sphere). Each must be dropped (or mapped on purpose), never corrected.
 REAL_WORDS_NEAR_MODEL_WORDS = ["back", "beige", "bring", "cyan", "lift", "might", "must", "none", "pink", "shall",
-                               "here", "thin", "hand", "kind", "fine", "what", "then", "there", "other", "thank"]
+                               "here", "thin", "hand", "kind", "fine", "what", "then", "there", "other", "thank",
+                               # corrected into model words until the English word list (language.english_words)
+                               "three", "straight", "upright", "while", "range", "tired", "brightest", "eight",
+                               "read", "agree", "pack", "tablet", "clock", "bell", "cute", "glue", "pure", "smell",
+                               "yell", "litter", "latest", "fastest", "father", "gather", "section", "project",
+                               "candy", "bugs", "they", "night", "case", "fall", "interest", "lent", "leaf"]
 
 
 @pytest.mark.parametrize("word", REAL_WORDS_NEAR_MODEL_WORDS)

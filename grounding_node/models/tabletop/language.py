@@ -33,8 +33,10 @@ are rewritten too. test/test_tabletop_language_blind.py holds all this to wordin
 from __future__ import annotations
 
 import difflib
+import gzip
 import re
 from functools import lru_cache
+from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 _COLORS = "red|green|blue|yellow|orange|purple|white|black"
@@ -280,7 +282,11 @@ _CONTRACTIONS = [(r"\bthat's\b", "that is"), (r"\bit's\b", "it is"), (r"\bwhat's
                  (r"\bain't\b", "is not"), (r"\bwasn't\b", "is not"), (r"\bdon't\b", "do not"),
                  (r"\bdoesn't\b", "does not"), (r"\bi'm\b", "i am"), (r"\byou're\b", "you are"),
                  (r"\bthere's\b", "there is"), (r"\bwhere's\b", "where is"), (r"\blet's\b", "let us"),
-                 (r"\bcan't\b", "can not"), (r"\bi'd\b", "i would"), (r"\bi'll\b", "i will")]
+                 (r"\bcan't\b", "can not"), (r"\bi'd\b", "i would"), (r"\bi'll\b", "i will"),
+                 # speech-to-text and hurried typing drop the apostrophe
+                 (r"\bthats\b", "that is"), (r"\bisnt\b", "is not"), (r"\barent\b", "are not"),
+                 (r"\bdont\b", "do not"), (r"\bdoesnt\b", "does not"), (r"\btheres\b", "there is"),
+                 (r"\bwheres\b", "where is"), (r"\bwhats\b", "what is")]
 _CONTRACTIONS_C = [(re.compile(p), r) for p, r in _CONTRACTIONS]
 _PLURAL_NOUNS = {"cubes", "blocks", "boxes", "bricks", "cans", "cylinders", "balls", "spheres", "mugs", "cups",
                  "objects", "things"}
@@ -432,6 +438,22 @@ def typo_distance(typed: str, word: str) -> float:
 _NEGATIONS = frozenset({"not", "non"})
 
 
+ENGLISH_WORDS = Path(__file__).resolve().parent / "data" / "english_words.txt.gz"
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset:
+    """64k lower-case English words (SCOWL via Debian's wamerican, data/english_words.COPYRIGHT).
+
+    Why: a real word is not a typo. Without this list the corrector turned hundreds of common words into
+    model words that change the question ("three" -> the, "straight" -> right, "while" -> white, "range" ->
+    orange, "tired" -> third, "brightest" -> rightmost); `NOT_TYPOS` had caught the few a tabletop command
+    list showed. A word in the list is dropped like any unknown word.
+    """
+    with gzip.open(ENGLISH_WORDS, "rt", encoding="ascii") as f:
+        return frozenset(f.read().split())
+
+
 @lru_cache(maxsize=4096)
 def _closest(word: str, vocab: Tuple[str, ...]) -> str:
     """The model word `word` is a typo of, or "" (dropped) when it is not one, or when two words fit equally.
@@ -441,7 +463,7 @@ def _closest(word: str, vocab: Tuple[str, ...]) -> str:
     go to the higher difflib ratio, and a tie left after that is dropped ("blck": black or block?). Words of
     4 letters and more the distance does not place fall back to difflib's ratio >= 0.75 ("qube" -> cube).
     """
-    if len(word) < 3 or not word.isalpha() or word in NOT_TYPOS:
+    if len(word) < 3 or not word.isalpha() or word in NOT_TYPOS or word in english_words():
         return ""
     limit = 1.0 if len(word) <= 4 else 1.5 if len(word) == 5 else 2.0
     scored = []
