@@ -3,9 +3,10 @@
 The phrasings in test/phrasings/ were written by someone who never saw the normaliser, the generator or the
 paraphrase set (see the files' headers). Each line is filled with a few descriptions and must normalise to the
 same model words as the generator's plain wording of the same meaning ("the second cup from the left"), up to
-what cannot change the referent: word order inside one noun phrase, synonyms the model was trained on
-("block" = cube, "tiny" = small) and filler ("the", "that is"). A line that fails here reaches the network as
-a different question than the one asked, whatever the network's accuracy.
+what the model was trained to read alike: synonyms ("block" = cube, "tiny" = small), singular and plural,
+filler ("the", "that is") and the generator's two orders of an extreme. Word order otherwise counts: "cube
+second from left" was never trained on, even if it means "the second cube from the left". A line that fails
+here reaches the network as a different question than the one asked, whatever the network's accuracy.
 """
 
 from __future__ import annotations
@@ -39,16 +40,13 @@ _FILLER = {"the", "a", "an", "pick", "up", "find", "on", "table", "that", "is", 
 
 def meaning(text: str) -> Tuple:
     """The model's words for `text`, up to what cannot change the referent (see the module docstring)."""
-    words = [_SAME.get(w, w) for w in normalize_words(text, VOCAB)]
-    t = " ".join(words)
+    t = re.sub(r"\bnon (\w+) (\w+)", r"\2 not \1", " ".join(normalize_words(text, VOCAB)))  # "the non-red mug"
+    t = " ".join(_SAME.get(w, w) for w in t.split())
     for a, b in _MULTI:
         t = re.sub(rf"\b{a}\b", b, t)
-    words = [_PLURAL.get(w, w) for w in t.split() if w not in _FILLER]
-    for rel in ("left", "right", "closer", "behind"):   # a relation: target words, relation, anchor words
-        if rel in words:
-            i = words.index(rel)
-            return tuple(sorted(words[:i])), rel, tuple(sorted(words[i + 1:]))
-    return tuple(sorted(words))
+    # the generator's two orders of an extreme ("the cup furthest to the left", "the leftmost cup") are one
+    t = re.sub(r"^(?:the )?(.+?) (leftmost|rightmost|nearest|farthest)$", r"\2 \1", t.strip())
+    return tuple(_PLURAL.get(w, w) for w in t.split() if w not in _FILLER)
 
 
 def plain(kind: str, key: str, slots: dict) -> str:

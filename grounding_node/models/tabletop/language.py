@@ -135,7 +135,7 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (r"\bcylindrical (?:object|thing|one|item|shape)(s?)\b", r"cylinder\1"),
     (r"\bspherical (?:object|thing|one|item|shape)(s?)\b", r"sphere\1"),
     (r"\bcubic(?:al)? (?:object|thing|one|item|shape)(s?)\b", r"cube\1"),
-    (r"\bin (?:size|colou?r)\b", ""), (r"\b(?:size|colou?r)[ -]?wise\b", ""),
+    (r" ?\bin (?:size|colou?r)\b", ""), (r" ?\b(?:size|colou?r)[ -]?wise\b", ""),
     # non-native comparison: "more close to camera than", "most far", "most big"
     (r"\b(?:to|from) camera\b", lambda m: m.group(0).replace("camera", "the camera")),
     (r"\bmore (?:close|near)\b", "closer"), (r"\bmore (?:far|distant)\b", "farther"),
@@ -168,6 +168,9 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (rf"^(?:the )?(?:counting|starting|going)? ?from (?:the )?{_SIDE}(?: side)?,? (?:the )?(second|third) (.+)$",
      r"the \2 \3 from the \1"),
     (rf"^(?:the )?(second|third) from (?:the )?{_SIDE}(?: side)?,? (?:the )?(.+)$", r"the \1 \3 from the \2"),
+    # "cube number two from left" (no article, the ordinal after the noun): the generator's order
+    (rf"^((?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})) (?:that is |which is )?(second|third)(?: one| thing)? "
+     rf"(?:counting |starting |going )?from (?:the )?{_SIDE}(?: side| end| edge)?$", r"the \2 \1 from the \3"),
     # "the second-leftmost cube", "the ball (that is) second from the right": the ordinal before the noun
     (rf"\b(second|third)[ -]{_SIDE}[ -]?most (.+)$", r"\1 \3 from the \2"),
     (rf"\bthe (.+?) (?:that is |which is )?(second|third)(?: one| thing)? (?:counting |starting |going )?from (?:the )?{_SIDE}(?: side| end| edge)?\b",  # noqa: E501
@@ -252,6 +255,9 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (r"\b(?:farther|further|more distant)(?: away| back)?(?: from)?(?: (?:me|you|us|the camera|the robot|the viewer))? than\b",  # noqa: E501
      "farther away than"),
     (r"\bfurther forward than\b", "closer than"),
+    # an anchor said without its article ("left of large blue box"), as the generator never says it
+    (rf"\b(left of|right of|in front of|behind|closer than|farther away than) "
+     rf"(?=(?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})\b)", r"\1 the "),
     # intensifiers before a relation: "right behind", "just left of", "directly in front of"
     (r"\b(?:right|just|directly|immediately|slightly|somewhat|a bit|a little) (?=(?:left|right|behind|in front|next|beside|closer|nearer|farther|further)\b)", ""),  # noqa: E501
     # near the camera = the nearest; "next to"/"beside"/"near" another object has no word in the model:
