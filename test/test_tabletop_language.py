@@ -92,6 +92,14 @@ CASES = [
     ("which one is the red cube?", "the red cube"),
     ("is there a green ball", "a green ball"),
     ("yo grab that white sphere", "the white sphere"),
+    # speech: hesitations, a fragment said twice, a restatement after the request; an anchor "one" stays
+    ("um pick the mug behind the uh behind the red box", "the mug behind the red box"),
+    ("the rightmost cube, grab the rightmost one", "the rightmost cube"),
+    ("the cube left of the red one", "the cube left of the red thing"),
+    ("the mug closer than the blue one", "the mug closer than the blue thing"),
+    ("Count one two three from the left and get me that mug!", "the third mug from the left"),
+    ("you take cup more close to camera than big box please", "cup closer than the big box"),
+    ("the cup right at the front", "the cup closest to the camera"),
     # no word in the model for "next to" or "the middle": dropped, not left as stray words
     ("the cup next to the box", "the cup"),
     ("the cube in the middle", "the cube"),

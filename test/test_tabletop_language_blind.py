@@ -91,7 +91,7 @@ def fills(kind: str, key: str):
         yield {"d": t, "t": t, "a": a, "s": SET_FILLS[i], "p": PLURAL_FILLS[i], "n": noun, "w": w}
 
 
-SETS = [(name, *entry) for name in ("blind_a.tsv", "blind_b.tsv") for entry in lines(name)]
+SETS = [(name, *entry) for name in ("blind_a.tsv", "blind_b.tsv", "blind_c.tsv") for entry in lines(name)]
 # the card's own hand-written set (not blind: the normaliser was written beside it) is held to the same check
 SETS += [("own", *entry) for entry in lines(str(PARAPHRASES))]
 

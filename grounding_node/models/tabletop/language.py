@@ -101,7 +101,8 @@ _TRAIL = [r"please", r"thanks", r"thank you", r"for me", r"now", r"right now", r
           r"if you could", r"would you", r"(?:that )?(?:you|i|we) (?:can )?see",
           r"in (?:the|this) (?:scene|picture|image)",
           r"all of them", r"(?:each|every) one", r"could you", r"will you", r"ok(?:ay)?", r"there", r"over there",
-          r"from the table", r"off the table", r"on the table", r"up", r"of (?:them )?all",
+          r"(?:from|off|on) (?:the )?table", r"up", r"of (?:them )?all",
+          r"(?:pick|grab|take|get|fetch|lift)(?: (?:it|that|that one|that thing|this|this one|them))?(?: up)?",
           r"(?:that )?you (?:come to|come across|reach|get to|find|meet|encounter)",
           r"(?:pick|grab|take|get|collect|fetch) (?:them|those|these)(?: all)?(?: up)?", r"them all"]
 _LEAD_RE = re.compile(r"^(?:(?:" + "|".join(sorted(_LEAD, key=len, reverse=True)) + r")\b\s*,?\s*)+")
@@ -113,6 +114,8 @@ _NOT_A_SIDE = r"(?<!left )(?<!right )(?<!front )(?<!back )(?<!rear )(?<!top )(?<
 # a request verb inside the phrase, after a leading clause ("counting from the left, lift the second mug")
 _VERB = (r"(?:(?:pick(?: up| out)?|take|grab|get|lift|select|choose|fetch|find|give me|hand me|bring me|get me|"
          r"i (?:would like|want|need|mean)|i am after|we want|we need) )")
+_NOUNS_CONCRETE = ("cubes?|blocks?|box(?:es)?|bricks?|cans?|cylinders?|balls?|spheres?|mugs?|cups?|dice|tins?|tubes?|"
+                   "objects?|items?")
 _NOUNS = ("cubes?|blocks?|box(?:es)?|bricks?|cans?|cylinders?|balls?|spheres?|mugs?|cups?|objects?|things?|ones?|"
           "items?|dice|tins?|tubes?")
 _SINGULAR = {"cubes": "cube", "blocks": "block", "boxes": "box", "bricks": "brick", "cans": "can",
@@ -135,6 +138,9 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (r"\bcylindrical (?:object|thing|one|item|shape)(s?)\b", r"cylinder\1"),
     (r"\bspherical (?:object|thing|one|item|shape)(s?)\b", r"sphere\1"),
     (r"\bcubic(?:al)? (?:object|thing|one|item|shape)(s?)\b", r"cube\1"),
+    # "right at the front", "way at the back": an intensifier before a place
+    (r"\b(?:right|just|way|all the way|directly|up) (?=(?:at|in|on) the (?:very )?(?:front|back|rear|top|bottom)\b)",
+     ""),
     (r" ?\bin (?:size|colou?r)\b", ""), (r" ?\b(?:size|colou?r)[ -]?wise\b", ""),
     # non-native comparison: "more close to camera than", "most far", "most big"
     (r"\b(?:to|from) camera\b", lambda m: m.group(0).replace("camera", "the camera")),
@@ -160,6 +166,11 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (rf"^(?:(?:going|counting|starting|moving|reading|beginning|working|looking) )?(?:from|at) (?:the )?{_SIDE}"
      rf"(?: side| end| edge)?(?: to (?:the )?(?:left|right))?,? {_VERB}?(?:the )?(second|third) (.+)$",
      r"the \2 \3 from the \1"),
+    # "count one two three from the left and get me that mug"
+    (rf"^count(?:ing)? (?:one two three|to three|three) (?:from|starting from|starting at) (?:the )?{_SIDE}"
+     rf"(?: side)?,? (?:and )?{_VERB}?(?:that|the) (.+)$", r"the third \2 from the \1"),
+    (rf"^count(?:ing)? (?:one two|to two|two) (?:from|starting from|starting at) (?:the )?{_SIDE}"
+     rf"(?: side)?,? (?:and )?{_VERB}?(?:that|the) (.+)$", r"the second \2 from the \1"),
     # ordinals written with digits, and "first/last from the side" = the extreme
     (r"\bwhich\b", "that"), (r"\bwho\b", "that"),
     (r"\b1st\b", "first"), (r"\b2nd\b", "second"), (r"\b3rd\b", "third"),
@@ -184,7 +195,8 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (rf"\bfirst (?:one |thing )?(?:counting |starting |going )?from (?:the )?{_SIDE}(?: side| end| edge)?(?:,? the)? (.+)$",  # noqa: E501
      r"\1most \2"),
     (rf"\blast (.+?) (?:on|at|to) (?:the )?{_SIDE}(?: side| end| edge)?\b", r"\2most \1"),
-    # extremes: left/right
+    # extremes: left/right ("most on left": a non-native superlative)
+    (rf"\bmost (?:on|to|at) (?:the )?{_SIDE}\b", r"furthest to the \1"),
     (rf"\b{_SIDE} ?most\b", r"\1most"), (rf"\bmost {_SIDE}(?:ward)?\b", r"\1most"),
     # a side said as an adjective: "the right-hand cup", "the left red cube" (not "the left of ...")
     (rf"\bthe {_SIDE}[ -]hand(?: side)? (?!of\b|side\b)", r"the \1most "),
@@ -207,7 +219,9 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (r"\b(?:farthest|furthest|most distant|most remote)(?: away)?(?: from)? (?:me|you|us|the robot|the viewer|the camera)\b",  # noqa: E501
      "furthest from the camera"),
     (r"\b(?:farthest|furthest) (?:away|back|behind)\b", "furthest from the camera"),
-    (r"\b(nearest|closest) (\w+(?: \w+)?) to (?:me|you|us|the robot|the viewer)\b", r"nearest \2"),
+    (r"\b(nearest|closest) (\w+(?: \w+)?) to (?:me|you|us|the robot|the viewer|the camera)\b", r"nearest \2"),
+    (r"\b(farthest|furthest) (\w+(?: \w+)?) (?:away )?from (?:me|you|us|the robot|the viewer|the camera)\b",
+     r"farthest \2"),
     (r"\bthe closest\b", "the nearest"), (r"\bthe furthest\b", "the farthest"),
     (r"\bmost distant\b", "farthest"), (r"\bfront ?most\b", "nearest"), (r"\b(?:back|rear) ?most\b", "farthest"),
     (r"\b(?:that is |located |placed |sitting |standing )?(?:at|in) the (?:very )?(?:front|nearest end)(?! of)\b",
@@ -278,6 +292,12 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (rf"\bnon ?-? ?({_ATTR})\b", r"non \1"),
     # "neither red nor blue": the model takes one excluded attribute; the first is kept
     (rf"\b(?:that is |which is |is )?neither ({_ATTR}) nor {_ATTR}\b", r"that is not \1"),
+    # a spoken restatement after the request: "the rightmost mug, grab the rightmost one", "that one!", "yeah
+    # the right": the request already named its noun, so the tail adds nothing (an anchor never ends the phrase
+    # this way: "left of the red one" keeps its anchor)
+    (rf"^(.*\b(?:{_NOUNS_CONCRETE}|things?)\b.*?)(?<! of)(?<! than)(?<! behind),? (?:(?:yeah|yes|yep|i mean)\b.*|"
+     rf"(?:(?:grab|pick|get|take|every) )?(?:(?:the|that|this|single) )+(?:(?:really|very) )?(?:[a-z]+ ){{0,2}}"
+     rf"(?:one|thing)s?)$", r"\1"),
     # "the red one" style head nouns and plural heads
     (r"\bthe (?:ones|things) that are\b", "the things that is"),
     (r"\bthat are\b", "that is"), (r"\bare\b", "is"),
@@ -372,6 +392,9 @@ def normalize_phrase(text: str) -> str:
     for pat, rep in _CONTRACTIONS_C:
         t = pat.sub(rep, t)
     t = re.sub(r"\s+", " ", t.replace("-", " ")).strip()
+    # speech: hesitations anywhere, and a word or two said twice ("the the", "behind the um behind the")
+    t = re.sub(r"\s+", " ", re.sub(r"\b(?:um+|uh+|erm?|hmm+|ah+)\b,?", " ", t)).strip()
+    t = re.sub(r"(?<!most )\b((?:\w+ ){0,2}\w+)(?: \1\b)+", r"\1", t)   # not "most small small ball"
     t = _LEAD_RE.sub("", t)
     t = _TRAIL_RE.sub("", t).strip(" ,")
     for pat, rep in _PHRASE_RULES_C:
