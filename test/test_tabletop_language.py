@@ -100,6 +100,17 @@ CASES = [
     ("Count one two three from the left and get me that mug!", "the third mug from the left"),
     ("you take cup more close to camera than big box please", "cup closer than the big box"),
     ("the cup right at the front", "the cup closest to the camera"),
+    # a self-correction: the last word wins, whole ("no, the mug that isn't red") or one fragment ("left of")
+    ("Take the mug to the right of, no sorry, to the left of the big box.", "the mug left of the big box"),
+    ("Pick the red mug, no sorry, the mug that isn't red.", "the mug that is not red"),
+    ("Grab the smallest, no wait, the largest cube", "the largest cube"),
+    ("Third cup from the left, sorry, from the right.", "the third cup from the right"),
+    ("the cube, not the red one", "the cube that is not red"),   # "not" is a negation, not a correction
+    # texting, a radio call, a test-case step, a wordy request
+    ("can u grab the 3rd mug from left pls thx", "the third mug from the left"),
+    ("Robot one, mug left of the big box, pick it, over.", "mug left of the big box"),
+    ("Step 5: Pick the cube located in front of the box (closer to camera).", "the cube in front of the box"),
+    ("Would you be so kind as to gather up all of the mugs, please?", "all of the mugs"),
     # no word in the model for "next to" or "the middle": dropped, not left as stray words
     ("the cup next to the box", "the cup"),
     ("the cube in the middle", "the cube"),

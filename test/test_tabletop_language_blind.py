@@ -91,7 +91,8 @@ def fills(kind: str, key: str):
         yield {"d": t, "t": t, "a": a, "s": SET_FILLS[i], "p": PLURAL_FILLS[i], "n": noun, "w": w}
 
 
-SETS = [(name, *entry) for name in ("blind_a.tsv", "blind_b.tsv", "blind_c.tsv") for entry in lines(name)]
+BLIND = ("blind_a.tsv", "blind_b.tsv", "blind_c.tsv", "blind_d.tsv")
+SETS = [(name, *entry) for name in BLIND for entry in lines(name)]
 # the card's own hand-written set (not blind: the normaliser was written beside it) is held to the same check
 SETS += [("own", *entry) for entry in lines(str(PARAPHRASES))]
 

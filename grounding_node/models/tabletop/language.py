@@ -85,8 +85,15 @@ SYNONYMS = {
 _LEAD = [
     r"hey", r"hi", r"ok(?:ay)?", r"robot", r"now", r"then", r"so", r"um+", r"uh+", r"well", r"please",
     r"kindly", r"just", r"quickly", r"carefully", r"also", r"and", r"yo", r"alright",
-    r"you(?: should| must| need to| have to)?",
-    r"(?:could|can|would|will|might) you(?: please| kindly| just)?(?: go ahead and)?",
+    r"you(?: should| must| need to| have to)?", r"up",
+    r"if you (?:would|could) be so (?:kind|good) as to",
+    r"might i ask you to", r"may i ask you to", r"if it is not too much (?:bother|trouble)",
+    r"(?:would|do) you mind(?: (?:getting|grabbing|picking(?: up)?|passing(?: me)?|handing(?: me)?|fetching|"
+    r"bringing(?: me)?|taking|gathering(?: up)?|collecting|lifting|moving))?",
+    r"(?:step|task|goal|target|objective|instruction) ?\d*(?: is)?",
+    r"the robot (?:is asked to|should|must|will|has to)",
+    r"(?:gather|round|collect)(?: up)?", r"robot(?: one| two| 1| 2)?", r"copy", r"roger",
+    r"(?:could|can|would|will|might) you(?: please| kindly| just)?(?: be so (?:kind|good) as to)?(?: go ahead and)?",
     r"(?:could|can|may) i (?:have|get)", r"go ahead and", r"i(?: would|'d| will|'ll)? (?:like|want|need)(?: you)?(?: to)?",  # noqa: E501
     r"i'd love(?: you)?(?: to)?", r"let's", r"let me (?:have|see)", r"you should", r"try to", r"help me",
     r"(?:give|hand|bring|pass|fetch|get|show|find|toss|throw) (?:me|us)",
@@ -102,7 +109,11 @@ _TRAIL = [r"please", r"thanks", r"thank you", r"for me", r"now", r"right now", r
           r"in (?:the|this) (?:scene|picture|image)",
           r"all of them", r"(?:each|every) one", r"could you", r"will you", r"ok(?:ay)?", r"there", r"over there",
           r"(?:from|off|on) (?:the )?table", r"up", r"of (?:them )?all",
-          r"(?:pick|grab|take|get|fetch|lift)(?: (?:it|that|that one|that thing|this|this one|them))?(?: up)?",
+          r"(?:(?:just|now|then|and|so) )?(?:pick|grab|take|get|fetch|lift)(?: (?:it|that|that one|that thing|this|"
+          r"this one|them))?(?: up)?",
+          r"over(?: and out)?", r"if it is no trouble(?: at all)?", r"if you do not mind", r"if possible",
+          r"when you can", r"would (?:you|ya)", r"in (?:the )?(?:camera|view|frame)(?: (?:view|frame|image))?",
+          r"cheers", r"mate", r"thx", r"ty", r"pls", r"plz",
           r"(?:that )?you (?:come to|come across|reach|get to|find|meet|encounter)",
           r"(?:pick|grab|take|get|collect|fetch) (?:them|those|these)(?: all)?(?: up)?", r"them all"]
 _LEAD_RE = re.compile(r"^(?:(?:" + "|".join(sorted(_LEAD, key=len, reverse=True)) + r")\b\s*,?\s*)+")
@@ -166,6 +177,15 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (rf"^(?:(?:going|counting|starting|moving|reading|beginning|working|looking) )?(?:from|at) (?:the )?{_SIDE}"
      rf"(?: side| end| edge)?(?: to (?:the )?(?:left|right))?,? {_VERB}?(?:the )?(second|third) (.+)$",
      r"the \2 \3 from the \1"),
+    # "the second mug in from the left"; "the mug with the greatest distance from the camera"
+    (rf"\bin from (?:the )?{_SIDE}\b", r"from the \1"),
+    (r"\b(?:with|at) the (?:greatest|largest|biggest|longest|most) distance (?:from|to) (?:the )?camera\b",
+     "furthest from the camera"),
+    (r"\b(?:with|at) the (?:smallest|shortest|least|lowest) distance (?:from|to) (?:the )?camera\b",
+     "closest to the camera"),
+    # "whichever mug is closest to the camera"
+    (r"^(?:whichever|which ever|whatever) (.+?) is (?=(?:closest|nearest|farthest|furthest|biggest|largest|smallest|"
+     r"tiniest|leftmost|rightmost)\b)", r"the \1 "),
     # "count one two three from the left and get me that mug"
     (rf"^count(?:ing)? (?:one two three|to three|three) (?:from|starting from|starting at) (?:the )?{_SIDE}"
      rf"(?: side)?,? (?:and )?{_VERB}?(?:that|the) (.+)$", r"the third \2 from the \1"),
@@ -179,6 +199,7 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (rf"^(?:the )?(?:counting|starting|going)? ?from (?:the )?{_SIDE}(?: side)?,? (?:the )?(second|third) (.+)$",
      r"the \2 \3 from the \1"),
     (rf"^(?:the )?(second|third) from (?:the )?{_SIDE}(?: side)?,? (?:the )?(.+)$", r"the \1 \3 from the \2"),
+    (r"^(second|third) (?!from\b)", r"the \1 "),   # "third cup from the right": the generator's article
     # "cube number two from left" (no article, the ordinal after the noun): the generator's order
     (rf"^((?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})) (?:that is |which is )?(second|third)(?: one| thing)? "
      rf"(?:counting |starting |going )?from (?:the )?{_SIDE}(?: side| end| edge)?$", r"the \2 \1 from the \3"),
@@ -292,6 +313,11 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (rf"\bnon ?-? ?({_ATTR})\b", r"non \1"),
     # "neither red nor blue": the model takes one excluded attribute; the first is kept
     (rf"\b(?:that is |which is |is )?neither ({_ATTR}) nor {_ATTR}\b", r"that is not \1"),
+    (r"(\b(?:in front of|closer than)\b.+?),? (?:the (?:one|thing) |that is |which is )?(?:(?:closer|nearer) to "
+     r"(?:the )?camera|closest to the camera)$", r"\1"),
+    (r"(\b(?:behind|farther away than)\b.+?),? (?:the (?:one|thing) |that is |which is )?(?:(?:further|farther) "
+     r"(?:back|away)(?: from (?:the )?camera)?|(?:further|farther) from (?:the )?camera|away from (?:the )?camera|"
+     r"furthest from the camera)$", r"\1"),
     # a spoken restatement after the request: "the rightmost mug, grab the rightmost one", "that one!", "yeah
     # the right": the request already named its noun, so the tail adds nothing (an anchor never ends the phrase
     # this way: "left of the red one" keeps its anchor)
@@ -312,7 +338,10 @@ _CONTRACTIONS = [(r"\bthat's\b", "that is"), (r"\bit's\b", "it is"), (r"\bwhat's
                  # speech-to-text and hurried typing drop the apostrophe
                  (r"\bthats\b", "that is"), (r"\bisnt\b", "is not"), (r"\barent\b", "are not"),
                  (r"\bdont\b", "do not"), (r"\bdoesnt\b", "does not"), (r"\btheres\b", "there is"),
-                 (r"\bwheres\b", "where is"), (r"\bwhats\b", "what is")]
+                 (r"\bwheres\b", "where is"), (r"\bwhats\b", "what is"),
+                 # texting
+                 (r"\bu\b", "you"), (r"\bur\b", "your"), (r"\bpl[sz]\b", "please"), (r"\bthx\b", "thanks"),
+                 (r"\bya\b", "you")]
 _CONTRACTIONS_C = [(re.compile(p), r) for p, r in _CONTRACTIONS]
 _PLURAL_NOUNS = {"cubes", "blocks", "boxes", "bricks", "cans", "cylinders", "balls", "spheres", "mugs", "cups",
                  "objects", "things"}
@@ -322,6 +351,7 @@ _SPATIAL = {"left", "right", "front", "behind", "second", "third", "leftmost", "
 
 def _clean(text: str) -> str:
     t = text.lower().replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+    t = re.sub(r"[.!?;:]+", ",", t)   # a sentence end is a comma the rules can see
     t = re.sub(r"[^\w\s\-',]", " ", t)
     t = re.sub(r"\s+", " ", t).strip()
     return t
@@ -381,10 +411,40 @@ def structured_phrase(text: str) -> Optional[str]:
     return " ".join([phrase] + tail)
 
 
+_CORRECTION_RE = re.compile(
+    r",\s*(?:no,? (?:sorry|wait|hang on|i mean)|sorry,? i mean|no wait|i mean|sorry|no|actually|"
+    r"rather|correction)\s*,?\s+")
+_FRAGMENT = (r"(?:(?:to|on|at) the )?(?:left|right|in front|behind|closer|nearer|farther|further|from the|"
+             r"from (?:left|right)|counting|in back|before|ahead)\b")
+_FRAGMENT_START = re.compile("^" + _FRAGMENT)
+_FRAGMENT_START_ANYWHERE = re.compile(r"\b" + _FRAGMENT)
+
+
+def self_correction(text: str) -> str:
+    """"the mug right of, no sorry, left of the box" -> "the mug left of the box": the last correction wins.
+
+    What follows the marker either names the object again ("pick the red mug, no, the mug that isn't
+    red": it replaces everything) or repairs one fragment ("left of ..." replaces the last relation or
+    direction said before it).
+    """
+    parts = _CORRECTION_RE.split(text)
+    out = parts[0]
+    for fix in parts[1:]:
+        fix = fix.strip(" ,")
+        if not fix:
+            continue
+        if _FRAGMENT_START.match(fix):
+            cut = [m.start() for m in _FRAGMENT_START_ANYWHERE.finditer(out)]
+            out = (out[:cut[-1]] if cut else out + " ") + fix
+        else:
+            out = fix
+    return out
+
+
 def normalize_phrase(text: str) -> str:
     """Everyday phrase -> canonical wording (a string; unknown words are kept here, see `normalize_words`)."""
     text = structured_phrase(text) or text.replace("!=", " not ")
-    t = _clean(text)
+    t = self_correction(_clean(text))
     # "do not"/"does not" never matter to a tabletop referent except as negation
     t = re.sub(r"\b(do|does) not\b", "not", t)
     t = re.sub(r"\bnot\b", " not ", t)
@@ -395,12 +455,13 @@ def normalize_phrase(text: str) -> str:
     # speech: hesitations anywhere, and a word or two said twice ("the the", "behind the um behind the")
     t = re.sub(r"\s+", " ", re.sub(r"\b(?:um+|uh+|erm?|hmm+|ah+)\b,?", " ", t)).strip()
     t = re.sub(r"(?<!most )\b((?:\w+ ){0,2}\w+)(?: \1\b)+", r"\1", t)   # not "most small small ball"
-    t = _LEAD_RE.sub("", t)
-    t = _TRAIL_RE.sub("", t).strip(" ,")
+    t = _LEAD_RE.sub("", t.strip(" ,"))
+    t = _TRAIL_RE.sub("", t.strip(" ,")).strip(" ,")
     for pat, rep in _PHRASE_RULES_C:
         t = pat.sub(rep, t)
     t = t.replace(",", " ")
     t = re.sub(r"\s+", " ", t).strip()
+    t = re.sub(r"\b((?:\w+ ){1,3}\w+) \1\b", r"\1", t)   # "furthest from the camera furthest from the camera"
     t = _LEAD_RE.sub("", t)
     t = _TRAIL_RE.sub("", t).strip()
     t = re.sub(r"^(?:that|this|those|these) ", "the ", t)
