@@ -111,6 +111,11 @@ CASES = [
     ("Robot one, mug left of the big box, pick it, over.", "mug left of the big box"),
     ("Step 5: Pick the cube located in front of the box (closer to camera).", "the cube in front of the box"),
     ("Would you be so kind as to gather up all of the mugs, please?", "all of the mugs"),
+    # questions (set F): the noun is kept, a predicate is not a restatement
+    ("Which mug is the smallest one? Pick it up.", "the smallest mug"),
+    ("Which mug is the second one from the right?", "the second mug from the right"),
+    ("Which object is the farthest right? Get it for me.", "the thing furthest to the right"),
+    ("get teh mug thats nearer the camera then the red box", "the mug that is closer than the red box"),
     # no word in the model for "next to" or "the middle": dropped, not left as stray words
     ("the cup next to the box", "the cup"),
     ("the cube in the middle", "the cube"),

@@ -145,7 +145,9 @@ def _meaning_kept(words: Sequence[str], rebuilt: Sequence[str]) -> bool:
 def _rebuild(words: List[str]) -> Optional[List[str]]:
     nps = _noun_phrases(words)
     if not nps:
-        if not any(w in SUPERLATIVES or w in ORDINALS for w in words):
+        extreme = any(w in SUPERLATIVES or w in ORDINALS for w in words) or any(_find(words, q) >= 0
+                                                                               for q in POSTPOSED)
+        if not extreme:
             return None
         nps = [(len(words), len(words), ["thing"])]   # "which is the smallest": the smallest thing
     # a relation between two noun phrases

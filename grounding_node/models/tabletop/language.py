@@ -128,7 +128,8 @@ _SIDE = r"(left|right)"
 _NOT_A_SIDE = r"(?<!left )(?<!right )(?<!front )(?<!back )(?<!rear )(?<!top )(?<!bottom )"
 # a request verb inside the phrase, after a leading clause ("counting from the left, lift the second mug")
 _VERB = (r"(?:(?:pick(?: up| out)?|take|grab|get|lift|select|choose|fetch|find|give me|hand me|bring me|get me|"
-         r"i (?:would like|want|need|mean)|i am after|we want|we need) )")
+         r"i (?:would like|want|need|mean)|i am after|we want|we need|"
+         r"(?:can|could|would|will) you (?:please )?(?:pick(?: up)?|take|grab|get|lift|fetch|hand me|give me)) )")
 _NOUNS_CONCRETE = ("cubes?|blocks?|box(?:es)?|bricks?|cans?|cylinders?|balls?|spheres?|mugs?|cups?|dice|tins?|tubes?|"
                    "objects?|items?")
 _NOUNS = ("cubes?|blocks?|box(?:es)?|bricks?|cans?|cylinders?|balls?|spheres?|mugs?|cups?|objects?|things?|ones?|"
@@ -191,6 +192,12 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     # "whichever mug is closest to the camera"
     (r"^(?:whichever|which ever|whatever) (.+?) is (?=(?:closest|nearest|farthest|furthest|biggest|largest|smallest|"
      r"tiniest|leftmost|rightmost)\b)", r"the \1 "),
+    # "which ones are mugs": all of them
+    (r"^(?:which|what) (?:ones|things|objects|items) (?:are|is) (.+)$", r"all the \1"),
+    # "then" typed for "than" after a comparison; "right side from the box"
+    (r"\b(closer|nearer|farther|further|more close|more far)((?: (?:to )?(?:the )?camera| back| away)?) then\b",
+     r"\1\2 than"),
+    (rf"\b(?:(?:at|on|to) )?(?:the )?{_SIDE}(?:[ -]hand)? side from\b", r"\1 of"),
     # "count one two three from the left and get me that mug"
     (rf"^count(?:ing)? (?:one two three|to three|three) (?:from|starting from|starting at) (?:the )?{_SIDE}"
      rf"(?: side)?,? (?:and )?{_VERB}?(?:that|the) (.+)$", r"the third \2 from the \1"),
@@ -269,7 +276,10 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
      rf"(?: ones?| things?)? of (?:all )?(?:the )?(?:two |2 |three |3 |several )?({'|'.join(_SINGULAR)})\b",
      _group_superlative),
     # a superlative said as a predicate: "(which) cube is the biggest"
-    (rf"^(?:the |that )?(.+?) (?:that )?is the ({_SUPERLATIVES})$", r"the \2 \1"),
+    (rf"^(?:the |that )?(.+?) (?:that )?is the ({_SUPERLATIVES})(?: one| thing)?$", r"the \2 \1"),
+    # "which mug is the second one from the right"
+    (rf"^(?:the |that )?(.+?) (?:that )?is the (second|third)(?: one| thing)? from (?:the )?{_SIDE}$",
+     r"the \2 \1 from the \3"),
     # ... or with no "is the": "the cube that's closest", "the mug furthest"
     (r"^(?:the |a )?(.+?) (?:that is )?(?:the )?(closest|nearest)$", r"the nearest \1"),
     (r"^(?:the |a )?(.+?) (?:that is )?(?:the )?(furthest|farthest)$", r"the farthest \1"),
@@ -326,7 +336,9 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     # a spoken restatement after the request: "the rightmost mug, grab the rightmost one", "that one!", "yeah
     # the right": the request already named its noun, so the tail adds nothing (an anchor never ends the phrase
     # this way: "left of the red one" keeps its anchor)
-    (rf"^(.*\b(?:{_NOUNS_CONCRETE}|things?)\b.*?)(?<! of)(?<! than)(?<! behind),? (?:(?:yeah|yes|yep|i mean)\b.*|"
+    # (nor a predicate: "the mug is the smallest one")
+    (rf"^(.*\b(?:{_NOUNS_CONCRETE}|things?)\b.*?)(?<! of)(?<! than)(?<! behind)(?<! is)(?<! are),? "
+     rf"(?:(?:yeah|yes|yep|i mean)\b.*|"
      rf"(?:(?:grab|pick|get|take|every) )?(?:(?:the|that|this|single) )+(?:(?:really|very) )?(?:[a-z]+ ){{0,2}}"
      rf"(?:one|thing)s?)$", r"\1"),
     # "the red one" style head nouns and plural heads
