@@ -46,6 +46,8 @@ def test_stray_words_are_rewritten_into_the_generators_wording(stray, trained):
     "the second mug from the left from the right",  # two sides
     "the leftmost mug the rightmost thing",       # two extremes
     "the to not mug",                             # a negation of nothing
+    "the leftmost mug left of the box",           # two constraints: the generator never says both
+    "the to nearest mug behind the box",
 ])
 def test_what_cannot_be_rewritten_without_losing_meaning_is_left_alone(left_alone):
     assert canonical_words(words(left_alone)) == words(left_alone)

@@ -124,9 +124,11 @@ def canonical_words(words: Sequence[str]) -> List[str]:
 _MEANINGFUL = (frozenset((*COLORS, *SIZES, *NOUNS, *PLURALS, *SUPERLATIVES, *ORDINALS, "left", "right", "front",
                           "behind", "closer", "farther", "furthest", "closest", "not", "non", "all", "every"))
                - frozenset(GENERIC))
-# words one of which stands for the others in a rewrite ("in front of ..., closer to the camera")
-_SAME_SENSE = ({"front", "closer", "closest", "nearest"}, {"behind", "farther", "furthest", "farthest"},
-               {"all", "every"}, {"left", "leftmost"}, {"right", "rightmost"})
+# a lost word the rewrite still says, in another word ("in front of the box, closer to the camera"); a
+# superlative is never covered by a relation ("the leftmost mug left of the box" is left alone)
+_SAID_BY = {"closer": {"front", "nearest"}, "closest": {"nearest", "front"}, "front": {"closer"},
+            "farther": {"behind", "farthest"}, "furthest": {"farthest", "behind"}, "behind": {"farther"},
+            "left": {"leftmost"}, "right": {"rightmost"}, "all": {"every"}, "every": {"all"}}
 
 
 def _meaning_kept(words: Sequence[str], rebuilt: Sequence[str]) -> bool:
@@ -139,7 +141,7 @@ def _meaning_kept(words: Sequence[str], rebuilt: Sequence[str]) -> bool:
             lost -= set(p)
     if not any(w in PLURALS for w in words):   # "all the way out to the mug": not a plural
         lost.discard("all")
-    return all(any(w in group and group & kept for group in _SAME_SENSE) for w in lost)
+    return all(_SAID_BY.get(w, set()) & kept for w in lost)
 
 
 def _rebuild(words: List[str]) -> Optional[List[str]]:
