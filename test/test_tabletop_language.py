@@ -219,3 +219,9 @@ def test_a_planners_key_value_request_keeps_its_meaning():
     assert normalize_words("the mug, color != red", VOCAB) == ["the", "mug", "that", "is", "not", "red"]
     # an ordinary phrase with a colon is not a request of this kind
     assert normalize_words("note: the red cube", VOCAB) == ["the", "red", "cube"]
+
+
+def test_empty_fields_and_full_width_letters():
+    """Read back: an empty planner field left a dangling "not"; full-width letters (CJK keyboards) were dropped."""
+    assert normalize_words("select: mug | color !=", VOCAB) == ["the", "mug"]
+    assert normalize_words("ＲＥＤ ｃｕｂｅ", VOCAB) == ["red", "cube"]

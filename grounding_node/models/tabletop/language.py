@@ -35,6 +35,7 @@ from __future__ import annotations
 import difflib
 import gzip
 import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
@@ -371,7 +372,8 @@ _SPATIAL = {"left", "right", "front", "behind", "second", "third", "leftmost", "
 
 
 def _clean(text: str) -> str:
-    t = text.lower().replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+    # NFKC: full-width "ＲＥＤ" (CJK keyboards) is red
+    t = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
     t = re.sub(r"[.!?;:]+", ",", t)   # a sentence end is a comma the rules can see
     t = re.sub(r"[^\w\s\-',]", " ", t)
     t = re.sub(r"\s+", " ", t).strip()
@@ -403,6 +405,8 @@ def structured_phrase(text: str) -> Optional[str]:
     head, attrs, nots, tail, ordinal, side, extreme, plural = "", [], [], [], "", "", "", False
     for m in parsed:
         key, op, value = m.group(1).strip(), m.group(2), m.group(3).strip()
+        if not value:   # "color !=" with nothing after it says nothing
+            continue
         if key in _HEAD_KEYS:
             head = f"{head} {value}".strip()
         elif key in ("color", "colour", "size"):
