@@ -75,6 +75,9 @@ def ground_frame(
     per_phrase = backend.ground(frame.rgb, phrases) if depth is None else backend.ground(frame.rgb, phrases,
                                                                                           depth=depth)
     result.inference_ms = (time.perf_counter() - t0) * 1000.0
+    phrase_warnings = getattr(backend, "phrase_warnings", None)   # a duck-typed plug-in may lack it
+    if phrase_warnings is not None:
+        result.warnings.extend(phrase_warnings(phrases))
     if len(per_phrase) != len(phrases):
         raise RuntimeError(
             f"backend {backend.describe()} returned {len(per_phrase)} result lists for {len(phrases)} phrases"

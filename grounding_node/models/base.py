@@ -97,6 +97,12 @@ class GroundingBackend(abc.ABC):
         a phrase the model cannot parse an answer for: return an empty list for it instead.
         """
 
+    def phrase_warnings(self, phrases: Sequence[str]) -> List[str]:
+        """What the user should know about how this model reads `phrases`: a phrase it will not ground (it
+        answers it with no detections) or words it grounded without. The pipeline adds them to the result's
+        warnings, which the node logs and counts in its diagnostics. Default: none (a VLM reads any words)."""
+        return []
+
     def describe(self) -> str:
         """A short `backend:model` label for results and diagnostics."""
         return f"{self.name}:{self.config.model}" if self.config.model else self.name

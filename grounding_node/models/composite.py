@@ -62,6 +62,10 @@ class CompositeBackend(GroundingBackend):
                     result[i] = dets
         return result
 
+    def phrase_warnings(self, phrases: Sequence[str]) -> List[str]:
+        """The object backend's, for the phrases it grounds (OCR reads any quoted text)."""
+        return self.object_backend.phrase_warnings([p for p, ocr in zip(phrases, self.route(phrases)) if not ocr])
+
     def close(self) -> None:
         self.object_backend.close()
         self.ocr_backend.close()

@@ -88,6 +88,25 @@ class TabletopBackend(GroundingBackend):
     def describe(self) -> str:
         return f"tabletop:{self.path.name}"
 
+    def reading(self, phrase: str):
+        """How this checkpoint's vocabulary reads `phrase` (`language.PhraseReading`)."""
+        from grounding_node.models.tabletop.language import read_phrase
+
+        return read_phrase(phrase, self.cfg.vocab)
+
+    def phrase_warnings(self, phrases: Sequence[str]) -> List[str]:
+        """A warning per phrase this model refuses (with why) or grounds without some of its words."""
+        out = []
+        for phrase in phrases:
+            r = self.reading(phrase)
+            shown = phrase if len(phrase) <= 80 else phrase[:77] + "..."
+            if r.refusal:
+                out.append(f"'{shown}' not grounded: {r.refusal}")
+            elif r.unknown:
+                unknown = ", ".join(f"'{w}'" for w in r.unknown)
+                out.append(f"'{shown}' grounded as '{' '.join(r.words)}': the model has no word for {unknown}")
+        return out
+
     def ground(self, rgb: np.ndarray, phrases: Sequence[str], depth: Optional[DepthInput] = None
                ) -> List[List[Detection]]:
         """`depth` (aligned, with the colour camera's fy) feeds a `depth_tokens` checkpoint the measured depth
@@ -108,6 +127,14 @@ class TabletopBackend(GroundingBackend):
         check_rgb(rgb)
         if not phrases:
             return []
+        # a phrase the model cannot read is answered like one naming something absent (`read_phrase`)
+        keep = [i for i, phrase in enumerate(phrases) if not self.reading(phrase).refusal]
+        if len(keep) < len(phrases):
+            out: List[List[Detection]] = [[] for _ in phrases]
+            if keep:
+                for i, dets in zip(keep, self.ground(rgb, [phrases[i] for i in keep], depth=depth)):
+                    out[i] = dets
+            return out
         with torch.inference_mode():
             base = self.cfg.image_size
             size = input_size((rgb.shape[1], rgb.shape[0]), base, self.cfg.stride)   # aspect kept

@@ -36,11 +36,21 @@ import difflib
 import gzip
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
-from grounding_node.models.tabletop.canonical import COLORS, SIZES, canonical_words, knows_vocabulary
+from grounding_node.models.tabletop.canonical import (
+    COLORS,
+    NOUNS,
+    ORDINALS,
+    PLURALS,
+    SIZES,
+    SUPERLATIVES,
+    canonical_words,
+    knows_vocabulary,
+)
 
 _COLORS = "|".join(COLORS)   # the word classes live in canonical.py
 _SIZES = "|".join(SIZES)
@@ -208,6 +218,11 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (r"\bwhich\b", "that"), (r"\bwho\b", "that"),
     (r"\b1st\b", "first"), (r"\b2nd\b", "second"), (r"\b3rd\b", "third"),
     (r"\bnumber (?:2|two|second)\b", "second"), (r"\bnumber (?:3|three|third)\b", "third"),
+    # "the second to last cube from the left" is the second from the right (so "last" is not dropped, which
+    # left the second from the left); "penultimate", "next to last", "last but one" say the same
+    *[(rf"\b(?:second(?: to| from)? last|next to last|penultimate|last but one) (.+?) (?:counting |starting |going )?"
+       rf"(?:from|on|at) (?:the )?{side}(?: side| end| edge)?\b", rf"second \1 from the {other}")
+      for side, other in (("left", "right"), ("right", "left"))],
     # "from the left, the second ball" / "counting from the left, the third cube"
     (rf"^(?:the )?(?:counting|starting|going)? ?from (?:the )?{_SIDE}(?: side)?,? (?:the )?(second|third) (.+)$",
      r"the \2 \3 from the \1"),
@@ -625,3 +640,99 @@ def _normalize_words_cached(text: str, vocab: Tuple[str, ...]) -> Tuple[str, ...
 def normalize_words(text: str, vocab: Sequence[str]) -> List[str]:
     """The phrase as the model's words: normalised, unknown words corrected to a close spelling or dropped."""
     return list(_normalize_words_cached(text, tuple(vocab)))
+
+
+# Colour names no object of the tabletop world has (the synonyms above map the ones that are shades of its
+# eight colours: "crimson" -> red, "navy" -> blue). A phrase asking for one names nothing the model can see.
+OTHER_COLOURS = frozenset(
+    "pink brown grey gray teal cyan turquoise beige tan silver khaki indigo aqua peach salmon coral bronze "
+    "copper charcoal transparent clear rainbow".split())
+# ordinals past the model's: it was trained on first (= leftmost/rightmost), second and third from a side
+_PAST_THIRD = frozenset("fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split())
+_NUMBER_RE = re.compile(r"^(\d+)(st|nd|rd|th)?$")
+_NOUN_WORDS = frozenset(NOUNS + PLURALS)
+# words that pick out an object: without one ("the", "it", "yes") the phrase asks for nothing in particular
+_PICKING_WORDS = frozenset(NOUNS + PLURALS + COLORS + SIZES + SUPERLATIVES + ORDINALS)
+# Words that never say which object is meant, so dropping them loses nothing and is not worth a warning:
+# function words, request verbs, politeness, who is speaking, and words about the scene or the request itself.
+FUNCTION_WORDS = frozenset("""
+    i me my mine we us our you your yours you'd you'll you're it its it's they them their he she him her one's
+    am are be been being was were has have had do does did will would shall should can could may might must
+    let lets let's need needs want wants wanted like would've i'd i'll i'm we'd we'll we're
+    a an and or but if so then than as at by for with without into onto over under out about after before
+    along up down off here there now just only also too very really quite still even ever please kindly
+    thanks thank cheers dear pal mate folks sir madam yes no ok okay hello hi hey well oh aw wow right-o
+    get gets getting got give gives gave giving gimme take takes took taking grab grabs grabbing fetch
+    fetches bring brings pass passes hand hands move moves moving reach reaches pick picks picked picking
+    select selects selected selecting choose chooses chosen snag yoink chuck grasp grasps lift lifts go goes
+    going come comes look looking see seen view show find finds found want request requested requesting
+    asked asking ask help assist wonder reckon think guess mean means meant say said tell
+    robot robot's user customer operator unit arm gripper chef
+    picture image scene frame photo shot camera's view
+    located positioned position placed sitting sat standing lying resting appears seems
+    side size colour color shape kind sort type bit lot much way thing's
+    what which whose who when where why how whatever whichever
+    quick quickly moment sec second's hurry now convenience trouble
+""".split())
+
+
+@dataclass(frozen=True)
+class PhraseReading:
+    """What the tabletop model makes of one phrase.
+
+    `words` are what the network reads (`normalize_words`); `unknown` the phrase's words it has no word for
+    and dropped, function words aside (`FUNCTION_WORDS`: "please", "you", "grab" never are); `refusal` says why
+    the phrase cannot be grounded at all by this model, "" when it can. Why refuse: dropping an unknown
+    word degrades "the shiny red mug" gracefully to "the red mug", but "pick up the banana" would become
+    "the", and the network then picked some object above the threshold in half of the scenes tried: a
+    robot would pick up something nobody asked for. A phrase the model cannot read is answered like one
+    naming something absent: no detections, with the reason as a warning.
+    """
+
+    words: Tuple[str, ...]
+    unknown: Tuple[str, ...] = ()
+    refusal: str = ""
+
+
+def _quoted(words: Sequence[str]) -> str:
+    return ", ".join(f"'{w}'" for w in words)
+
+
+def _refusal(words: Sequence[str], unknown: Sequence[str], phrase: Sequence[str]) -> str:
+    """Why the default model's vocabulary cannot ground a phrase normalised to `phrase` and read as `words`,
+    with `unknown` dropped; "" when it can."""
+    if not _PICKING_WORDS & set(words):
+        unknown_part = f" ({_quoted(unknown)} unknown)" if unknown else ""
+        return f"no word the model knows says which object{unknown_part}"
+    if not unknown:
+        return ""
+    if not _NOUN_WORDS & set(words):
+        return f"no word the model knows names the object ({_quoted(unknown)} unknown)"
+    negated = bool({"not", "non"} & set(words))
+    colours = [w for w in unknown if w in OTHER_COLOURS]
+    if colours and not negated:
+        return f"{_quoted(colours)} is not a colour the model knows ({', '.join(COLORS)})"
+    for w in unknown:
+        m = _NUMBER_RE.match(w)
+        if w in _PAST_THIRD or (m and (int(m.group(1)) > 3 if m.group(2) else "from" in phrase)):
+            return f"{_quoted([w])}: the model counts no further than the third from a side"
+    return ""
+
+
+@lru_cache(maxsize=8192)
+def _read_phrase_cached(text: str, vocab: Tuple[str, ...]) -> PhraseReading:
+    known = set(vocab)
+    phrase = normalize_phrase(text).split()
+    unknown = []
+    for w in phrase:
+        if w not in known and w not in FUNCTION_WORDS and not _closest(w, vocab) and w not in unknown:
+            unknown.append(w)
+    words = _normalize_words_cached(text, vocab)
+    refusal = _refusal(words, unknown, phrase) if knows_vocabulary(vocab) else ""
+    return PhraseReading(words, tuple(unknown), refusal)
+
+
+def read_phrase(text: str, vocab: Sequence[str]) -> PhraseReading:
+    """`PhraseReading` of `text` for a model with `vocab`. A fine-tuned vocabulary this module cannot place
+    ("egg", a part number) is never refused: its unknown words are only reported."""
+    return _read_phrase_cached(text, tuple(vocab))
