@@ -51,6 +51,22 @@ def test_a_phrase_the_model_cannot_read_is_refused_with_its_reason(text, why):
     ("please pick up the red mug, thanks", "the red mug", ()),        # politeness is not an unknown word
     ("the leftmost one", "the leftmost thing", ()),
     ("the red", "the red", ()),                                       # an attribute alone still picks
+    # a possessive names its owner ("mug's" was unknown, and the phrase was refused as naming nothing)
+    ("grab the red mug's handle", "the red mug", ("handle",)),
+    # relations the model has no word for are dropped with their object, and named: before, "between the
+    # two mugs" made "all the cube the mugs" (a plural request) and "on top of the box" "the ball on of the box"
+    ("the cube between the two mugs", "the cube", ("between",)),
+    ("the cube between the red mug and the blue ball", "the cube", ("between",)),
+    ("the ball on top of the box", "the ball", ("on top of",)),
+    ("the cube in the mug", "the cube", ("in",)),
+    ("the cube next to the box", "the cube", ("next to",)),
+    ("the red cube on the table please", "the red cube", ()),         # the table is not an object
+    ("the ball in front of the cube", "the ball in front of the cube", ()),
+    ("the mug near me", "the mug closest to the camera", ()),
+    # a superlative over a named group: before, "the leftmost red cubes" (plural) and "the nearest blue"
+    ("the leftmost of the red cubes", "the leftmost red cube", ()),
+    ("the nearest of the blue things", "the nearest blue thing", ()),
+    ("the rightmost of all the cups", "the rightmost cup", ()),
 ])
 def test_a_readable_phrase_is_grounded_and_names_what_it_dropped(text, words, unknown):
     reading = read_phrase(text, VOCAB)

@@ -331,6 +331,12 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (r"\b(?:that is |located |placed |sitting |standing )?(?:near|close to|by) (?:me|you|us|the camera|the robot|the viewer)\b",  # noqa: E501
      "closest to the camera"),
     (rf"\b(?:that is |located |placed |sitting |lying |standing )?(?:next to|beside|besides|near|nearby|close to|by|alongside|touching) (?:the |a |an )?(?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})\b", ""),  # noqa: E501
+    # between two objects, and stacking ("on top of", "under", "inside"), have no word in the model either
+    (rf"\b(?:that is |located |placed |sitting |lying |standing )?between (?:the |both )?(?:two )?"
+     rf"(?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})"
+     rf"(?: and (?:the |a |an )?(?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS}))?\b", ""),
+    (rf"\b(?:that is |located |placed |sitting |lying |standing |stacked |resting )?(?:on top of|on|atop|under|"
+     rf"underneath|beneath|inside|in|within) (?:the |a |an )?(?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})\b", ""),
     # the middle has no word in the model: dropped
     (r"\b(?:that is |located |placed |sitting |standing )?(?:in|at) the (?:middle|center|centre)\b(?: of the (?:table|image|picture|scene))?", ""),  # noqa: E501
     (r"\b(?:middle|central|centre|center) ", ""),
@@ -378,8 +384,15 @@ _CONTRACTIONS = [(r"\bthat's\b", "that is"), (r"\bit's\b", "it is"), (r"\bwhat's
                  # Scots and dropped g's: "fae the left", "tae the right", "could ye", "countin'", "in front o'"
                  (r"\bfae\b", "from"), (r"\btae\b", "to"), (r"\bye\b", "you"), (r"\b(\w+)in'(?!\w)", r"\1ing"),
                  (r"(?<!\w)o'(?!\w)", "of"), (r"(?<!\w)'em\b", "them"), (r"\bcam\b", "camera"),
-                 (rf"\bthat is no (?=(?:{'|'.join(COLORS + SIZES)})\b)", "that is not ")]
+                 (rf"\bthat is no (?=(?:{'|'.join(COLORS + SIZES)})\b)", "that is not "),
+                 # a possessive names its owner: "the mug's handle" is the mug ("mug's" was unknown)
+                 (rf"\b({_NOUNS})'s\b", r"\1")]
 _CONTRACTIONS_C = [(re.compile(p), r) for p, r in _CONTRACTIONS]
+# "the leftmost of the red cubes" left "the leftmost red cubes", a plural the generator never says after a
+# superlative: the noun is made singular
+_SUPERLATIVE_PLURAL_C = re.compile(
+    rf"\b((?:the )?(?:leftmost|rightmost|nearest|farthest|largest|biggest|smallest|tiniest) )(?:of (?:all )?(?:the )?)?"
+    rf"((?:(?:{'|'.join(COLORS + SIZES)}) )*)({'|'.join(sorted(_SINGULAR, key=len, reverse=True))})\b")
 _PLURAL_NOUNS = {"cubes", "blocks", "boxes", "bricks", "cans", "cylinders", "balls", "spheres", "mugs", "cups",
                  "objects", "things"}
 _SPATIAL = {"left", "right", "front", "behind", "second", "third", "leftmost", "rightmost", "nearest",
@@ -519,6 +532,7 @@ def normalize_phrase(text: str) -> str:
             words.extend(w.split())
     # "navy blue" -> "blue blue", "tin can" -> "can can": one word said twice is said once
     words = [w for i, w in enumerate(words) if i == 0 or w != words[i - 1]]
+    words = _SUPERLATIVE_PLURAL_C.sub(lambda m: m[1] + m[2] + _SINGULAR[m[3]], " ".join(words)).split()
     # a plural head without "all"/"every" ("grab the red cubes") is still a plural request
     if (words and not ({"all", "every"} & set(words)) and not (_SPATIAL & set(words))
             and any(w in _PLURAL_NOUNS for w in words)):
@@ -719,14 +733,23 @@ def _refusal(words: Sequence[str], unknown: Sequence[str], phrase: Sequence[str]
     return ""
 
 
+# relations the normaliser drops whole with their object (the model has no word for them): reported, since
+# the phrase is then grounded without them ("the cube between the two mugs" as "the cube")
+_DROPPED_RELATION_RE = re.compile(
+    r"\b(next to|beside|besides|nearby|near|close to|alongside|touching|between|on top of|atop|underneath|"
+    r"under|beneath|inside|within|in the (?:middle|center|centre)|(?:in|on)(?= (?:the |a |an )?"
+    rf"(?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})\b))\b(?! (?:me|you|us|the camera|the robot|the viewer)\b)")
+
+
 @lru_cache(maxsize=8192)
 def _read_phrase_cached(text: str, vocab: Tuple[str, ...]) -> PhraseReading:
     known = set(vocab)
     phrase = normalize_phrase(text).split()
-    unknown = []
+    unknown = [m[1] for m in _DROPPED_RELATION_RE.finditer(_clean(text).replace("-", " "))]
     for w in phrase:
         if w not in known and w not in FUNCTION_WORDS and not _closest(w, vocab) and w not in unknown:
             unknown.append(w)
+    unknown = list(dict.fromkeys(unknown))
     words = _normalize_words_cached(text, vocab)
     refusal = _refusal(words, unknown, phrase) if knows_vocabulary(vocab) else ""
     return PhraseReading(words, tuple(unknown), refusal)
