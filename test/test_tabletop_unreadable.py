@@ -36,6 +36,7 @@ VOCAB = build_vocab(VOCABULARY)
     ("the hexagonal prism", "which object ('hexagonal', 'prism' unknown)"), ("the red banana", "names the object"),
     ("asdf qwerty", "which object"), ("the", "which object"), ("give it to me", "which object"),
     ("the teal mug", "colour"), ("the pink cup", "colour"), ("grab the grey ball please", "colour"),
+    ("the cup that is grey", "colour"), ("the grey metal cube", "colour"), ("the pinkish cube", "colour"),
     ("the 7th ball from the left", "third"), ("the fourth cube from the right", "third"),
     ("select: cube | ordinal: 99 | from: up", "third"), ("select: mug | ordinal: 5 | from: left", "third"),
 ])
@@ -47,7 +48,14 @@ def test_a_phrase_the_model_cannot_read_is_refused_with_its_reason(text, why):
 @pytest.mark.parametrize("text,words,unknown", [
     ("could you grab me the cup beside the plate please", "the cup", ("beside", "plate")),
     ("the chonkiest mug", "the mug", ("chonkiest",)),
-    ("the mug that is not pink", "the mug that is not", ("pink",)),   # every mug but a pink one: still readable
+    # every mug but a pink one (there are none): still readable, and no dangling "not" reaches the network
+    ("the mug that is not pink", "the mug", ("pink",)),
+    ("the non pink mug", "the mug", ("pink",)),
+    ("select: mug | color != pink", "the mug", ("pink",)),
+    ("the mug that is not red", "the mug that is not red", ()),
+    ("the red guy", "the red thing", ()),                             # colloquial generic nouns
+    ("clear the red cube", "the red cube", ("clear",)),               # a verb, not a colour
+    ("the cube near the grey wall", "the cube", ("near", "grey", "wall")),   # grey is the wall's
     ("please pick up the red mug, thanks", "the red mug", ()),        # politeness is not an unknown word
     ("the leftmost one", "the leftmost thing", ()),
     ("the red", "the red", ()),                                       # an attribute alone still picks

@@ -67,6 +67,8 @@ SYNONYMS = {
     "rectangle": "box", "rectangles": "boxes", "crate": "box", "crates": "boxes", "slab": "brick", "slabs": "bricks",
     # generic nouns
     "one": "thing", "ones": "things", "item": "object", "items": "objects", "piece": "thing",
+    "guy": "thing", "guys": "things", "fella": "thing", "fellas": "things", "fellow": "thing", "dude": "thing",
+    "dudes": "things", "doodad": "thing", "thingy": "thing", "whatsit": "thing", "gizmo": "thing",
     "pieces": "things", "stuff": "things", "toy": "thing", "toys": "things", "anything": "thing",
     "something": "thing", "everything": "things", "article": "object", "articles": "objects", "obj": "object",
     # colours
@@ -587,6 +589,7 @@ def typo_distance(typed: str, word: str) -> float:
 # A correction into a negation word flips the question ("hot" -> not, "nor" -> not, "note" -> not): only a
 # swapped pair ("nto", "ont") is corrected into one.
 _NEGATIONS = frozenset({"not", "non"})
+_NOUN_SET = frozenset(NOUNS + PLURALS)
 
 
 ENGLISH_WORDS = Path(__file__).resolve().parent / "data" / "english_words.txt.gz"
@@ -646,6 +649,13 @@ def _normalize_words_cached(text: str, vocab: Tuple[str, ...]) -> Tuple[str, ...
             w = _closest(w, vocab)
         if w and w in known and not w.startswith("<"):
             out.append(w)
+    # a negation whose attribute was dropped ("the mug that is not pink": no pink in the model's world) says
+    # nothing: a dangling "not" would reach the network as a question it never saw
+    while out and out[-1] in _NEGATIONS:
+        out = out[:-1]
+        while out and out[-1] in ("that", "is", "isn't"):
+            out = out[:-1]
+    out = [w for i, w in enumerate(out) if not (w in _NEGATIONS and (out[i + 1:i + 2] or [""])[0] in _NOUN_SET)]
     if knows_vocabulary(vocab):   # the default model's words: rewritten into a trained wording if need be
         out = canonical_words(out)
     return tuple(out)
@@ -660,7 +670,7 @@ def normalize_words(text: str, vocab: Sequence[str]) -> List[str]:
 # eight colours: "crimson" -> red, "navy" -> blue). A phrase asking for one names nothing the model can see.
 OTHER_COLOURS = frozenset(
     "pink brown grey gray teal cyan turquoise beige tan silver khaki indigo aqua peach salmon coral bronze "
-    "copper charcoal transparent clear rainbow".split())
+    "copper charcoal transparent rainbow pinkish brownish greyish grayish tealish".split())
 # ordinals past the model's: it was trained on first (= leftmost/rightmost), second and third from a side
 _PAST_THIRD = frozenset("fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split())
 _NUMBER_RE = re.compile(r"^(\d+)(st|nd|rd|th)?$")
@@ -722,8 +732,11 @@ def _refusal(words: Sequence[str], unknown: Sequence[str], phrase: Sequence[str]
         return ""
     if not _NOUN_WORDS & set(words):
         return f"no word the model knows names the object ({_quoted(unknown)} unknown)"
-    negated = bool({"not", "non"} & set(words))
-    colours = [w for w in unknown if w in OTHER_COLOURS]
+    negated = bool(_NEGATIONS & set(phrase))   # "not pink" asks for any of them: it still reads
+    # a colour counts when it is the object's: before its noun ("the grey cube", "the grey metal cube") or
+    # said of it ("the cup that is grey"), not of something else ("the cube near the grey wall")
+    colours = [w for i, w in enumerate(phrase) if w in OTHER_COLOURS and w in unknown
+               and (_NOUN_WORDS & set(phrase[i + 1:i + 3]) or phrase[i - 1:i] == ["is"])]
     if colours and not negated:
         return f"{_quoted(colours)} is not a colour the model knows ({', '.join(COLORS)})"
     for w in unknown:
