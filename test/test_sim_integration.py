@@ -37,6 +37,9 @@ def card_figure(name: str) -> float:
     return float(m.group(1)) / 100.0
 
 
+UNREADABLE = "pick up the banana"   # sent with every command: the model has no word for it
+
+
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("width,height", [(640, 480), (1280, 720)])
 def test_shipped_model_through_the_node_matches_eval(ros, launcher, width, height):
@@ -72,9 +75,11 @@ def test_shipped_model_through_the_node_matches_eval(ros, launcher, width, heigh
                 # the eval's own phrasing for in-distribution scenes (generator + training everyday wordings)
                 exprs = [e for e in expressions_for(scene, seed, "train") if e.type != "no_referent"]
                 n = len(probe.detections)
-                probe.send("\n".join(e.text for e in exprs))
+                probe.send("\n".join([e.text for e in exprs] + [UNREADABLE]))
                 res = probe.wait_for_detections(n + 1, 30)[n]
                 assert res.error == "", res.error
+                # a phrase the model cannot read gets nothing, not some object (test_tabletop_unreadable.py)
+                assert [o for o in res.objects if o.phrase == UNREADABLE] == []
                 stamp_ns = res.header.stamp.sec * 10**9 + res.header.stamp.nanosec
                 gt_stamp = gts[-1]["stamp"]
                 assert stamp_ns >= gt_stamp["sec"] * 10**9 + gt_stamp["nanosec"], "result from the previous scene"
@@ -93,6 +98,7 @@ def test_shipped_model_through_the_node_matches_eval(ros, launcher, width, heigh
                         pos = [top.position.x, top.position.y, top.position.z]
                         hit3d.append(bool(top.has_position and inside_box(pos, target.corners_cam,
                                                                           margin=HIT3D_MARGIN)))
+        assert "not grounded: no word the model knows says which object ('banana' unknown)" in launcher.log(node)
     finally:
         probe.close()
     acc, acc3d = float(np.mean(hits)), float(np.mean(hit3d))
