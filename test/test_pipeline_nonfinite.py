@@ -40,3 +40,18 @@ def test_nonfinite_boxes_and_scores_are_dropped_with_a_warning():
     dropped = [w for w in result.warnings if "non-finite" in w]
     assert len(dropped) == 4 and any("'cup'" in w for w in dropped)
     draw_objects(rgb, result.objects)          # int(round(nan)) would raise here
+
+
+class FailingNotes(Scripted):
+    """A plug-in whose `phrase_warnings` raises: the boxes it grounded must still be answered."""
+
+    def phrase_warnings(self, phrases):
+        raise RuntimeError("notes broke")
+
+
+def test_a_failing_phrase_warning_never_loses_the_grounding():
+    rgb = np.zeros((480, 640, 3), np.uint8)
+    backend = FailingNotes([[Detection((100.0, 100.0, 300.0, 300.0), 0.9)]])
+    result = ground_frame(backend, Frame(rgb=rgb), ["mug"], GroundingSettings(score_threshold=0.0))
+    assert [o.phrase for o in result.objects] == ["mug"]
+    assert any("phrase warnings failed: RuntimeError: notes broke" in w for w in result.warnings)
