@@ -4,6 +4,7 @@ ColorBackend finds the connected regions of a named colour (red, green, blue, ye
 dominance, so integration tests get real boxes from real images with known geometry. Options in
 `config.extra`: sleep_ms (a slow model), fail_every (raise on every Nth call), fail_load (raise in load),
 pad_px (grow every box). A phrase with the word "any" ("any box") gets every coloured region.
+A phrase naming purple, a colour it cannot see, gets a phrase warning like the tabletop model's refusals.
 """
 
 from __future__ import annotations
@@ -71,3 +72,8 @@ class ColorBackend(GroundingBackend):
             dets.sort(key=lambda d: -d.score)
             out.append(dets)
         return out
+
+    def phrase_warnings(self, phrases: Sequence[str]) -> List[str]:
+        """Like the tabletop model's refusals: a phrase asking for purple, which this backend cannot see."""
+        return [f"'{p}' not grounded: no colour word this test backend reads" for p in phrases
+                if "purple" in p.lower().split()]

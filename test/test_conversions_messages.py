@@ -115,7 +115,23 @@ def test_result_message_target_and_markers():
     # no position for the first phrase's best object -> no target
     assert messages.target_pose(header, GroundingResult(["b"], [_obj(0, "b", 0.5)])) is None
     err = messages.result_to_msg(header, "x", "m", None, 1.0, error="boom")
-    assert err.error == "boom" and not err.objects
+    assert err.error == "boom" and not err.objects and list(err.warnings) == []
+
+
+def test_result_message_carries_warnings_for_planners():
+    """A planner must tell "nothing there" from "phrase not understood" or "no 3D": the reasons travel in the
+    message (command sanitising first, then the grounding's own), not only in the node's log."""
+    result = GroundingResult(phrases=["the banana"], objects=[],
+                             warnings=["no depth image: 2D results only",
+                                       "'the banana' not grounded: no word the model knows says which object"])
+    msg = messages.result_to_msg(Header(), "the banana", "m", result, 3.0,
+                                 command_warnings=["removed 1 control character(s)"])
+    msg = deserialize_message(serialize_message(msg), GroundedObjectArray)
+    assert list(msg.warnings) == ["removed 1 control character(s)", "no depth image: 2D results only",
+                                  "'the banana' not grounded: no word the model knows says which object"]
+    # an error result still says what was wrong with the command itself
+    err = messages.result_to_msg(Header(), "x", "m", None, 1.0, error="busy", command_warnings=["truncated"])
+    assert list(err.warnings) == ["truncated"] and err.error == "busy"
 
 
 @pytest.mark.skipif(not messages.HAVE_VISION_MSGS,

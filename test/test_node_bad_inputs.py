@@ -105,12 +105,32 @@ def test_missing_or_zero_camera_info_gives_2d_only_and_warns(stack, camera_args,
     assert diag["_level"] == 1   # WARN
 
 
+def test_warnings_reach_the_planner_and_each_kind_is_logged(stack):
+    """Why a phrase got nothing, or no 3D, is in the result a planner reads (and the service's message), and a
+    phrase warning does not silence a camera warning of the same command in the log (each kind has its own
+    throttle)."""
+    probe = stack(camera_args=["--no-info"])
+    r = ground(probe, "red box; purple box")
+    assert r.error == "" and [o.phrase for o in r.objects] == ["red box"]
+    no_info = "no valid camera_info (K missing or all zeros): 2D results only"
+    purple = "'purple box' not grounded: no colour word this test backend reads"
+    assert no_info in r.warnings and purple in r.warnings, list(r.warnings)
+    resp = probe.call_ground("purple box")
+    assert resp is not None and resp.success and resp.message.startswith("0 object(s)"), resp
+    assert purple in resp.message and purple in resp.result.warnings
+    log = probe.launcher.log(probe.launcher_proc)
+    assert purple in log and no_info in log, log[-3000:]
+    r = ground(probe, "red\x07 box")
+    assert r.error == "" and any("control character" in w for w in r.warnings), list(r.warnings)
+
+
 @pytest.mark.parametrize("fill", ["zero", "nan"])
 def test_invalid_depth_gives_2d_only_and_depth_invalid_rate(stack, fill):
     probe = stack(camera_args=["--depth-fill", fill, "--depth-encoding", "32FC1" if fill == "nan" else "16UC1"])
     r = ground(probe, "red box; blue box")
     assert r.error == "" and len(r.objects) == 2
     assert all(not o.has_position and o.depth_valid_fraction == 0.0 for o in r.objects)
+    assert "depth had too few valid pixels in every box: 2D results only" in r.warnings, list(r.warnings)
     ok, diag = diag_after(probe, "depth_invalid_rate", lambda v: float(v) == 1.0)
     assert ok, diag
 

@@ -80,6 +80,7 @@ def test_shipped_model_through_the_node_matches_eval(ros, launcher, width, heigh
                 assert res.error == "", res.error
                 # a phrase the model cannot read gets nothing, not some object (test_tabletop_unreadable.py)
                 assert [o for o in res.objects if o.phrase == UNREADABLE] == []
+                assert any(w.startswith(f"'{UNREADABLE}' not grounded") for w in res.warnings), list(res.warnings)
                 stamp_ns = res.header.stamp.sec * 10**9 + res.header.stamp.nanosec
                 gt_stamp = gts[-1]["stamp"]
                 assert stamp_ns >= gt_stamp["sec"] * 10**9 + gt_stamp["nanosec"], "result from the previous scene"

@@ -78,9 +78,10 @@ def ground_frame(
     phrase_warnings = getattr(backend, "phrase_warnings", None)   # a duck-typed plug-in may lack it
     if phrase_warnings is not None:
         try:   # advice about the phrases must never cost the answer itself
-            result.warnings.extend(str(w) for w in phrase_warnings(phrases))
+            result.phrase_warnings = [str(w) for w in phrase_warnings(phrases)]
         except Exception as exc:  # noqa: BLE001 - a plug-in's bug, reported like any other warning
-            result.warnings.append(f"{backend.describe()}: phrase warnings failed: {type(exc).__name__}: {exc}")
+            result.phrase_warnings = [f"{backend.describe()}: phrase warnings failed: {type(exc).__name__}: {exc}"]
+        result.warnings.extend(result.phrase_warnings)
     if len(per_phrase) != len(phrases):
         raise RuntimeError(
             f"backend {backend.describe()} returned {len(per_phrase)} result lists for {len(phrases)} phrases"

@@ -92,6 +92,9 @@ class GroundingResult:
     inference_ms: float = 0.0
     geometry_ms: float = 0.0
     warnings: List[str] = field(default_factory=list)
+    # the part of `warnings` about the phrases themselves (refused, read without some words): a node logs
+    # them under their own throttle, so a phrase problem never hides a camera or depth problem
+    phrase_warnings: List[str] = field(default_factory=list)
     depth_invalid: bool = False   # depth present but no object got a position from it
 
     def by_phrase(self) -> List[List[GroundedObject]]:

@@ -5,7 +5,7 @@ Pure functions of (result, header): no node, no publishing, so each message is t
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 from geometry_msgs.msg import Point, PoseStamped, Vector3
 from std_msgs.msg import Header
@@ -55,14 +55,20 @@ def result_to_msg(
     result: Optional[GroundingResult],
     total_ms: float,
     error: str = "",
+    command_warnings: Sequence[str] = (),
 ) -> GroundedObjectArray:
-    """The one message every command gets; `result` None means the grounding failed (error set)."""
+    """The one message every command gets; `result` None means the grounding failed (error set).
+
+    `warnings` carries what the command's sanitising changed, then the grounding's own warnings, so a planner
+    can tell a phrase naming nothing on the table from one the model could not read, or a box without 3D
+    because depth was missing, without reading the node's (throttled) log."""
     msg = GroundedObjectArray()
     msg.header = header
     msg.command = command
     msg.model = model
     msg.error = error
     msg.total_ms = float(total_ms)
+    msg.warnings = [str(w) for w in command_warnings] + ([str(w) for w in result.warnings] if result else [])
     if result is not None:
         msg.objects = [object_to_msg(o) for o in result.objects]
         msg.inference_ms = float(result.inference_ms)

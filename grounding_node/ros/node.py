@@ -515,7 +515,8 @@ class GroundingNode(LifecycleNode):
             return response
         response.result = msg
         response.success = not msg.error
-        response.message = msg.error or f"{len(msg.objects)} object(s)"
+        # a caller reading only `message` still learns why a phrase got nothing (the same list is in result)
+        response.message = msg.error or "; ".join([f"{len(msg.objects)} object(s)"] + list(msg.warnings))
         return response
 
     def _resolve(self, future: Future) -> None:
@@ -617,7 +618,7 @@ class GroundingNode(LifecycleNode):
         if result is not None:
             self._last_result = (result, synced.stamp_ns)
             for warning in result.warnings:
-                self._warn("grounding", warning)
+                self._warn("phrase" if warning in result.phrase_warnings else "grounding", warning)
             located = sum(o.has_position for o in result.objects)
             self.stats.put(last_inference_ms=result.inference_ms)
             self.stats.add(located=located, unlocated=len(result.objects) - located)
@@ -625,7 +626,8 @@ class GroundingNode(LifecycleNode):
 
     def _finish(self, job: Job, result, error: str, header: Optional[Header] = None, rgb=None):
         total_ms = (time.monotonic() - job.received_at) * 1000.0
-        msg = result_to_msg(header or Header(), job.parsed.text, self.stats.model, result, total_ms, error)
+        msg = result_to_msg(header or Header(), job.parsed.text, self.stats.model, result, total_ms, error,
+                            command_warnings=job.parsed.warnings)
         msg.request_id, msg.continuous = job.request_id, job.continuous
         self.stats.add(results=1, errors=1 if error else 0)
         t0 = time.perf_counter()
