@@ -35,3 +35,21 @@ def test_non_utf8_bytes_replaced_with_warning():
 
 def test_unicode_text_kept():
     assert parse_command("la tasse rouge; 赤いマグ").phrases == ["la tasse rouge", "赤いマグ"]
+
+
+def test_a_planners_record_split_by_semicolons_stays_one_phrase():
+    """LLM planners write records with ";" between fields ("object=mug; exclude_color=red"). Split there, the
+    negation became a phrase of its own and the mug any mug (blind set G, test/phrasings/blind_g.tsv)."""
+    assert parse_command("object=mug; exclude_color=red").phrases == ["object=mug; exclude_color=red"]
+    assert parse_command("target: cup; relation: closer_to_camera_than; anchor: box").phrases == [
+        "target: cup; relation: closer_to_camera_than; anchor: box"]
+    assert parse_command("(pick cup) ; constraint: (left-of cup box)").phrases == [
+        "(pick cup); constraint: (left-of cup box)"]
+    assert parse_command("(pick ?obj) ; ?obj = the cup furthest to the left").phrases == [
+        "(pick ?obj); ?obj = the cup furthest to the left"]
+    # a field that names another object starts a new phrase, and so does anything that is not a field
+    assert parse_command("object: mug; object: box").phrases == ["object: mug", "object: box"]
+    assert parse_command("target: mug; the blue box").phrases == ["target: mug", "the blue box"]
+    assert parse_command("red mug; color: blue").phrases == ["red mug", "color: blue"]
+    assert parse_command("object=mug\nexclude_color=red").phrases == ["object=mug; exclude_color=red"]
+    assert parse_command("the red mug; the blue box").phrases == ["the red mug", "the blue box"]

@@ -225,3 +225,26 @@ def test_empty_fields_and_full_width_letters():
     """Read back: an empty planner field left a dangling "not"; full-width letters (CJK keyboards) were dropped."""
     assert normalize_words("select: mug | color !=", VOCAB) == ["the", "mug"]
     assert normalize_words("ＲＥＤ ｃｕｂｅ", VOCAB) == ["red", "cube"]
+
+
+def test_questions_and_purposes_of_set_h():
+    """Blind set H (test/phrasings/blind_h.tsv) on arrival: "pick up the cup so I can check it" reached the
+    model as "the cup can" (a shape word), "which cup is leftmost? can you pick that" as "the cup is leftmost
+    can", and "which thing is left of the box" lost its noun."""
+    cases = {
+        "pick up the red cup so I can check it": "the red cup",
+        "pick up the cups, every last one of them, so I can sort them": "all the cups",
+        "pick up the ball in order to weigh it": "the ball",
+        "which cup is leftmost? can you pick that": "the leftmost cup",
+        "which ball is 2nd from the right? can you pick that": "the second ball from the right",
+        "which cube is the biggest? can you pick that": "the biggest cube",
+        "which thing is left of the box? pick that one": "the thing left of the box",
+        "which one is the red cup?": "the red cup",
+        "which cup is blue? grab it": "the blue cup",
+        "which mug isn't small? can you pick that": "the mug that is not small",
+    }
+    for said, meant in cases.items():
+        assert normalize_words(said, VOCAB) == normalize_words(meant, VOCAB), said
+    # "can" is still a shape where it names one
+    assert normalize_words("the can left of the box", VOCAB) == ["the", "can", "left", "of", "the", "box"]
+    assert normalize_words("pick up the can so I can check it", VOCAB) == ["the", "can"]

@@ -1,6 +1,8 @@
 """Command text -> phrases.
 
-Syntax: one or more phrases separated by `;` or newlines; each is grounded on its own. The text comes from
+Syntax: one or more phrases separated by `;` or newlines; each is grounded on its own. A planner's record
+whose fields are separated the same way ("object=mug; exclude_color=red", "(pick ?obj) ; ?obj = the cup")
+stays one phrase: a field that does not name an object continues the record before it. The text comes from
 a topic anyone can publish on, so it is sanitised here (length cap, control characters, undecodable bytes)
 and every change is reported as a warning the node logs and puts in diagnostics.
 """
@@ -14,6 +16,37 @@ from typing import List, Union
 
 _SEPARATORS = re.compile(r"[;\n\r]+")
 _SPACES = re.compile(r"[ \t\f\v]+")
+# Field keys that name the object a record asks for: such a field starts a new phrase ("object: mug; object:
+# box" asks for two things), any other field continues its record. The tabletop model's record reader
+# (models/tabletop/records.py) uses the same set.
+RECORD_HEAD_KEYS = frozenset({"select", "object", "objects", "target", "targets", "item", "items", "pick", "find",
+                              "get", "grab", "noun", "class", "category", "label", "query", "shape", "type", "obj",
+                              "entity", "referent"})
+_FIELD = re.compile(r"^\s*(?:\?\w+\s*=|([a-z_][\w \-]*?)\s*(?:!=|==|=|:))", re.IGNORECASE)
+
+
+def _is_record(phrase: str) -> bool:
+    return phrase.startswith("(") or bool(_FIELD.match(phrase))
+
+
+def _continues_record(phrase: str) -> bool:
+    """"exclude_color=red", "relation: left of", "?obj = the cup", "constraint: (left-of cup box)"."""
+    m = _FIELD.match(phrase)
+    if not m:
+        return False
+    key = re.split(r"[\s_\-]+", (m.group(1) or "").strip().lower())
+    return not (set(key) & RECORD_HEAD_KEYS) or "exclude" in key
+
+
+def join_records(phrases: List[str]) -> List[str]:
+    """Phrases split at a record's own separators, joined again (see the module docstring)."""
+    out: List[str] = []
+    for phrase in phrases:
+        if out and _is_record(out[-1]) and _continues_record(phrase):
+            out[-1] = f"{out[-1]}; {phrase}"
+        else:
+            out.append(phrase)
+    return out
 
 
 @dataclass
@@ -61,5 +94,5 @@ def parse_command(raw: Union[str, bytes], max_length: int = 1000) -> ParsedComma
         warnings.append(f"{dropped} control character(s) removed from the command")
     text = "".join(cleaned_chars)
     phrases = [_SPACES.sub(" ", p).strip() for p in _SEPARATORS.split(text)]
-    phrases = [p for p in phrases if p]
+    phrases = join_records([p for p in phrases if p])
     return ParsedCommand(text=text.strip(), phrases=phrases, warnings=warnings)

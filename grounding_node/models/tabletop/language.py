@@ -23,8 +23,8 @@ the phrase first (the same function runs in training and inference, so both see 
    that are spelled close to a model word ("cyan" ~ can, "lift" ~ left, "here" ~ sphere: `NOT_TYPOS`)
    are dropped, not corrected, and nothing but a swapped pair is corrected into "not".
 
-A planner's key-value request ("select: cup | ordinal: 2 | from: left", "select: mug | color != red") is
-read as such first (`structured_phrase`). Clauses that set the scene before the request ("counting from
+A planner's structured request (key-value records, function calls, query clauses, PDDL-like terms,
+numbered plans: `records.py`) is read as such first. Clauses that set the scene before the request ("counting from
 the left, lift the second mug", "looking at each cup, I want the one furthest left", "of the things
 behind the box, I'd like the cup") and non-native comparisons ("more close to camera than", "most big")
 are rewritten too. test/test_tabletop_language_blind.py holds all this to wordings written blind.
@@ -39,7 +39,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 from grounding_node.models.tabletop.canonical import (
     COLORS,
@@ -51,6 +51,7 @@ from grounding_node.models.tabletop.canonical import (
     canonical_words,
     knows_vocabulary,
 )
+from grounding_node.models.tabletop.records import plan_phrase, structured_phrase, term_phrase
 
 _COLORS = "|".join(COLORS)   # the word classes live in canonical.py
 _SIZES = "|".join(SIZES)
@@ -118,12 +119,14 @@ _LEAD = [
     r"move", r"push", r"find", r"locate", r"highlight", r"mark", r"detect", r"show", r"spot", r"identify",
     r"where(?:'s| is| are)", r"what about", r"how about", r"there(?:'s| is)", r"i mean", r"go for",
     r"reach for", r"grab me", r"get me", r"give", r"hand", r"bring", r"pass", r"fetch",
-    r"(?:is|are) there", r"do you see", r"(?:can|could) you see", r"which (?:one|thing|object) is",
+    r"(?:is|are) there", r"do you see", r"(?:can|could) you see",
+    r"which (?:one|thing|object) is(?= (?:the|a|an)\b)",   # "which one is the red cup", not "which thing is left of"
 ]
 _TRAIL = [r"please", r"thanks", r"thank you", r"for me", r"now", r"right now", r"quickly", r"if you can",
           r"if you could", r"would you", r"(?:that )?(?:you|i|we) (?:can )?see",
           r"in (?:the|this) (?:scene|picture|image)",
-          r"all of them", r"(?:each|every) one", r"could you", r"will you", r"ok(?:ay)?", r"there", r"over there",
+          r"all of them", r"(?:each|every) one", r"(?:each|every) (?:last |single )?one of them", r"could you",
+          r"will you", r"(?:can|could|would|will) you(?: please)?", r"ok(?:ay)?", r"there", r"over there",
           r"(?:from|off|on) (?:the )?table", r"up", r"of (?:them )?all",
           r"(?:(?:just|now|then|and|so) )?(?:pick|grab|take|get|fetch|lift)(?: (?:it|that|that one|that thing|this|"
           r"this one|them))?(?: up)?",
@@ -203,8 +206,8 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (r"\b(?:with|at) (?:the )?(?:smallest|shortest|least|lowest|minimum|min) distance (?:from|to) (?:the )?camera\b",
      "closest to the camera"),
     # "whichever mug is closest to the camera"
-    (r"^(?:whichever|which ever|whatever) (.+?) is (?=(?:closest|nearest|farthest|furthest|biggest|largest|smallest|"
-     r"tiniest|leftmost|rightmost)\b)", r"the \1 "),
+    (r"^(?:whichever|which ever|whatever|which) (.+?) is (?=(?:closest|nearest|farthest|furthest|biggest|largest|"
+     r"smallest|tiniest|leftmost|rightmost)\b)", r"the \1 "),
     # "which ones are mugs": all of them
     (r"^(?:which|what) (?:ones|things|objects|items) (?:are|is) (.+)$", r"all the \1"),
     # "then" typed for "than" after a comparison; "right side from the box"
@@ -219,6 +222,11 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     # ordinals written with digits, and "first/last from the side" = the extreme
     (r"\bwhich\b", "that"), (r"\bwho\b", "that"),
     (r"\b1st\b", "first"), (r"\b2nd\b", "second"), (r"\b3rd\b", "third"),
+    # terse planner text: "PICK cup #2 FROM LEFT", "cup at index 2 from the left (1-based)", "PICK cup LEFTOF box"
+    (r"\b(?:at |in )?(?:index|position|rank|place|slot)(?: number| no)? (2|3)\b", r"\1"), (r"\b(?:1|one) based\b", ""),
+    (r"\b(2|3) (?=(?:counting |starting )?from (?:the )?(?:left|right)\b)",
+     lambda m: ("second " if m.group(1) == "2" else "third ")),
+    (r"\b(left|right)of\b", r"\1 of"), (r"\bfrontof\b", "in front of"),
     (r"\bnumber (?:2|two|second)\b", "second"), (r"\bnumber (?:3|three|third)\b", "third"),
     # "the second to last cube from the left" is the second from the right (so "last" is not dropped, which
     # left the second from the left); "penultimate", "next to last", "last but one" say the same
@@ -296,7 +304,7 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     # a superlative said as a predicate: "(which) cube is the biggest"
     (rf"^(?:the |that )?(.+?) (?:that )?is the ({_SUPERLATIVES})(?: one| thing)?$", r"the \2 \1"),
     # "which mug is the second one from the right"
-    (rf"^(?:the |that )?(.+?) (?:that )?is the (second|third)(?: one| thing)? from (?:the )?{_SIDE}$",
+    (rf"^(?:the |that )?(.+?) (?:that )?is (?:the )?(second|third)(?: one| thing)? from (?:the )?{_SIDE}$",
      r"the \2 \1 from the \3"),
     # ... or with no "is the": "the cube that's closest", "the mug furthest"
     (r"^(?:the |a )?(.+?) (?:that is )?(?:the )?(closest|nearest)$", r"the nearest \1"),
@@ -305,7 +313,8 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (r"\bthat (?:is )?(?:sits|lies|stands|rests|sitting|lying|standing|resting|placed|located|positioned|found)\b",
      "that is"),
     # a colour or size after the noun: "the cup that's purple", "the cube in red", "the block, the red one"
-    (rf"\bthe ({_NOUNS}) (?:that is |coloured |colored |painted |in )({_ATTR})$", r"the \2 \1"),
+    (rf"\bthe ({_NOUNS}) (?:that is |is |coloured |colored |painted |in )({_ATTR})$", r"the \2 \1"),
+    (rf"^that ({_NOUNS}) is ({_ATTR})$", r"the \2 \1"),   # "which cup is blue? grab it" ("which" -> "that" above)
     (rf"\bthe ({_NOUNS}),? the ({_ATTR}) (?:ones?|things?)$", r"the \2 \1"),
     (rf"\bthe not ({_ATTR}) ", r"the non \1 "),
     # "on the left" with no "of" after it: the one furthest that way
@@ -410,62 +419,8 @@ def _clean(text: str) -> str:
     return t
 
 
-_FIELD_RE = re.compile(r"^\s*([a-z_ ]+?)\s*(!=|=|:)\s*(.*?)\s*$")
-_HEAD_KEYS = {"select", "object", "target", "item", "pick", "find", "get", "grab", "noun", "class", "category",
-              "label", "query", "shape", "type"}
-_ORDINAL_WORDS = {"1": "first", "one": "first", "first": "first", "1st": "first", "2": "second", "two": "second",
-                  "second": "second", "2nd": "second", "3": "third", "three": "third", "third": "third",
-                  "3rd": "third"}
-
-
-def structured_phrase(text: str) -> Optional[str]:
-    """A planner's key-value request ("select: cup | ordinal: 2 | from: left", "select: mug | color != red")
-    as a phrase, or None when `text` is not one.
-
-    Read before punctuation is stripped: "color != red" without its "!=" would ask for the red mug. Fields are
-    separated by "|" (";" already separates a command's phrases, `grounding.command`); one field must name
-    the object (`select`, `object`, `target`, ...), so "note: the red cube" stays a phrase.
-    """
-    fields = [f for f in text.lower().split("|") if f.strip()]   # not ";": it separates a command's phrases
-    parsed = [_FIELD_RE.match(f) for f in fields]
-    if not parsed or not all(parsed):
-        return None
-    if not any(m.group(1).strip() in _HEAD_KEYS for m in parsed):   # "note: the red cube" is a phrase
-        return None
-    head, attrs, nots, tail, ordinal, side, extreme, plural = "", [], [], [], "", "", "", False
-    for m in parsed:
-        key, op, value = m.group(1).strip(), m.group(2), m.group(3).strip()
-        if not value:   # "color !=" with nothing after it says nothing
-            continue
-        if key in _HEAD_KEYS:
-            head = f"{head} {value}".strip()
-        elif key in ("color", "colour", "size"):
-            (nots if op == "!=" or value.startswith("not ") else attrs).append(re.sub(r"^not ", "", value))
-        elif key in ("ordinal", "index", "nth", "position", "rank", "number"):
-            ordinal = _ORDINAL_WORDS.get(value, value)
-        elif key in ("from", "side", "direction", "count from", "counting from", "count_from", "start", "starting"):
-            side = value
-        elif key in ("extreme", "superlative", "most"):
-            extreme = value
-        elif key in ("plural", "all", "every", "count", "many") and value not in ("false", "no", "0", "one"):
-            plural = True
-        else:   # relation, anchor and anything else: kept as words, in order
-            tail.append(value)
-    if not head and not (attrs or nots or tail):
-        return None
-    head = " ".join(attrs + [head or "thing"])
-    if ordinal and side:
-        phrase = f"the {ordinal} {head} from the {side}" if ordinal != "first" else f"the {side}most {head}"
-    elif extreme:
-        phrase = f"the {extreme} {head}" if " " not in extreme else f"the {head} {extreme}"
-    else:
-        phrase = f"{'all ' if plural and not head.startswith('all ') else ''}{head}"
-        phrase = phrase if phrase.startswith(("all ", "every ", "the ")) else f"the {phrase}"
-    if nots:
-        phrase += f" that is not {nots[0]}"
-    return " ".join([phrase] + tail)
-
-
+_PURPOSE_RE = re.compile(r",?\s*\b(?:so|so that|in order that) (?:i|we|you|they|he|she|someone|somebody) "
+                         r"(?:can|could|may|might|will|would)\b.*$|,?\s*\bin order to\b.*$")
 _CORRECTION_RE = re.compile(
     r",\s*(?:no,? (?:sorry|wait|hang on|i mean)|sorry,? i mean|no wait|i mean|sorry|no|actually|"
     r"rather|correction)\s*,?\s+")
@@ -505,8 +460,11 @@ def self_correction(text: str) -> str:
 
 def normalize_phrase(text: str) -> str:
     """Everyday phrase -> canonical wording (a string; unknown words are kept here, see `normalize_words`)."""
-    text = structured_phrase(text) or text.replace("!=", " not ")
+    text = structured_phrase(text) or term_phrase(text) or plan_phrase(text) or text.replace("!=", " not ")
     t = self_correction(_clean(text))
+    # a purpose after the request ("pick up the cup so I can check it") says nothing about which object, and
+    # its "can" is a shape word
+    t = _PURPOSE_RE.sub("", t)
     # "do not"/"does not" never matter to a tabletop referent except as negation
     t = re.sub(r"\b(do|does) not\b", "not", t)
     t = re.sub(r"\bnot\b", " not ", t)
