@@ -248,3 +248,34 @@ def test_questions_and_purposes_of_set_h():
     # "can" is still a shape where it names one
     assert normalize_words("the can left of the box", VOCAB) == ["the", "can", "left", "of", "the", "box"]
     assert normalize_words("pick up the can so I can check it", VOCAB) == ["the", "can"]
+
+
+def test_what_a_speech_recogniser_writes_set_i():
+    """Blind set I (test/phrasings/blind_i.tsv: speech-to-text transcripts) on arrival: "the mug thats knot
+    red" and "that is nt red" reached the model as "the mug that is red" (the opposite question), "to the
+    write of" lost its side, "the near est ball" its superlative, "the sec and cube" its ordinal."""
+    cases = {
+        "grab the mug thats knot red": "the mug that is not red",
+        "hey robot get the cup that is nt blue": "the cup that is not blue",
+        "pick the ball that aint small": "the ball that is not small",
+        "pick up the cup to the write of the box": "the cup right of the box",
+        "hey robot the cup thats rite of the box": "the cup that is right of the box",
+        "grab the cube be hind the ball": "the cube behind the ball",
+        "grab the cube in fronta the ball": "the cube in front of the ball",
+        "uh the cube closure to the camera than the ball": "the cube closer to the camera than the ball",
+        "the cube father from the camera than the ball": "the cube farther from the camera than the ball",
+        "grab the near est mug": "the nearest mug",
+        "grab the big est mug": "the biggest mug",
+        "grab the small is red cube": "the smallest red cube",
+        "uh the closet cup": "the closest cup",
+        "grab the sec and ball from the lef": "the second ball from the left",
+        "uh the number too cup counting from the right": "the second cup from the right",
+        "okay arm can you get me that red mug": "the red mug",
+        "grab the furtherst cup": "the furthest cup",
+    }
+    for said, meant in cases.items():
+        assert normalize_words(said, VOCAB) == normalize_words(meant, VOCAB), said
+    # the homophone rules stay where they are homophones: "knot" is "not" only before an attribute, and a
+    # typo is corrected to the closest model word, not to a superlative ("laarge" is large)
+    assert "not" not in normalize_words("the knot on the red cube", VOCAB)
+    assert normalize_words("the laarge mug", VOCAB) == ["the", "large", "mug"]

@@ -62,6 +62,7 @@ _ATTR = rf"(?:{_COLORS}|{_SIZES})"
 SYNONYMS = {
     # shapes
     "dice": "cube", "die": "cube", "cubes": "cubes", "blocks": "blocks", "cuboid": "box", "cuboids": "boxes",
+    "carton": "box", "cartons": "boxes", "tankard": "mug", "tankards": "mugs", "tinnie": "can", "tinnies": "cans",
     "bar": "brick", "bars": "bricks", "tin": "can", "tins": "cans", "canister": "can", "canisters": "cans",
     "tube": "cylinder", "tubes": "cylinders", "orb": "ball", "orbs": "balls", "globe": "ball", "globes": "balls",
     "marble": "ball", "marbles": "balls", "teacup": "cup", "teacups": "cups", "mugs": "mugs", "beaker": "cup",
@@ -79,6 +80,7 @@ SYNONYMS = {
     "yellowish": "yellow", "amber": "orange", "orangey": "orange", "ivory": "white", "snow": "white",
     "emerald": "green", "cobalt": "blue", "lemon": "yellow", "mustard": "yellow", "tangerine": "orange",
     "mauve": "purple", "plum": "purple", "cream": "white", "ebony": "black", "jet": "black", "snowy": "white",
+    "ruby": "red", "cherry": "red", "pumpkin": "orange", "aubergine": "purple", "eggplant": "purple",
     "dark": "", "light": "", "bright": "", "pale": "", "coloured": "", "colored": "", "painted": "",
     # sizes
     "huge": "large", "giant": "large", "massive": "large", "bigger": "large", "larger": "large",
@@ -87,6 +89,7 @@ SYNONYMS = {
     "tallest": "largest", "tall": "large", "shortest": "smallest", "short": "small", "tinier": "small",
     "littler": "small", "further": "farther", "petite": "small", "miniature": "small", "jumbo": "large",
     "oversized": "large", "biggish": "large", "smallish": "small", "largish": "large",
+    "titchy": "small", "ginormous": "large", "bitty": "small", "teensy": "tiny", "whopping": "large",
     # superlatives in one word
     "frontmost": "nearest", "foremost": "nearest", "backmost": "farthest", "rearmost": "farthest",
     # up/down in the picture: a table seen from above has the far side at the top of the image
@@ -100,7 +103,7 @@ SYNONYMS = {
 # leading command words / politeness, longest first (matched repeatedly at the start)
 _LEAD = [
     r"hey", r"hi", r"ok(?:ay)?", r"robot", r"now", r"then", r"so", r"um+", r"uh+", r"well", r"please",
-    r"kindly", r"just", r"quickly", r"carefully", r"also", r"and", r"yo", r"alright",
+    r"kindly", r"just", r"quickly", r"carefully", r"also", r"and", r"yo", r"alright", r"arm",
     r"you(?: should| must| need to| have to)?", r"up",
     r"if you (?:would|could) be so (?:kind|good) as to",
     r"might i ask you to", r"may i ask you to", r"if it is not too much (?:bother|trouble)",
@@ -167,7 +170,7 @@ def _group_superlative(m: "re.Match") -> str:
 _PHRASE_RULES: List[Tuple[str, str]] = [
     # shapes said in two words
     (r"\b(?:flat|rectangular|oblong) (?:block|cube)(s?)\b", r"brick\1"), (r"\btin (cans?)\b", r"\1"),
-    (r"\bdice (?:blocks?|cubes?)\b", "cube"),
+    (r"\bdice (?:blocks?|cubes?)\b", "cube"), (r"\bking size[d]?\b", "large"), (r"\bitty bitty\b", "tiny"),
     (r"\bcylindrical (?:object|thing|one|item|shape)(s?)\b", r"cylinder\1"),
     (r"\bspherical (?:object|thing|one|item|shape)(s?)\b", r"sphere\1"),
     (r"\bcubic(?:al)? (?:object|thing|one|item|shape)(s?)\b", r"cube\1"),
@@ -226,7 +229,7 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (r"\b(?:at |in )?(?:index|position|rank|place|slot)(?: number| no)? (2|3)\b", r"\1"), (r"\b(?:1|one) based\b", ""),
     (r"\b(2|3) (?=(?:counting |starting )?from (?:the )?(?:left|right)\b)",
      lambda m: ("second " if m.group(1) == "2" else "third ")),
-    (r"\b(left|right)of\b", r"\1 of"), (r"\bfrontof\b", "in front of"),
+
     (r"\bnumber (?:2|two|second)\b", "second"), (r"\bnumber (?:3|three|third)\b", "third"),
     # "the second to last cube from the left" is the second from the right (so "last" is not dropped, which
     # left the second from the left); "penultimate", "next to last", "last but one" say the same
@@ -397,7 +400,23 @@ _CONTRACTIONS = [(r"\bthat's\b", "that is"), (r"\bit's\b", "it is"), (r"\bwhat's
                  (r"(?<!\w)o'(?!\w)", "of"), (r"(?<!\w)'em\b", "them"), (r"\bcam\b", "camera"),
                  (rf"\bthat is no (?=(?:{'|'.join(COLORS + SIZES)})\b)", "that is not "),
                  # a possessive names its owner: "the mug's handle" is the mug ("mug's" was unknown)
-                 (rf"\b({_NOUNS})'s\b", r"\1")]
+                 (rf"\b({_NOUNS})'s\b", r"\1"),
+                 # speech recognisers: homophones and split words around the slots ("the cup to the write of the
+                 # box", "the mug thats knot red", "the near est ball", "the sec and cube"). "knot" and "closet"
+                 # only where no other reading fits; "write"/"rite" never name anything on a table
+                 (r"\b(?:write|rite|wright)\b", "right"), (r"\blef\b", "left"), (r"\bbe hind\b", "behind"),
+                 (r"\bfronta\b", "front of"), (r"\b(left|right)of\b", r"\1 of"),
+                 (r"\bfrontof\b", "in front of"), (r"\bclosure\b(?= (?:to|than)\b)", "closer"),
+                 (r"\bfather\b(?= (?:from|than|away|back)\b)", "farther"),
+                 (r"\b(near|far|large|small|close|tini|tiny) est\b",
+                  lambda m: {"far": "farthest", "tini": "tiniest", "tiny": "tiniest"}.get(m[1], m[1] + "est")),
+                 (r"\bbig est\b", "biggest"),
+                 (rf"\bthe (small|large|near|close) is (?=(?:(?:{'|'.join(COLORS + SIZES)}) )*(?:{_NOUNS})$)",
+                  r"the \1est "),
+                 (r"\bthe closet\b", "the closest"), (r"\bsec and\b", "second"),
+                 (r"\bnumber (?:too|to)\b", "number two"),
+                 (rf"\b(?:knot|naught|nought)\b(?= (?:the |a |an )?(?:{'|'.join(COLORS + SIZES)})\b)", "not"),
+                 (r"\bis nt\b", "is not"), (r"\baint\b", "is not")]
 _CONTRACTIONS_C = [(re.compile(p), r) for p, r in _CONTRACTIONS]
 # "the leftmost of the red cubes" left "the leftmost red cubes", a plural the generator never says after a
 # superlative: the noun is made singular
@@ -417,6 +436,28 @@ def _clean(text: str) -> str:
     t = re.sub(r"[^\w\s\-',]", " ", t)
     t = re.sub(r"\s+", " ", t).strip()
     return t
+
+
+# Words the phrase rules read (superlatives, sides, ordinals): a typo of one is corrected before the rules run,
+# or "the furtherst" missed the rule that reads "the furthest" and was refused for want of a noun. Other typos
+# are corrected after the rules (`_normalize_words_cached`), where the model's own vocabulary is known.
+_RULE_WORDS = ("leftmost", "rightmost", "nearest", "farthest", "furthest", "closest", "largest", "biggest",
+               "smallest", "tiniest", "left", "right", "behind", "front", "second", "third", "closer", "farther")
+
+
+_TYPO_TARGETS = tuple(sorted(set(_RULE_WORDS + COLORS + SIZES + NOUNS + PLURALS + SUPERLATIVES + ORDINALS)))
+
+
+def _spatial_typos(text: str) -> str:
+    out = []
+    for w in text.split(" "):
+        core = w.strip(",")
+        if core.isalpha() and core not in SYNONYMS and core not in _RULE_WORDS:
+            fixed = _closest(core, _TYPO_TARGETS)
+            if fixed in _RULE_WORDS:   # "laarge" is large, not largest: every model word competes
+                w = w.replace(core, fixed)
+        out.append(w)
+    return " ".join(out)
 
 
 _PURPOSE_RE = re.compile(r",?\s*\b(?:so|so that|in order that) (?:i|we|you|they|he|she|someone|somebody) "
@@ -472,6 +513,7 @@ def normalize_phrase(text: str) -> str:
     for pat, rep in _CONTRACTIONS_C:
         t = pat.sub(rep, t)
     t = re.sub(r"\s+", " ", t.replace("-", " ")).strip()
+    t = _spatial_typos(t)
     # speech: hesitations anywhere, and a word or two said twice ("the the", "behind the um behind the")
     t = re.sub(r"\s+", " ", re.sub(r"\b(?:um+|uh+|erm?|hmm+|ah+|lah|leh|lor|hor)\b,?", " ", t)).strip()
     t = re.sub(r"(?<!most )\b((?:\w+ ){0,2}\w+)(?: \1\b)+", r"\1", t)   # not "most small small ball"
