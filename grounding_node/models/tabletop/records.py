@@ -79,7 +79,7 @@ def _split_args(text: str) -> List[str]:
 
 def record_fields(text: str) -> Optional[List[Field]]:
     """The fields of a record, a function call, a query clause or command-line flags, or None."""
-    t = text.strip().lower()
+    t = re.sub(r"[ \t]+", " ", text.strip().lower())   # one space between words: the patterns stay linear
     call = _CALL_RE.match(t)
     if call and "=" in call.group(2):
         fields: List[Field] = []
