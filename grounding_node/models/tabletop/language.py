@@ -590,6 +590,7 @@ def typo_distance(typed: str, word: str) -> float:
 # swapped pair ("nto", "ont") is corrected into one.
 _NEGATIONS = frozenset({"not", "non"})
 _NOUN_SET = frozenset(NOUNS + PLURALS)
+_ATTR_SET = frozenset(COLORS + SIZES)
 
 
 ENGLISH_WORDS = Path(__file__).resolve().parent / "data" / "english_words.txt.gz"
@@ -655,7 +656,9 @@ def _normalize_words_cached(text: str, vocab: Tuple[str, ...]) -> Tuple[str, ...
         out = out[:-1]
         while out and out[-1] in ("that", "is", "isn't"):
             out = out[:-1]
-    out = [w for i, w in enumerate(out) if not (w in _NEGATIONS and (out[i + 1:i + 2] or [""])[0] in _NOUN_SET)]
+    # so does a "not" before anything but an attribute ("not the pink mug" -> "not the mug"): the model only
+    # ever read "not" before a colour or a size
+    out = [w for i, w in enumerate(out) if not (w in _NEGATIONS and (out[i + 1:i + 2] or [""])[0] not in _ATTR_SET)]
     if knows_vocabulary(vocab):   # the default model's words: rewritten into a trained wording if need be
         out = canonical_words(out)
     return tuple(out)
@@ -728,6 +731,14 @@ def _refusal(words: Sequence[str], unknown: Sequence[str], phrase: Sequence[str]
     if not _PICKING_WORDS & set(words):
         unknown_part = f" ({_quoted(unknown)} unknown)" if unknown else ""
         return f"no word the model knows says which object{unknown_part}"
+    ordinal = next((i for i, w in enumerate(words) if w in ORDINALS), None)
+    said = " ".join(words)
+    if ordinal is not None and (("from the left" not in said and "from the right" not in said)
+                                or (words[ordinal + 1:ordinal + 2] and words[ordinal + 1] in SUPERLATIVES)):
+        # "the second cube from the top", "the second closest cup": the model never learnt these counts and
+        # would answer some other question
+        return (f"the model counts only from the left or the right ({' '.join(words)!r}); "
+                "say 'the second ... from the left' or use a VLM backend")
     if not unknown:
         return ""
     if not _NOUN_WORDS & set(words):
