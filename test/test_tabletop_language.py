@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_tabletop_language_blind import meaning
 
 from grounding_node.models.tabletop.language import normalize_words
 from grounding_node.models.tabletop.processing import build_vocab, encode_phrases
@@ -279,3 +280,66 @@ def test_what_a_speech_recogniser_writes_set_i():
     # typo is corrected to the closest model word, not to a superlative ("laarge" is large)
     assert "not" not in normalize_words("the knot on the red cube", VOCAB)
     assert normalize_words("the laarge mug", VOCAB) == ["the", "large", "mug"]
+
+
+def test_inverted_relations_and_comparisons_with_all_others_set_k():
+    """Compared as the blind sets are (`meaning`: filler words aside, direction and order count).
+
+    Blind set K (test/phrasings/blind_k.tsv: the grammatical forms of each meaning) on arrival: "the cup
+    that the box is right of" reached the model as "the cup ... right of the box", the OPPOSITE side, and
+    so did "the cup with the box on its right"; "larger than all the others", "no other cup is left of",
+    "next-to-leftmost", "between the camera and the box" lost what they said."""
+    cases = {
+        "grab the cup that the large blue box is to the right of": "the cup left of the large blue box",
+        "grab the cup that the ball is to the left of": "the cup right of the ball",
+        "get the cup that the ball is behind": "the cup in front of the ball",
+        "get the cup that the ball is in front of": "the cup behind the ball",
+        "get the cup with the ball on its right": "the cup left of the ball",
+        "pick up the cup with the ball behind it": "the cup in front of the ball",
+        "pick up the cup with the ball between it and the camera": "the cup behind the ball",
+        "take the cup between the camera and the ball": "the cup in front of the ball",
+        "take the cup on the far side of the ball, away from the camera": "the cup behind the ball",
+        "pick up the cup at the ball's left": "the cup left of the ball",
+        "the ball has a cup to its left; pick up that cup": "the cup left of the ball",
+        "the cup that sits closer to the lens than the ball does": "the cup closer to the camera than the ball",
+        "take the cup which is less far from the camera than the ball": "the cup closer to the camera than the ball",
+        "the mug that no other mug is to the left of": "the leftmost mug",
+        "get the mug with no other mug to its right": "the rightmost mug",
+        "pick up the mug that is closer to the camera than any other": "the nearest mug",
+        "grab the red cube larger than all the others": "the largest red cube",
+        "take the cube that is bigger than every other red cube": "the largest cube",
+        "pick up the least big ball": "the smallest ball",
+        "grab the mug closest to the left edge of the image": "the leftmost mug",
+        "grab the next-to-leftmost cup": "the second cup from the left",
+        "take the cup just right of the leftmost one": "the second cup from the left",
+        "the cup that comes third going from right to left, please": "the third cup from the right",
+        "take the cup with exactly two other cups to its left": "the third cup from the left",
+        "counting the red things from the right, take number two": "the second red thing from the right",
+    }
+    for said, meant in cases.items():
+        assert meaning(said) == meaning(meant), (said, normalize_words(said, VOCAB))
+    # a relation said the usual way round is untouched
+    assert meaning("the cup that is right of the ball") == meaning("the cup right of the ball")
+    assert "right" in normalize_words("the cup just right of the rightmost one", VOCAB)   # not an ordinal
+
+
+def test_english_of_other_first_languages_set_j():
+    """Blind set J (non-native English) on arrival: "more at left than", "of color no red", "without red
+    color", "most behind", "on left side of the box there is a cup" were read wrongly or dropped."""
+    cases = {
+        "Pick cup that is more at left than ball.": "the cup left of the ball",
+        "On left side of ball there is cup, please take it.": "the cup left of the ball",
+        "cup in front from ball, take.": "the cup in front of the ball",
+        "cup at back side of ball, please pick up.": "the cup behind the ball",
+        "Pick mug that is more at left of all.": "the leftmost mug",
+        "Take the most behind mug.": "the farthest mug",
+        "Kindly pick the mug which is most front side.": "the nearest mug",
+        "The mug more big of all, please pick.": "the biggest mug",
+        "Of all mugs, take the one more small.": "the smallest mug",
+        "mug closest one, please pick up.": "the closest mug",
+        "The cup of color no red, please.": "the cup that is not red",
+        "cup without red color, please pick up.": "the cup that is not red",
+        "Please take cup which is not of small size.": "the cup that is not small",
+    }
+    for said, meant in cases.items():
+        assert meaning(said) == meaning(meant), (said, normalize_words(said, VOCAB))

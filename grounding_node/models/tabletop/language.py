@@ -163,6 +163,20 @@ _GROUP_SUPERLATIVE = {"smaller": "smallest", "littler": "smallest", "tinier": "t
 _SUPERLATIVES = ("smallest|tiniest|biggest|largest|nearest|closest|farthest|furthest|leftmost|rightmost")
 
 
+_OPPOSITE = {"left": "right", "right": "left", "behind": "in front of", "in front of": "behind"}
+_MOST = {"big": "biggest", "large": "largest", "small": "smallest", "little": "smallest", "tiny": "tiniest",
+         "near": "nearest", "close": "closest", "far": "farthest"}
+# a noun phrase as a request names one: "the large blue box", "a cup", "the thing"
+_NP = rf"(?:the |a |an )?(?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})"
+_ALL_OTHERS = rf"(?:any|all|every)(?: (?:of )?the)? (?:other (?:(?:{_COLORS}|{_SIZES}) )*\w+|others?)\b"
+
+
+def _inverted(m: "re.Match") -> str:
+    """"the cup that the box is right of" -> "the cup left of the box": the anchor was said first."""
+    rel = m.group(2)
+    return f"{_OPPOSITE[rel]}{' of' if rel in ('left', 'right') else ''} {m.group(1)}"
+
+
 def _group_superlative(m: "re.Match") -> str:
     word = _GROUP_SUPERLATIVE.get(m.group(1), m.group(1))
     return f"the {word} {_SINGULAR.get(m.group(2), m.group(2))}"
@@ -184,6 +198,67 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (rf"{_NOT_A_SIDE}\bmost (?:close|near)\b", "nearest"), (rf"{_NOT_A_SIDE}\bmost far\b", "farthest"),
     (rf"{_NOT_A_SIDE}\bmost (?:big|large)\b", "biggest"),
     (rf"{_NOT_A_SIDE}\bmost (?:small|little|tiny)\b", "smallest"),
+    # Other grammatical forms of the same relation, extreme or ordinal (blind set K): an inverted relation
+    # reads as its opposite unless rewritten ("the cup that the box is right of" is LEFT of the box), and a
+    # comparison with all the others is the superlative. "lens" is the camera; "less far" is closer.
+    (r"\b(?:the )?lens\b", "the camera"), (r"\bless far from\b", "closer to"), (r"\bless far\b", "closer"),
+    (r"\bleast far from\b", "closest to"), (r"\bleast far\b", "closest"),
+    (r"\bleast (?:big|large)\b", "smallest"), (r"\bleast (?:small|little)\b", "largest"),
+    (r"\b(?:of|with) (?:the )?least size\b", "smallest"), (r"\b(?:of|with) (?:the )?greatest size\b", "largest"),
+    # ("of all" at the end is stripped before these rules run: a comparison left without its other side is
+    # with all the others)
+    (r"\bmore (?:at|to|on) (?:the )?(left|right)(?: side)?(?: of all)?$", r"furthest to the \1"),
+    (r"\bmore (?:at|to|on) (?:the )?(left|right)(?: side)? than\b", r"\1 of"),
+    (rf"(?:\bthe )?((?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})) more (big|large|small|little|near|close|far)$",
+     lambda m: f"the {_MOST[m[2]]} {m[1]}"),
+    (r"\bmore (big|large|small|little|tiny)(?: of all)?$", lambda m: _MOST[m[1]]),
+    (r"\b(?:closer|nearer) (?:to )?(?:the )?camera(?: of all)?$", "closest to the camera"),
+    (r"\b(?:farther|further) (?:away )?from (?:the )?camera(?: of all)?$", "furthest from the camera"),
+    (r"\bmost (?:front|forward)(?: side)?\b", "nearest"), (r"\bmost (?:back|behind|rear)(?: side)?\b", "farthest"),
+    (r"\b(?:closer|nearer) (?:to (?:the camera|me|you) )?than " + _ALL_OTHERS,
+     "closest to the camera"),
+    (r"\b(?:farther|further) (?:away )?(?:from (?:the camera|me|you) )?than " + _ALL_OTHERS,
+     "furthest from the camera"),
+    (r"\b(?:farther|further|more) (left|right) than " + _ALL_OTHERS,
+     r"furthest to the \1"),
+    (r"\b(?:larger|bigger) than " + _ALL_OTHERS,
+     "largest"),
+    (r"\b(?:smaller|littler) than " + _ALL_OTHERS,
+     "smallest"),
+    (rf"\b(?:that |which )?no other {_NP} is (?:to the |on the )?(left|right) of\b", r"furthest to the \1"),
+    (rf"\b(?:that |which )?no other {_NP} is in front of\b", "closest to the camera"),
+    (rf"\b(?:that |which )?no other {_NP} is behind\b", "furthest from the camera"),
+    (rf"\b(?:that |which )?no other {_NP} is (?:bigger|larger) than\b", "largest"),
+    (rf"\b(?:that |which )?no other {_NP} is (?:smaller|littler) than\b", "smallest"),
+    (rf"\bwith no other {_NP} (?:to|on) its (left|right)\b", r"furthest to the \1"),
+    (rf"\bwith no other {_NP} in front of it\b", "closest to the camera"),
+    (rf"\bwith no other {_NP} behind it\b", "furthest from the camera"),
+    (r"\bwith exactly (?:one|1) other (?:.+?) (?:to|on) its (left|right)\b", r"second from the \1"),
+    (r"\bwith exactly (?:two|2) other (?:.+?) (?:to|on) its (left|right)\b", r"third from the \1"),
+    (r"\b(?:that|which) comes (second|third)(?: (?:going|counting|reading))? from (?:the )?(left|right)"
+     r"(?: to (?:the )?(?:left|right))?\b", r"\1 from the \2"),
+    (r"\bnext to (?:the )?(left|right) ?most\b (.+)$", r"second \2 from the \1"),
+    (rf"^(?:the )?(.+?) (?:just |immediately |directly )?(?:to the )?(right|left) of the (left|right) ?most "
+     rf"(?:one|thing|{_NOUNS})$",
+     lambda m: (f"the second {m[1]} from the {m[3]}" if m[2] != m[3] else m[0])),
+    (rf"\b(?:that|which) ({_NP}) is (?:to the |on the )?(left|right)(?: hand side)? of$", _inverted),
+    (rf"\b(?:that|which) ({_NP}) is (behind|in front of)$", _inverted),
+    (rf"\bwith ({_NP}) (?:on|to) its (left|right)(?: side)?\b", _inverted),
+    (rf"\bwith ({_NP}) (behind|in front of) it\b", _inverted),
+    (rf"\bwith ({_NP}) between it and the camera\b", r"behind \1"),
+    (rf"\bbetween the camera and ({_NP})", r"in front of \1"),
+    (rf"\bon the far side of ({_NP})(?:,? (?:away )?from the camera)?", r"behind \1"),
+    (rf"\bon the near side of ({_NP})(?:,? (?:closer )?to the camera)?", r"in front of \1"),
+    (rf"^({_NP}) has (?:a |an |the )?(.+?) (?:to|on) its (left|right)(?: side)?\b.*$", r"the \2 \3 of \1"),
+    (rf"^({_NP}) has (?:a |an |the )?(.+?) (behind|in front of) it\b.*$", r"the \2 \3 \1"),
+    (rf"^(?:on|at|to) (?:the )?(left|right)(?: hand)?(?: side)? of ({_NP}),? there (?:is|are) (.+)$", r"\3 \1 of \2"),
+    (rf"^(in front of|behind) ({_NP}),? there (?:is|are) (.+)$", r"\3 \1 \2"),
+    (r"\bin front from\b", "in front of"), (r"\b(?:at|on|in) (?:the )?front side of\b", "in front of"),
+    (r"\b(?:at|on|in) (?:the )?back side of\b", "behind"),
+    (rf"\b(?:of|with|in) (?:the )?colou?r (?:no|not|other than) ({_ATTR})\b", r"that is not \1"),
+    (rf"\bwithout (?:the |any )?({_ATTR})(?: colou?r)?\b", r"that is not \1"),
+    (rf"\bnot of (?:the )?({_ATTR})(?: size| colou?r)?\b", r"not \1"),
+    (rf"^(?:the )?((?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})),? ({_SUPERLATIVES}) (?:one|thing)$", r"the \2 \1"),
     # "every (single) one of the cups" = all of them
     (r"\b(?:every|each)(?: single)? (?:one|thing) of\b", "all of"),
     # "of the things left of the box, i would like the cup": the topic is a relation, the head comes last
@@ -231,6 +306,10 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
      lambda m: ("second " if m.group(1) == "2" else "third ")),
 
     (r"\bnumber (?:2|two|second)\b", "second"), (r"\bnumber (?:3|three|third)\b", "third"),
+    # "counting the red things from the right, take number two": the counted group is the noun
+    (rf"^count(?:ing)? (?:all )?(?:the )?((?:(?:{_COLORS}|{_SIZES}) )*)({_NOUNS}) from (?:the )?{_SIDE}(?: side)?,? "
+     rf"(?:and )?{_VERB}?(?:the )?(second|third)(?: one| thing)?$",
+     lambda m: f"the {m[4]} {m[1]}{_SINGULAR.get(m[2], m[2])} from the {m[3]}"),
     # "the second to last cube from the left" is the second from the right (so "last" is not dropped, which
     # left the second from the left); "penultimate", "next to last", "last but one" say the same
     *[(rf"\b(?:second(?: to| from)? last|next to last|penultimate|last but one) (.+?) (?:counting |starting |going )?"
@@ -264,7 +343,8 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (rf"\bthe {_SIDE}[ -]hand(?: side)? (?!of\b|side\b)", r"the \1most "),
     (rf"\bthe {_SIDE} (?=(?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})\b)", r"the \1most "),
     # "nearest the left edge" = furthest to the left
-    (rf"\b(?:nearest|closest) (?:to )?the {_SIDE}(?: side| end| edge)?\b", r"furthest to the \1"),
+    (rf"\b(?:nearest|closest) (?:to )?the {_SIDE}(?: side| end| edge)?"
+     r"(?: of the (?:image|picture|frame|view|table))?\b", r"furthest to the \1"),
     # up/down in the picture: the far side of a table is at the top of the image
     (r"\b(?:that is |located |placed |sitting |lying |standing )?(?:at|in|on|near) the (?:very )?top(?: of the (?:image|picture|frame|view|screen|table))?\b(?! of)",  # noqa: E501
      "furthest from the camera"),
@@ -399,6 +479,9 @@ _CONTRACTIONS = [(r"\bthat's\b", "that is"), (r"\bit's\b", "it is"), (r"\bwhat's
                  (r"\bfae\b", "from"), (r"\btae\b", "to"), (r"\bye\b", "you"), (r"\b(\w+)in'(?!\w)", r"\1ing"),
                  (r"(?<!\w)o'(?!\w)", "of"), (r"(?<!\w)'em\b", "them"), (r"\bcam\b", "camera"),
                  (rf"\bthat is no (?=(?:{'|'.join(COLORS + SIZES)})\b)", "that is not "),
+                 # "at the box's left" is left of the box (before the possessive below drops the "'s")
+                 (rf"\b(?:at|on|to) ((?:the |a )?(?:(?:{'|'.join(COLORS + SIZES)}) )*(?:{_NOUNS}))'s (left|right)\b",
+                  r"\2 of \1"),
                  # a possessive names its owner: "the mug's handle" is the mug ("mug's" was unknown)
                  (rf"\b({_NOUNS})'s\b", r"\1"),
                  # speech recognisers: homophones and split words around the slots ("the cup to the write of the
