@@ -343,3 +343,41 @@ def test_english_of_other_first_languages_set_j():
     }
     for said, meant in cases.items():
         assert meaning(said) == meaning(meant), (said, normalize_words(said, VOCAB))
+
+
+def test_requests_inside_context_set_m():
+    """Blind set M (requests wrapped in what people say around them) on arrival: "Sorry, I was unclear
+    before: ..." reached the model as "in front of ...", "drop them in the crate" as "in the box" (another
+    object), "we can take a break" as "can" (a shape), "Right, so, ..." as the side "right"."""
+    cases = {
+        "Sorry, I was unclear before: it's the red mug I want. Hold it up so I can see it.": "the red mug",
+        "Sorry, I was unclear before. I meant the cup on the ball's left; place it on the tray.":
+            "the cup left of the ball",
+        "For the inventory, could you pick all the red cubes and drop them in the crate?": "all the red cubes",
+        "Now please gather up every single object; after that we can take a break.": "all the objects",
+        "Right, so, for this next step, the blue ball \u2014 grab that, then wait.": "the blue ball",
+        "We're sorting things today, so start by picking up the small can.": "the small can",
+        "I need to weigh it \u2014 grab the mug that's second from the left.": "the second mug from the left",
+        "Good work so far. Counting from the left, take the third cup and place it on the tray.":
+            "the third cup from the left",
+        "We're tidying up; going right to left, please take the second cube, and after that we're done.":
+            "the second cube from the right",
+    }
+    for said, meant in cases.items():
+        assert meaning(said) == meaning(meant), (said, normalize_words(said, VOCAB))
+    # "before" still places an object before another, and a request that acts on another object is kept
+    assert meaning("the cup before the red box") == meaning("the cup in front of the red box")
+    assert meaning("the cup, then the ball") != meaning("the cup")
+
+
+def test_referring_expression_annotations_set_l():
+    """Blind set L (RefCOCO-style annotations) on arrival: "below"/"above" another object, "top cube",
+    "bottom cube", "infront of" and "not red thing" were lost."""
+    cases = {"mug below large blue box": "the mug in front of the large blue box",
+             "mug above ball": "the mug behind the ball", "bottom cube": "the nearest cube",
+             "top red cube": "the farthest red cube", "mug infront of ball": "the mug in front of the ball",
+             "not red thing": "the thing that is not red", "biggest one of the red cubes": "the largest red cube"}
+    for said, meant in cases.items():
+        assert meaning(said) == meaning(meant), (said, normalize_words(said, VOCAB))
+    # stacking words are still dropped, not read as near/far
+    assert "front" not in normalize_words("the ball under the box", VOCAB)

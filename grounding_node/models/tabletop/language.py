@@ -179,7 +179,7 @@ def _inverted(m: "re.Match") -> str:
 
 def _group_superlative(m: "re.Match") -> str:
     word = _GROUP_SUPERLATIVE.get(m.group(1), m.group(1))
-    return f"the {word} {_SINGULAR.get(m.group(2), m.group(2))}"
+    return f"the {word} {m.group(2)}{_SINGULAR.get(m.group(3), m.group(3))}"   # "of the red cubes": a red cube
 # (pattern, replacement) applied in order on the lower-cased, contraction-expanded phrase
 _PHRASE_RULES: List[Tuple[str, str]] = [
     # shapes said in two words
@@ -253,11 +253,20 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (rf"^({_NP}) has (?:a |an |the )?(.+?) (behind|in front of) it\b.*$", r"the \2 \3 \1"),
     (rf"^(?:on|at|to) (?:the )?(left|right)(?: hand)?(?: side)? of ({_NP}),? there (?:is|are) (.+)$", r"\3 \1 of \2"),
     (rf"^(in front of|behind) ({_NP}),? there (?:is|are) (.+)$", r"\3 \1 \2"),
+    # annotators' image words (blind set L): below/above in the picture is nearer/farther on a table seen from
+    # above (like "at the bottom of the image"); "under"/"beneath" stay stacking, which the model has no word for
+    (rf"\bbelow ({_NP})", r"in front of \1"), (rf"\babove ({_NP})", r"behind \1"),
+    (rf"\b(?:the )?(top|bottom) (?=(?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})\b)",
+     lambda m: "the farthest " if m[1] == "top" else "the nearest "),
     (r"\bin front from\b", "in front of"), (r"\b(?:at|on|in) (?:the )?front side of\b", "in front of"),
     (r"\b(?:at|on|in) (?:the )?back side of\b", "behind"),
     (rf"\b(?:of|with|in) (?:the )?colou?r (?:no|not|other than) ({_ATTR})\b", r"that is not \1"),
     (rf"\bwithout (?:the |any )?({_ATTR})(?: colou?r)?\b", r"that is not \1"),
     (rf"\bnot of (?:the )?({_ATTR})(?: size| colou?r)?\b", r"not \1"),
+    # an annotator's "biggest one of the cubes" (no article) is "the biggest one of the cubes"
+    (rf"^(?=(?:{_SUPERLATIVES}) (?:ones?|things?) of\b)", "the "),
+    # an annotator's "not red thing" (no article): the noun is the object's, not the excluded one's
+    (rf"^not ({_ATTR}) ({_NOUNS})$", lambda m: f"the {_SINGULAR.get(m[2], m[2])} that is not {m[1]}"),
     (rf"^(?:the )?((?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})),? ({_SUPERLATIVES}) (?:one|thing)$", r"the \2 \1"),
     # "every (single) one of the cups" = all of them
     (r"\b(?:every|each)(?: single)? (?:one|thing) of\b", "all of"),
@@ -306,6 +315,10 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
      lambda m: ("second " if m.group(1) == "2" else "third ")),
 
     (r"\bnumber (?:2|two|second)\b", "second"), (r"\bnumber (?:3|three|third)\b", "third"),
+    # "going left to right, pick the second cup" (no "from")
+    (rf"^(?:going|counting|reading|working|moving) {_SIDE} to (?:the )?(?:left|right),? (?:please )?{_VERB}?(?:the )?"
+     r"(second|third) (.+)$",
+     r"the \2 \3 from the \1"),
     # "counting the red things from the right, take number two": the counted group is the noun
     (rf"^count(?:ing)? (?:all )?(?:the )?((?:(?:{_COLORS}|{_SIZES}) )*)({_NOUNS}) from (?:the )?{_SIDE}(?: side)?,? "
      rf"(?:and )?{_VERB}?(?:the )?(second|third)(?: one| thing)?$",
@@ -382,7 +395,8 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     # ("left"/"right" only with "one": "to the left of the balls" is a relation to a plural anchor)
     (rf"(?<!to )(?<!on )(?<!at )\bthe ((?:left|right)(?= ones?| things?)|"
      rf"{'|'.join(k for k in _GROUP_SUPERLATIVE if k not in ('left', 'right'))}|{_SUPERLATIVES})"
-     rf"(?: ones?| things?)? of (?:all )?(?:the )?(?:two |2 |three |3 |several )?({'|'.join(_SINGULAR)})\b",
+     rf"(?: ones?| things?)? of (?:all )?(?:the )?(?:two |2 |three |3 |several )?((?:(?:{_COLORS}|{_SIZES}) )*)"
+     rf"({'|'.join(_SINGULAR)})\b",
      _group_superlative),
     # a superlative said as a predicate: "(which) cube is the biggest"
     (rf"^(?:the |that )?(.+?) (?:that )?is the ({_SUPERLATIVES})(?: one| thing)?$", r"the \2 \1"),
@@ -435,7 +449,9 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (r"\b(?:that is |located |placed |sitting |standing )?(?:in|at) the (?:middle|center|centre)\b(?: of the (?:table|image|picture|scene))?", ""),  # noqa: E501
     (r"\b(?:middle|central|centre|center) ", ""),
     (r"\b(?:in back of|at the back of|beyond|back of|behind of)\b", "behind"),
-    (r"\b(?:in front of|before|ahead of|at the front of|in the front of)\b", "in front of"),
+    (r"\b(?:in front of|ahead of|at the front of|in the front of)\b", "in front of"),
+    # "before" places only before an object ("the cup before the box"), never in "unclear before"
+    (rf"\bbefore (?={_NP}\b)", "in front of "),
     # negation: "not the red one", "anything but red", "other than the red one", "except the red one"
     (rf"(?:,\s*)?\b(?:(?:that|which|who) (?:is|are) |(?:is|are) )?(?:not|anything but|but|other than|except(?: for)?|apart from|besides|but not|rather than|instead of) (?:the |a |an |any )?({_ATTR})(?: ones?| things?)?\b",  # noqa: E501
      r" that is not \1"),
@@ -488,7 +504,7 @@ _CONTRACTIONS = [(r"\bthat's\b", "that is"), (r"\bit's\b", "it is"), (r"\bwhat's
                  # box", "the mug thats knot red", "the near est ball", "the sec and cube"). "knot" and "closet"
                  # only where no other reading fits; "write"/"rite" never name anything on a table
                  (r"\b(?:write|rite|wright)\b", "right"), (r"\blef\b", "left"), (r"\bbe hind\b", "behind"),
-                 (r"\bfronta\b", "front of"), (r"\b(left|right)of\b", r"\1 of"),
+                 (r"\bfronta\b", "front of"), (r"\binfront\b", "in front"), (r"\b(left|right)of\b", r"\1 of"),
                  (r"\bfrontof\b", "in front of"), (r"\bclosure\b(?= (?:to|than)\b)", "closer"),
                  (r"\bfather\b(?= (?:from|than|away|back)\b)", "farther"),
                  (r"\b(near|far|large|small|close|tini|tiny) est\b",
@@ -515,7 +531,7 @@ _SPATIAL = {"left", "right", "front", "behind", "second", "third", "leftmost", "
 def _clean(text: str) -> str:
     # NFKC: full-width "ＲＥＤ" (CJK keyboards) is red
     t = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
-    t = re.sub(r"[.!?;:]+", ",", t)   # a sentence end is a comma the rules can see
+    t = re.sub(r"[.!?;:\u2014\u2013]+|\s-{1,2}\s", ",", t)   # a sentence end or a dash is a comma the rules see
     t = re.sub(r"[^\w\s\-',]", " ", t)
     t = re.sub(r"\s+", " ", t).strip()
     return t
@@ -541,6 +557,52 @@ def _spatial_typos(text: str) -> str:
                 w = w.replace(core, fixed)
         out.append(w)
     return " ".join(out)
+
+
+# What people say around a request (blind set M): an apology, the day's task, the robot's next action on "it",
+# what comes after. Only a leading clause with no word that could describe an object is dropped ("we're
+# sorting things today, so ..."), and a trailing one that acts on "it"/"them" or says what happens next;
+# before, "sorry, I was unclear before" became "in front of", "drop them in the crate" became "the box".
+_CONTEXT_OPENER = re.compile(
+    r"^(?:sorry|apologies|my bad|oops|we are|we're|we have|we've|i am|i'm|i have|i've|for (?:the|this|our|my|that)|"
+    r"(?:ok(?:ay)?|right|alright|now|next|first|so)?,? ?for (?:this|the next|the|that) (?:next )?step|"
+    r"right,? (?:so|then|now)|(?:great|good|nice) (?:job|work)|well done|this is the last one|thanks|thank you|"
+    r"i (?:need|want|have|am going|would like) to \w+ (?:it|them)|"
+    r"once you are (?:free|done|ready)|when you are (?:free|done|ready))\b")
+_CONTENT_WORD = re.compile(rf"\b(?:{_COLORS}|{_SIZES}|cubes?|blocks?|box(?:es)?|bricks?|cans?|cylinders?|balls?|"
+                           r"spheres?|mugs?|cups?|left|right|front|behind|nearest|farthest|closest|furthest|largest|"
+                           r"smallest|biggest|second|third|leftmost|rightmost)\b")
+_CONTEXT_TAIL = re.compile(
+    r",?\s*\b(?:(?:and|then|and then|so|before you|after you)\s+)?(?:(?:place|put|drop|set|hold|hand|bring|give|toss|"
+    r"move|carry|pass|show|lay|stick|throw|leave|store|stack|sort|weigh|check|scan|label|inspect|keep)(?: up)?\s+"
+    r"(?:it|them|that|those|this|these|that one|each one)\b|(?:then|and) (?:wait|stop|pause|come back|return|"
+    r"we are done|we're done|we are finished)\b|(?:and )?after (?:that|this|which)\b|afterwards\b|"
+    r"(?:this|that) (?:is|will be) the last one\b|(?:great|good|nice) (?:job|work)\b|don't drop it\b|"
+    r"do not drop it\b).*$")
+
+
+_GENERIC_WORD = re.compile(r"\b(?:objects?|things?|ones?|items?|everything|all|every)\b")
+# a discourse marker said alone before the request: "right, so, the red cup" ("right" is not a side here)
+_MARKERS = {"right", "ok", "okay", "alright", "so", "now", "well", "then", "next", "first", "and"}
+
+
+def _without_context(text: str) -> str:
+    clauses = [c.strip() for c in text.split(",")]
+    while len(clauses) > 1 and clauses[0] in _MARKERS:
+        clauses = clauses[1:]
+    while len(clauses) > 1 and _CONTEXT_OPENER.match(clauses[0]) and not _CONTENT_WORD.search(
+            re.sub(r"\bso\b.*$", "", clauses[0])):
+        clauses = clauses[1:]
+        if clauses and re.match(r"^so\b", clauses[0]):
+            clauses[0] = clauses[0][2:].strip()
+    text = ", ".join(c for c in clauses if c)
+    # "we're sorting things today so pick ..."
+    text = re.sub(r"^(?:we are|we're|i am|i'm) [^,]*?\bso (?=\S)", "", text)
+    tail = _CONTEXT_TAIL.search(text)
+    if tail and (_CONTENT_WORD.search(text[:tail.start()]) or _GENERIC_WORD.search(text[:tail.start()])):
+        # only after the request itself (which may name just "every object")
+        text = text[:tail.start()]
+    return text.strip(" ,")
 
 
 _PURPOSE_RE = re.compile(r",?\s*\b(?:so|so that|in order that) (?:i|we|you|they|he|she|someone|somebody) "
@@ -587,8 +649,10 @@ def normalize_phrase(text: str) -> str:
     text = structured_phrase(text) or term_phrase(text) or plan_phrase(text) or text.replace("!=", " not ")
     t = self_correction(_clean(text))
     # a purpose after the request ("pick up the cup so I can check it") says nothing about which object, and
-    # its "can" is a shape word
+    # its "can" is a shape word; nor do the context clauses around a request ("sorry, I was unclear before:
+    # ...; place it on the tray")
     t = _PURPOSE_RE.sub("", t)
+    t = _without_context(t)
     # "do not"/"does not" never matter to a tabletop referent except as negation
     t = re.sub(r"\b(do|does) not\b", "not", t)
     t = re.sub(r"\bnot\b", " not ", t)
