@@ -379,5 +379,9 @@ def test_referring_expression_annotations_set_l():
              "not red thing": "the thing that is not red", "biggest one of the red cubes": "the largest red cube"}
     for said, meant in cases.items():
         assert meaning(said) == meaning(meant), (said, normalize_words(said, VOCAB))
+    # "non-red cube" without its article reached the model as a wording it never saw ("the non-red cube" is
+    # the generator's): set L's negations scored 82.5 % and set F's 90.3 % until the article was restored
+    assert normalize_words("non-red cube", VOCAB) == normalize_words("the non-red cube", VOCAB) == [
+        "the", "non", "red", "cube"]
     # stacking words are still dropped, not read as near/far
     assert "front" not in normalize_words("the ball under the box", VOCAB)

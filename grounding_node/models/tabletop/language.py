@@ -458,6 +458,7 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (rf"\b(?:that|which) is (?:a )?(?:different|another) (?:colou?r|size) (?:than|from|to) (?:the )?({_ATTR})(?: ones?)?\b",  # noqa: E501
      r"that is not \1"),
     (rf"\bnon ?-? ?({_ATTR})\b", r"non \1"),
+    (rf"^non ({_ATTR}) ", r"the non \1 "),   # an annotator's "non-red cube": the article the model read it with
     # "neither red nor blue": the model takes one excluded attribute; the first is kept
     (rf"\b(?:that is |which is |is )?neither ({_ATTR}) nor {_ATTR}\b", r"that is not \1"),
     (r"(\b(?:in front of|closer than)\b.+?),? (?:the (?:one|thing) |that is |which is )?(?:(?:closer|nearer) to "
