@@ -151,15 +151,25 @@ class TabletopBackend(GroundingBackend):
                 crops = crops_tensor(box_crops(rgb, lb.to_frame(boxes.float().cpu().numpy()), self.cfg.crop_size))
                 crops = crops[None].to(self.device, self.dtype)
             tokens = self.model.candidate_tokens(feats, cells[None], boxes[None].to(det.dtype), measured, crops)
-            words = encode_phrases(phrases, self.cfg.vocab, self.cfg.max_words).to(self.device)
+            # a plural negation is scored as its halves (`PhraseReading.any_of`, `none_of`), in the same batch
+            spans, queries = [], []
+            for phrase in phrases:
+                r = self.reading(phrase)
+                parts = (*r.any_of, r.none_of) if r.any_of else (phrase,)
+                spans.append((len(queries), len(parts)))
+                queries.extend(parts)
+            words = encode_phrases(queries, self.cfg.vocab, self.cfg.max_words).to(self.device)
             p = words.shape[0]
             mask = torch.ones(p, tokens.shape[1], dtype=torch.bool, device=self.device)
             cand_boxes = boxes[None].to(det.dtype).expand(p, -1, -1)
             logits = self.model.score(tokens.expand(p, -1, -1), mask, words, cand_boxes)  # one batch
-            scores = torch.sigmoid(logits.float()).cpu().numpy()
+            query_scores = torch.sigmoid(logits.float()).cpu().numpy()
+        scores = [query_scores[start] if n == 1 else
+                  np.minimum(query_scores[start:start + n - 1].max(axis=0), 1.0 - query_scores[start + n - 1])
+                  for start, n in spans]
         boxes_1024 = boxes_to_1024(boxes, lb)
         out: List[List[Detection]] = []
-        for i in range(p):
-            order = np.argsort(-scores[i])
-            out.append([Detection(tuple(float(v) for v in boxes_1024[k]), float(scores[i, k])) for k in order])
+        for s in scores:
+            order = np.argsort(-s)
+            out.append([Detection(tuple(float(v) for v in boxes_1024[k]), float(s[k])) for k in order])
         return out
