@@ -389,3 +389,41 @@ def test_referring_expression_annotations_set_l():
         "the", "non", "red", "cube"]
     # stacking words are still dropped, not read as near/far
     assert "front" not in normalize_words("the ball under the box", VOCAB)
+
+
+def test_zero_based_indices_count_from_zero():
+    """On the last session's code "index 2 from the left (zero-based)" read as the second cup (the base was
+    dropped: a wrong object), "index 1 ... (0-based)", `index=0` and "cup[0] from left" were refused with the
+    untrue reason "counts no further than the third", and "the zeroth cup from the left" was grounded as "the
+    cup from the left". A stated zero base shifts every index by one; a 0 can only be zero-based."""
+    _assert_reads_as({
+        "index 2 from the left (zero-based)": "the third thing from the left",
+        "the cup at index 1 from the left (0-based)": "the second cup from the left",
+        "cup at index 0 from the right, 0-indexed": "the rightmost cup",
+        "pick(object='cup', index=0, from='left')": "the leftmost cup",
+        "select: cup | index: 0 | from: right": "the rightmost cup",
+        "cup[0] from left": "the leftmost cup",
+        "the zeroth cup from the left": "the leftmost cup",
+        "the cup at index 1 from the left": "the leftmost cup",
+        "position 1 from the right, cube": "the rightmost cube",
+        "the cup at index 2 from the left (1-based)": "the second cup from the left",
+    }, exact=True)
+    # a zero-based index past the model's third is still refused, with the true reason
+    from grounding_node.models.tabletop.language import read_phrase
+
+    assert "third" in read_phrase("the cup at index 3 from the left (zero-based)", VOCAB).refusal
+    assert read_phrase("the cup at index 2 from the left (zero based)", VOCAB).refusal == ""
+
+
+def test_which_questions_ask_for_every_match():
+    """"which cups are blue?" reached the model as "all the cups is blue" and "are any of the cups blue?" as
+    "all is the of the cups blue"; "which of the cups is blue?" (one cup) as a plural."""
+    _assert_reads_as({
+        "which cups are blue?": "all the blue cups",
+        "which balls are large?": "all the large balls",
+        "which of the cubes are small and red?": "all the small red cubes",
+        "are any of the cups blue?": "all the blue cups",
+        "are there any blue cups?": "all the blue cups",
+        "which of the cups is blue?": "the blue cup",
+        "which one of the balls is green": "the green ball",
+    }, exact=True)

@@ -182,6 +182,16 @@ def _group_superlative(m: "re.Match") -> str:
     word = _GROUP_SUPERLATIVE.get(m.group(1), m.group(1))
     return f"the {word} {m.group(2)}{_SINGULAR.get(m.group(3), m.group(3))}"   # "of the red cubes": a red cube
 # (pattern, replacement) applied in order on the lower-cased, contraction-expanded phrase
+_PLURAL_ALT = "|".join(PLURALS)
+_ATTRS = rf"((?:(?:{_COLORS}|{_SIZES})(?:,? and|,)? )*(?:{_COLORS}|{_SIZES}))"
+
+
+def _attrs(said: str) -> str:
+    """"small and red", "red, small" -> "small red": the size before the colour, as the generator says it."""
+    words = [w for w in re.split(r"[ ,]+", said) if w and w != "and"]
+    return " ".join(sorted(words, key=lambda w: w not in SIZES))
+
+
 _PHRASE_RULES: List[Tuple[str, str]] = [
     # shapes said in two words
     (r"\b(?:flat|rectangular|oblong) (?:block|cube)(s?)\b", r"brick\1"), (r"\btin (cans?)\b", r"\1"),
@@ -296,6 +306,14 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     # "whichever mug is closest to the camera"
     (r"^(?:whichever|which ever|whatever|which) (.+?) is (?=(?:closest|nearest|farthest|furthest|biggest|largest|"
      r"smallest|tiniest|leftmost|rightmost)\b)", r"the \1 "),
+    # "which cups are blue?", "are any of the cups blue?", "are there any blue cups?": every match; "which of
+    # the cups is blue?": the one
+    (rf"^(?:which|what) ({_PLURAL_ALT}) (?:are|is) {_ATTRS}$", lambda m: f"all the {_attrs(m[2])} {m[1]}"),
+    (rf"^are (?:any|some|all) (?:of )?(?:the )?({_PLURAL_ALT}) {_ATTRS}$", lambda m: f"all the {_attrs(m[2])} {m[1]}"),
+    (rf"^are there (?:any|some) {_ATTRS} ({_PLURAL_ALT})$", lambda m: f"all the {_attrs(m[1])} {m[2]}"),
+    (rf"^(?:which|what) of the ({_PLURAL_ALT}) are {_ATTRS}$", lambda m: f"all the {_attrs(m[2])} {m[1]}"),
+    (rf"^(?:which|what)(?: one)? of the ({_PLURAL_ALT}) is {_ATTRS}$",
+     lambda m: f"the {_attrs(m[2])} {NOUNS[PLURALS.index(m[1])]}"),
     # "which ones are mugs": all of them
     (r"^(?:which|what) (?:ones|things|objects|items) (?:are|is) (.+)$", r"all the \1"),
     # "then" typed for "than" after a comparison; "right side from the box"
@@ -311,9 +329,10 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (r"\bwhich\b", "that"), (r"\bwho\b", "that"),
     (r"\b1st\b", "first"), (r"\b2nd\b", "second"), (r"\b3rd\b", "third"),
     # terse planner text: "PICK cup #2 FROM LEFT", "cup at index 2 from the left (1-based)", "PICK cup LEFTOF box"
-    (r"\b(?:at |in )?(?:index|position|rank|place|slot)(?: number| no)? (2|3)\b", r"\1"), (r"\b(?:1|one) based\b", ""),
-    (r"\b(2|3) (?=(?:counting |starting )?from (?:the )?(?:left|right)\b)",
-     lambda m: ("second " if m.group(1) == "2" else "third ")),
+    (r"\b(?:at |in )?(?:index|position|rank|place|slot)(?: number| no)? (1|2|3)\b", r"\1"),
+    (r"\b(?:1|one) based\b", ""),
+    (r"\b(1|2|3) (?=(?:counting |starting )?from (?:the )?(?:left|right)\b)",
+     lambda m: ("first ", "second ", "third ")[int(m.group(1)) - 1]),
 
     (r"\bnumber (?:2|two|second)\b", "second"), (r"\bnumber (?:3|three|third)\b", "third"),
     # "going left to right, pick the second cup" (no "from")
@@ -332,14 +351,14 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     # "from the left, the second ball" / "counting from the left, the third cube"
     (rf"^(?:the )?(?:counting|starting|going)? ?from (?:the )?{_SIDE}(?: side)?,? (?:the )?(second|third) (.+)$",
      r"the \2 \3 from the \1"),
-    (rf"^(?:the )?(second|third) from (?:the )?{_SIDE}(?: side)?,? (?:the )?(.+)$", r"the \1 \3 from the \2"),
+    (rf"^(?:the )?(first|second|third) from (?:the )?{_SIDE}(?: side)?,? (?:the )?(.+)$", r"the \1 \3 from the \2"),
     (r"^(second|third) (?!from\b)", r"the \1 "),   # "third cup from the right": the generator's article
     # "cube number two from left" (no article, the ordinal after the noun): the generator's order
-    (rf"^((?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})) (?:that is |which is )?(second|third)(?: one| thing)? "
+    (rf"^((?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})) (?:that is |which is )?(first|second|third)(?: one| thing)? "
      rf"(?:counting |starting |going )?from (?:the )?{_SIDE}(?: side| end| edge)?$", r"the \2 \1 from the \3"),
     # "the second-leftmost cube", "the ball (that is) second from the right": the ordinal before the noun
     (rf"\b(second|third)[ -]{_SIDE}[ -]?most (.+)$", r"\1 \3 from the \2"),
-    (rf"\bthe (.+?) (?:that is |which is )?(second|third)(?: one| thing)? (?:counting |starting |going )?from (?:the )?{_SIDE}(?: side| end| edge)?\b",  # noqa: E501
+    (rf"\bthe (.+?) (?:that is |which is )?(first|second|third)(?: one| thing)? (?:counting |starting |going )?from (?:the )?{_SIDE}(?: side| end| edge)?\b",  # noqa: E501
      r"the \2 \1 from the \3"),
     (rf"\b(second|third) (.+?) (?:counting |starting |going )?(?:from|on|at) (?:the )?{_SIDE}(?: side| end| edge)?\b",
      r"\1 \2 from the \3"),
@@ -646,6 +665,26 @@ def self_correction(text: str) -> str:
     return out
 
 
+_ZERO_BASE_RE = re.compile(r",? ?\b(?:(?:0|zero) (?:based|indexed)|(?:indexed|indexing|counting|numbered|starting) "
+                           r"(?:from|at) (?:0|zero))\b,?")
+_INDEX_RE = re.compile(r"\b((?:index|position|slot|rank|place)(?: number| no)? )?(\d+)\b"
+                       r"(?=( (?:counting |starting )?from (?:the )?(?:left|right)\b)?)")
+
+
+def _zero_based(t: str) -> str:
+    """"index 2 from the left (zero-based)" -> "index 3 from the left": a stated zero base shifts each index
+    by one, and an index 0 can only be zero-based ("cup[0] from left", "the zeroth cup"). Without this the base
+    was dropped and index 2 read as the second (a wrong object)."""
+    t, marked = _ZERO_BASE_RE.subn(" ", t)
+    t = re.sub(r"\bzeroth\b", "first", t)
+
+    def shift(m: re.Match) -> str:
+        if not (m[1] or m[3]) or not (marked or m[2] == "0"):
+            return m[0]
+        return f"{m[1] or ''}{int(m[2]) + 1}"
+    return re.sub(r"\s+", " ", _INDEX_RE.sub(shift, t)).strip()
+
+
 def normalize_phrase(text: str) -> str:
     """Everyday phrase -> canonical wording (a string; unknown words are kept here, see `normalize_words`)."""
     text = structured_phrase(text) or term_phrase(text) or plan_phrase(text) or text.replace("!=", " not ")
@@ -662,6 +701,7 @@ def normalize_phrase(text: str) -> str:
     for pat, rep in _CONTRACTIONS_C:
         t = pat.sub(rep, t)
     t = re.sub(r"\s+", " ", t.replace("-", " ")).strip()
+    t = _zero_based(t)
     t = _spatial_typos(t)
     # speech: hesitations anywhere, and a word or two said twice ("the the", "behind the um behind the")
     t = re.sub(r"\s+", " ", re.sub(r"\b(?:um+|uh+|erm?|hmm+|ah+|lah|leh|lor|hor)\b,?", " ", t)).strip()

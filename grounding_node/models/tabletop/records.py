@@ -32,7 +32,8 @@ HEAD_KEYS = RECORD_HEAD_KEYS   # the command parser keeps a record's fields toge
 # fields that say what to do, not which object: their value is not a word of the request
 _VERB_KEYS = {"action", "task", "verb", "command", "skill", "op", "operation", "behavior", "behaviour", "goal_type",
               "mode", "gripper", "frame", "speed", "approach"}
-_ORDINAL_WORDS = {"1": "first", "one": "first", "first": "first", "1st": "first", "2": "second", "two": "second",
+_ORDINAL_WORDS = {"0": "first", "zeroth": "first",   # a 0 can only be a zero-based index
+                  "1": "first", "one": "first", "first": "first", "1st": "first", "2": "second", "two": "second",
                   "second": "second", "2nd": "second", "3": "third", "three": "third", "third": "third",
                   "3rd": "third"}
 # "distance_to_camera == min", "size == max", "x == min": a comparison that names an extreme
