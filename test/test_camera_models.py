@@ -74,9 +74,9 @@ class Case:
     def full_res_pixel(self, pts: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Where the sensor sees points (N, 3): the ground truth."""
         X, Y, Z = pts[:, 0], pts[:, 1], pts[:, 2]
-        if self.rectified:
-            fx, fy, cx, cy, tx = self.P
-            return (fx * X + tx) / Z + cx, fy * Y / Z + cy
+        if self.rectified:   # points in the image's own frame: a stereo camera's Tx plays no part
+            fx, fy, cx, cy, _ = self.P
+            return fx * X / Z + cx, fy * Y / Z + cy
         fx, fy, cx, cy = self.K
         x, y = X / Z, Y / Z
         if self.model == "equidistant":
@@ -387,3 +387,25 @@ def test_yaml_loader_reads_distortion_and_projection(tmp_path, case):
     (tmp_path / "info.yaml").write_text(yaml.safe_dump(dump))
     binned = load_camera_info(tmp_path / "info.yaml", rectified=exact.rectified)
     assert binned == exact.intrinsics().scaled(exact.size[0] // 2, exact.size[1] // 2)
+
+
+def test_the_right_camera_of_a_stereo_pair_gives_points_in_its_own_frame():
+    """The node stamps a position with the image's frame_id, so the point must be in that camera's optical
+    frame. P's Tx (= -fx' * baseline) places the right camera in the *first* camera's frame (CameraInfo docs);
+    back-projecting with it (image_geometry's formula) put a point on the right camera's own axis at
+    (0.12, 0, 1) for a 12 cm baseline, labelled with the right camera's frame (found by an adversarial script).
+    Analytic: the pixel at the principal point, 1 m deep, is (0, 0, 1) in the right camera's frame."""
+    fx, cx, cy, baseline = 700.0, 639.5, 359.5, 0.12
+    p = [fx, 0, cx, -fx * baseline, 0, fx, cy, 0, 0, 0, 1, 0]
+    intr = Intrinsics.from_calibration([fx, 0, cx, 0, fx, cy, 0, 0, 1], 1280, 720, p=p, rectified=True)
+    np.testing.assert_allclose(backproject([cx], [cy], [1.0], intr), [[0.0, 0.0, 1.0]], atol=1e-12)
+    np.testing.assert_allclose(backproject([cx + 70.0], [cy - 35.0], [2.0], intr), [[0.2, -0.1, 2.0]], atol=1e-12)
+    np.testing.assert_allclose(project([[0.2, -0.1, 2.0]], intr), [[cx + 70.0, cy - 35.0]], atol=1e-9)
+
+
+def test_a_subnormal_focal_length_is_invalid():
+    """fx = fy = 1e-320 passed `is_valid` (finite and > 0) and the node published positions of -inf with
+    has_position true (found by an adversarial script). A focal length must be usable: 1 / f finite."""
+    for f in (1e-320, 1e-300, 0.0, -5.0):
+        assert not Intrinsics.from_calibration([f, 0, 320, 0, f, 240, 0, 0, 1], 640, 480).is_valid(), f
+    assert Intrinsics.from_calibration([0.5, 0, 320, 0, 0.5, 240, 0, 0, 1], 640, 480).is_valid()

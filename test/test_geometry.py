@@ -203,8 +203,8 @@ def test_inside_box_is_exact_for_cubes_and_cylinder_boxes(half):
         assert not inside_box(centre + R @ (np.array(half) * 1.2), c)   # beyond a corner
 
 
-def test_large_roi_read_on_a_subgrid_matches_the_full_roi_on_a_tilted_plane():
-    """Boxes whose ROI exceeds MAX_ESTIMATE_PIXELS are read every k-th row/column (cost bounded); on a tilted
+def test_large_roi_read_on_a_sample_matches_the_full_roi_on_a_tilted_plane():
+    """Boxes whose ROI exceeds MAX_ESTIMATE_PIXELS are read on a jittered grid (cost bounded); on a tilted
     plane the median position must match the full-ROI median (computed here with roi_points, stride 1)."""
     from grounding_node.geometry.depth import MAX_ESTIMATE_PIXELS, roi_points
 
@@ -215,6 +215,33 @@ def test_large_roi_read_on_a_subgrid_matches_the_full_roi_on_a_tilted_plane():
     box = [200.0, 100.0, 1000.0, 650.0]                            # ROI 400x275 px > the cap
     est = estimate_object_3d(depth, box, intr, (w, h), roi_fraction=0.5, encoding="32FC1")
     full, n = roi_points(depth, box, intr, (w, h), roi_fraction=0.5, encoding="32FC1")
-    assert n > MAX_ESTIMATE_PIXELS
+    assert n == len(full) > MAX_ESTIMATE_PIXELS
     assert np.abs(est.position - np.median(full, axis=0)).max() < 1e-3
-    assert abs(est.n_valid - n) <= 0.05 * n and est.valid_fraction == 1.0
+    assert est.n_valid == n and est.valid_fraction == 1.0
+
+
+@pytest.mark.parametrize("offset", [0, 1])
+@pytest.mark.parametrize("side", [60, 130, 200, 400, 800])
+def test_depth_valid_on_a_regular_grid_is_read_for_every_box_size(side, offset):
+    """Depth registered up to twice its resolution is valid on every second row and column (25 %). The old
+    sub-grid read of large ROIs (every k-th row and column) aliased with that pattern: a 130x130 box read only
+    holes (no position, "too few valid pixels") and a 400x400 box only valid pixels (valid_fraction 1.0),
+    flipping with a one-pixel shift of the box (found by an adversarial script)."""
+    w, h = 1280, 960
+    intr = Intrinsics(1000.0, 1000.0, 639.5, 479.5, w, h)
+    depth = np.zeros((h, w), np.uint16)
+    depth[1::2, 1::2] = 1000
+    x0 = y0 = 200 + offset
+    box = [x0, y0, x0 + side, y0 + side]
+    est = estimate_object_3d(depth, box, intr, (w, h), encoding="16UC1")
+    assert est.has_position
+    assert est.valid_fraction == pytest.approx(0.25, abs=0.02)
+    # analytic: the ROI's centre pixel back-projected at 1 m (the median of a symmetric grid is its centre
+    # to within one grid step, 2 px = 2 mm at f = 1000)
+    cx = (x0 + side / 2 - 0.5 - intr.cx) / intr.fx
+    cy = (y0 + side / 2 - 0.5 - intr.cy) / intr.fy
+    np.testing.assert_allclose(est.position, [cx, cy, 1.0], atol=2.5e-3)
+    from grounding_node.geometry.depth import roi_slices
+
+    v0, v1, u0, u1 = roi_slices(box, 0.5, (w, h), (w, h))
+    assert abs(est.n_valid - (v1 - v0) * (u1 - u0) / 4) <= 0.02 * (v1 - v0) * (u1 - u0)

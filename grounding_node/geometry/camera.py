@@ -5,7 +5,7 @@ Pixel convention (ROS/OpenCV): pixel (u, v) has its centre at integer (u, v); th
 
 An `Intrinsics` always describes the pixel grid of the image it is used with (the *published* image): when
 a CameraInfo carries a region of interest (ROI) or binning, or when the image is rectified and P applies,
-`Intrinsics.from_calibration` folds all of that into (fx, fy, cx, cy, tx, ty) once, so that the hot path
+`Intrinsics.from_calibration` folds all of that into (fx, fy, cx, cy) once, so that the hot path
 (`backproject` on thousands of depth pixels) never has to think about it. Distortion (when not rectified)
 acts on normalised coordinates, so it is unchanged by ROI, binning and `scaled`: those only touch the
 pinhole part, which keeps all three exact with distortion.
@@ -34,6 +34,9 @@ DISTORTION_MODELS = (PLUMB_BOB, RATIONAL_POLYNOMIAL, EQUIDISTANT)
 _CV_LENGTHS = (4, 5, 8, 12, 14)     # the coefficient counts cv2.undistortPoints/projectPoints accept
 _NEWTON_STEPS = 4                   # at most, after OpenCV's estimate (quadratic convergence: 1-2 usually)
 _RESIDUAL_TOL_PX = 1e-3             # a back-projected pixel must re-project within this, else it is NaN
+# No lens has a focal length under a thousandth of a pixel (a 640-pixel-wide image would see 179.9 deg); a
+# smaller positive one is a driver bug, and fx = 1e-320 made every position -inf (an adversarial script)
+MIN_FOCAL_PX = 1e-3
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,9 @@ class Intrinsics:
     The six positional fields are the pinhole part. Optional fields:
     - `distortion_model`, `d`: lens distortion (see the module docstring); `d == ()` means none (an all-zero
       D is normalised to that, so the pinhole fast path needs no test of the values).
-    - `tx`, `ty`: P[0,3], P[1,3] of a rectified stereo camera (pixels x metres): the projection is
-      u = (fx X + tx) / Z + cx (image_geometry's formula); 0 for a mono camera.
+    - `tx`, `ty`: P[0,3], P[1,3] of a rectified stereo camera (pixels x metres): where the camera sits in the
+      first camera's frame (u = (fx X + tx) / Z + cx for X in that frame); 0 for a mono camera. Kept for
+      the record only: points are in the image's own frame (`backproject`), which needs no translation.
     - `rectified`: the pinhole part came from P (the image is rectified; no distortion).
     - `problems`: why this model may not match the image (unknown distortion model, P all zeros, ...);
       not part of equality. The node should log them.
@@ -154,10 +158,10 @@ class Intrinsics:
         return bool(self.d)
 
     def is_valid(self) -> bool:
-        """Finite with positive focal lengths and size; an all-zero K (uncalibrated driver) is invalid, and so
-        is a non-finite D or P translation (they would make every 3D position NaN)."""
+        """Finite with usable focal lengths (>= MIN_FOCAL_PX) and a size; an all-zero K (uncalibrated driver) is
+        invalid, and so is a non-finite D or P translation (they would make every 3D position NaN)."""
         vals = (self.fx, self.fy, self.cx, self.cy, self.tx, self.ty) + self.d
-        return (all(math.isfinite(v) for v in vals) and self.fx > 0 and self.fy > 0
+        return (all(math.isfinite(v) for v in vals) and self.fx >= MIN_FOCAL_PX and self.fy >= MIN_FOCAL_PX
                 and self.width > 0 and self.height > 0)
 
     def scaled(self, new_width: int, new_height: int) -> "Intrinsics":
@@ -297,10 +301,12 @@ def undistort_normalized(u, v, intr: Intrinsics) -> Tuple[np.ndarray, np.ndarray
 def backproject(u, v, z, intr: Intrinsics) -> np.ndarray:
     """Pixel coordinates and depth (metres, along the optical axis) -> (N, 3) points in the optical frame.
 
-    Honours distortion (the pixel's ray is undistorted first; NaN rows for pixels without a valid ray) and a
-    rectified stereo camera's P translation (X = ((u - cx) z - tx) / fx, image_geometry's formula: the
-    point is then in the frame P projects from, the first camera of the pair). Without distortion this is
-    the plain pinhole formula with no OpenCV call (the per-box hot path).
+    Honours distortion (the pixel's ray is undistorted first; NaN rows for pixels without a valid ray). The
+    point is in the image's own optical frame, the frame the node stamps it with: a rectified stereo camera's
+    P translation (tx = -fx' * baseline for the right camera) is not applied. With it (image_geometry's
+    formula, until an adversarial script) the point came out in the first camera's frame, a baseline (12 cm
+    on a common stereo head) from where its frame_id said. Without distortion this is the plain pinhole
+    formula with no OpenCV call (the per-box hot path).
     """
     z = np.asarray(z, dtype=np.float64).reshape(-1)
     if intr.d:
@@ -308,9 +314,6 @@ def backproject(u, v, z, intr: Intrinsics) -> np.ndarray:
         return np.stack([x * z, y * z, z], axis=1)
     u = np.asarray(u, dtype=np.float64).reshape(-1)
     v = np.asarray(v, dtype=np.float64).reshape(-1)
-    if intr.tx or intr.ty:
-        return np.stack([((u - intr.cx) * z - intr.tx) / intr.fx, ((v - intr.cy) * z - intr.ty) / intr.fy, z],
-                        axis=1)
     return np.stack([(u - intr.cx) * z / intr.fx, (v - intr.cy) * z / intr.fy, z], axis=1)
 
 
@@ -319,8 +322,7 @@ def project(points, intr: Intrinsics) -> np.ndarray:
     (cv2.projectPoints / cv2.fisheye.projectPoints when there is distortion)."""
     p = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     if not intr.d:
-        return np.stack([(p[:, 0] * intr.fx + intr.tx) / p[:, 2] + intr.cx,
-                         (p[:, 1] * intr.fy + intr.ty) / p[:, 2] + intr.cy], axis=1)
+        return np.stack([p[:, 0] * intr.fx / p[:, 2] + intr.cx, p[:, 1] * intr.fy / p[:, 2] + intr.cy], axis=1)
     import cv2
 
     if len(p) == 0:
