@@ -53,3 +53,30 @@ def test_a_planners_record_split_by_semicolons_stays_one_phrase():
     assert parse_command("red mug; color: blue").phrases == ["red mug", "color: blue"]
     assert parse_command("object=mug\nexclude_color=red").phrases == ["object=mug; exclude_color=red"]
     assert parse_command("the red mug; the blue box").phrases == ["the red mug", "the blue box"]
+
+
+def test_a_tab_is_whitespace_not_a_control_character():
+    """An adversarial script: a tab inside a command was reported as "1 control character(s) removed"."""
+    parsed = parse_command("red\tmug;\tblue box\t")
+    assert parsed.phrases == ["red mug", "blue box"] and parsed.warnings == []
+
+
+def test_a_sequence_of_objects_is_one_phrase_per_object():
+    """"the cup, then the ball" reached the model as one phrase naming two objects (the tabletop model read
+    "the cup the ball" and grounded one of them, or neither). A planner's sequence is split into its
+    requests, in order, and the split is reported."""
+    cases = {
+        "the cup, then the ball": ["the cup", "the ball"],
+        "pick up the red mug and then the blue box": ["pick up the red mug", "the blue box"],
+        "first the red cup, then grab the blue ball, then the green cube":
+            ["first the red cup", "grab the blue ball", "the green cube"],
+        "the cube then a ball": ["the cube", "a ball"],
+    }
+    for text, phrases in cases.items():
+        parsed = parse_command(text)
+        assert parsed.phrases == phrases, text
+        assert any("split" in w for w in parsed.warnings), parsed.warnings
+    # not a sequence: "then" typed for "than", an action on the same object, a time
+    for text in ["the cup closer then the box", "the mug nearer then the ball", "pick up the cup then put it down",
+                 "pick up the cup, then place it in the bin", "and then", "then the ball"]:
+        assert parse_command(text).phrases == [text], text

@@ -55,3 +55,50 @@ def test_a_failing_phrase_warning_never_loses_the_grounding():
     result = ground_frame(backend, Frame(rgb=rgb), ["mug"], GroundingSettings(score_threshold=0.0))
     assert [o.phrase for o in result.objects] == ["mug"]
     assert any("phrase warnings failed: RuntimeError: notes broke" in w for w in result.warnings)
+
+
+def _one_box_result(intr):
+    rgb = np.zeros((480, 640, 3), np.uint8)
+    depth = np.full((480, 640), 1.0, np.float32)
+    backend = Scripted([[Detection((400.0, 400.0, 600.0, 600.0), 0.9)]])
+    return ground_frame(backend, Frame(rgb=rgb, depth=depth, intrinsics=intr), ["mug"], GroundingSettings())
+
+
+def test_camera_model_problems_reach_the_result_not_only_the_log():
+    """An adversarial script: with a CameraInfo ROI outside the calibrated image, or a distortion model the
+    node cannot honour, the result said has_position true with empty warnings; the reason was only in the
+    node's log, and there behind one throttle key shared with every other camera_info problem."""
+    from grounding_node.geometry import Intrinsics
+
+    k = [500, 0, 320, 0, 500, 240, 0, 0, 1]
+    roi = Intrinsics.from_calibration(k, 640, 480, roi=(600, 0, 200, 100))
+    unknown = Intrinsics.from_calibration(k, 640, 480, d=(0.1, 0.0, 0.0), distortion_model="kb8")
+    for intr, said in ((roi, "outside the calibrated"), (unknown, "kb8")):
+        result = _one_box_result(intr)
+        assert result.objects[0].has_position
+        assert any(said in w and "3D positions may be off" in w for w in result.warnings), result.warnings
+
+
+def test_an_invalid_camera_info_says_what_is_wrong():
+    """A CameraInfo of 0x0 with a valid K was reported as "K missing or all zeros"."""
+    from grounding_node.geometry import Intrinsics
+
+    cases = {(0, 0, 500.0): "size 0x0", (640, 480, 0.0): "all zeros", (640, 480, 1e-320): "focal length",
+             (640, 480, math.nan): "non-finite"}
+    for (w, h, f), said in cases.items():
+        intr = Intrinsics.from_calibration([f, 0, 320, 0, f, 240, 0, 0, 1], w, h)
+        assert not intr.is_valid()
+        warnings = _one_box_result(intr).warnings
+        assert any(said in x and "2D results only" in x for x in warnings), (said, warnings)
+
+
+def test_the_same_warning_is_given_once():
+    """An adversarial script: 4,000 phrases "a" gave 4,000 identical warnings in one result."""
+    class Warns(Scripted):
+        def phrase_warnings(self, phrases):
+            return [f"'{p}' not grounded: no object" for p in phrases]
+
+    rgb = np.zeros((480, 640, 3), np.uint8)
+    result = ground_frame(Warns([[]] * 500), Frame(rgb=rgb), ["a"] * 499 + ["b"], GroundingSettings())
+    assert result.warnings == ["'a' not grounded: no object", "'b' not grounded: no object"]
+    assert result.phrase_warnings == result.warnings

@@ -160,9 +160,20 @@ class Intrinsics:
     def is_valid(self) -> bool:
         """Finite with usable focal lengths (>= MIN_FOCAL_PX) and a size; an all-zero K (uncalibrated driver) is
         invalid, and so is a non-finite D or P translation (they would make every 3D position NaN)."""
+        return not self.invalid_reason()
+
+    def invalid_reason(self) -> str:
+        """Why `is_valid` is False, in words a user can act on; "" when it is valid."""
         vals = (self.fx, self.fy, self.cx, self.cy, self.tx, self.ty) + self.d
-        return (all(math.isfinite(v) for v in vals) and self.fx >= MIN_FOCAL_PX and self.fy >= MIN_FOCAL_PX
-                and self.width > 0 and self.height > 0)
+        if not all(math.isfinite(v) for v in vals):
+            return "non-finite values in K, D or P"
+        if self.fx == 0 and self.fy == 0:
+            return "K is all zeros (an uncalibrated driver)"
+        if self.fx < MIN_FOCAL_PX or self.fy < MIN_FOCAL_PX:
+            return f"focal length fx {self.fx:g}, fy {self.fy:g} is not a camera's (>= {MIN_FOCAL_PX:g} px)"
+        if self.width <= 0 or self.height <= 0:
+            return f"image size {self.width}x{self.height}"
+        return ""
 
     def scaled(self, new_width: int, new_height: int) -> "Intrinsics":
         """The same camera at another resolution. With pixel centres at integers, a coordinate maps as

@@ -2,7 +2,8 @@
 
 Syntax: one or more phrases separated by `;` or newlines; each is grounded on its own. A planner's record
 whose fields are separated the same way ("object=mug; exclude_color=red", "(pick ?obj) ; ?obj = the cup")
-stays one phrase: a field that does not name an object continues the record before it. The text comes from
+stays one phrase: a field that does not name an object continues the record before it. A sequence in one phrase
+("the cup, then the ball") is split into its requests, in order, with a warning. The text comes from
 a topic anyone can publish on, so it is sanitised here (length cap, control characters, undecodable bytes)
 and every change is reported as a warning the node logs and puts in diagnostics.
 """
@@ -15,7 +16,13 @@ from dataclasses import dataclass, field
 from typing import List, Union
 
 _SEPARATORS = re.compile(r"[;\n\r]+")
-_SPACES = re.compile(r"[ \t\f\v]+")
+# "the cup, then the ball": a sequence of requests in one phrase. Split where "then" is followed by a noun
+# phrase (after a request verb at most), not by an action on the same object ("then put it down") nor typed
+# for "than" after a comparison ("closer then the box").
+_THEN = re.compile(r"(?<=\w)(?<!er)(?<!\bmore)(?<!\bless),?\s+(?:and\s+)?then\s+(?=(?:(?:pick|grab|take|get|fetch|"
+                   r"lift|find|bring|select|choose|locate)(?:\s+up)?\s+)?(?:the|a|an|all|every|each|that|this|"
+                   r"those|these)\b)", re.IGNORECASE)
+_SPACES = re.compile(r"[ \t\f\v]+")   # a tab is whitespace, not a control character
 # Field keys that name the object a record asks for: such a field starts a new phrase ("object: mug; object:
 # box" asks for two things), any other field continues its record. The tabletop model's record reader
 # (models/tabletop/records.py) uses the same set.
@@ -85,7 +92,7 @@ def parse_command(raw: Union[str, bytes], max_length: int = 1000) -> ParsedComma
     cleaned_chars = []
     dropped = 0
     for ch in text:
-        if ch in "\n\r" or unicodedata.category(ch)[0] != "C":
+        if ch in "\n\r\t" or unicodedata.category(ch)[0] != "C":
             cleaned_chars.append(ch)
         else:
             dropped += 1
@@ -93,6 +100,12 @@ def parse_command(raw: Union[str, bytes], max_length: int = 1000) -> ParsedComma
     if dropped:
         warnings.append(f"{dropped} control character(s) removed from the command")
     text = "".join(cleaned_chars)
-    phrases = [_SPACES.sub(" ", p).strip() for p in _SEPARATORS.split(text)]
+    phrases = []
+    for p in _SEPARATORS.split(text):
+        p = _SPACES.sub(" ", p).strip()
+        parts = [q.strip() for q in _THEN.split(p)] if p and not _is_record(p) else [p]
+        if len(parts) > 1:
+            warnings.append(f"'{p}' split into {len(parts)} phrases at 'then': " + ", ".join(f"'{q}'" for q in parts))
+        phrases.extend(parts)
     phrases = join_records([p for p in phrases if p])
     return ParsedCommand(text=text.strip(), phrases=phrases, warnings=warnings)

@@ -78,7 +78,8 @@ def ground_frame(
     phrase_warnings = getattr(backend, "phrase_warnings", None)   # a duck-typed plug-in may lack it
     if phrase_warnings is not None:
         try:   # advice about the phrases must never cost the answer itself
-            result.phrase_warnings = [str(w) for w in phrase_warnings(phrases)]
+            # once each: a command repeating a phrase 4,000 times gave 4,000 identical warnings
+            result.phrase_warnings = list(dict.fromkeys(str(w) for w in phrase_warnings(phrases)))
         except Exception as exc:  # noqa: BLE001 - a plug-in's bug, reported like any other warning
             result.phrase_warnings = [f"{backend.describe()}: phrase warnings failed: {type(exc).__name__}: {exc}"]
         result.warnings.extend(result.phrase_warnings)
@@ -108,6 +109,7 @@ def ground_frame(
             )
     result.objects = objects
     _locate(frame, objects, settings, result)
+    result.warnings = list(dict.fromkeys(result.warnings))
     result.geometry_ms = (time.perf_counter() - t1) * 1000.0
     return result
 
@@ -148,9 +150,15 @@ def _locate(frame: Frame, objects: List[GroundedObject], settings: GroundingSett
     if frame.depth is None:
         result.warnings.append("no depth image: 2D results only")
         return
-    if frame.intrinsics is None or not frame.intrinsics.is_valid():
-        result.warnings.append("no valid camera_info (K missing or all zeros): 2D results only")
+    if frame.intrinsics is None:
+        result.warnings.append("no camera_info: 2D results only")
         return
+    why = frame.intrinsics.invalid_reason()
+    if why:
+        result.warnings.append(f"camera_info unusable ({why}): 2D results only")
+        return
+    for problem in frame.intrinsics.problems:   # positions are given, but the user must know they may be off
+        result.warnings.append(f"3D positions may be off: camera_info {problem}")
     boxes = np.stack([o.box_pixels for o in objects])
     estimates = estimate_objects_3d(
         frame.depth,

@@ -442,10 +442,12 @@ class GroundingNode(LifecycleNode):
             self._warn("bad_camera_info", f"camera_info unusable ({exc}): 3D positions are unavailable")
         else:
             for problem in getattr(intr, "problems", ()):
-                self._warn("camera_model", f"camera_info: {problem}")
+                # a throttle key per kind of problem: one never hides another (ROI and distortion, say)
+                self._warn("camera_model:" + "".join(c for c in problem[:40] if not c.isdigit()),
+                           f"camera_info: {problem}")
             if not intr.is_valid():
-                self._warn("bad_camera_info", "camera_info has an invalid K or P (zeros, non-finite or non-positive "
-                                              f"focal length, {msg.width}x{msg.height}): 3D positions are unavailable")
+                self._warn("bad_camera_info", f"camera_info unusable ({intr.invalid_reason()}; "
+                                              f"{msg.width}x{msg.height}): 3D positions are unavailable")
                 intr = None
         self._sync.add_info(intr, stamp_to_ns(msg.header.stamp))
 
@@ -632,8 +634,10 @@ class GroundingNode(LifecycleNode):
         self.stats.add(results=1, errors=1 if error else 0)
         t0 = time.perf_counter()
         if self._pubs is not None and self._publishing:
-            job.timing["published_ns"] = self._pubs.publish(msg, result, rgb, self.values["publish_debug_image"],
-                                                            self.values["marker_scale_min"])
+            job.timing["published_ns"], problems = self._pubs.publish(
+                msg, result, rgb, self.values["publish_debug_image"], self.values["marker_scale_min"])
+            for problem in problems:   # the request is answered: this is for the log and diagnostics only
+                self._warn("publish_extras", problem, error=True)
         if self._timing_file is not None:
             self._log_timing(job, result, msg, (time.perf_counter() - t0) * 1000.0)
         return msg

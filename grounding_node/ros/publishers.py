@@ -8,7 +8,7 @@ the newest is worth sending).
 from __future__ import annotations
 
 import time
-from typing import Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 from geometry_msgs.msg import PoseStamped
@@ -55,24 +55,43 @@ class ResultPublishers:
                 if p is not None]
 
     def publish(self, array_msg: GroundedObjectArray, result: Optional[GroundingResult],
-                rgb: Optional[np.ndarray], draw_debug: bool, min_marker: float) -> int:
+                rgb: Optional[np.ndarray], draw_debug: bool, min_marker: float) -> Tuple[int, List[str]]:
         """Publish the detections message first (what planners wait for), then (on success) target, markers,
         vision_msgs, and last the drawn debug image (the slowest, only for viewers). Returns the system time
-        (ns) right after `detections` went out, for the node's timing log."""
+        (ns) right after `detections` went out, for the node's timing log, and what failed after it. Why the
+        later outputs never raise: the request is answered once `detections` is out, and an exception here
+        made the node answer it a second time, with an error."""
         self.detections.publish(array_msg)
         published_ns = time.time_ns()
         if result is None:
-            return published_ns
+            return published_ns, []
         header: Header = array_msg.header
-        pose = messages.target_pose(header, result)
-        if pose is not None:
-            self.target.publish(pose)
-        self.markers.publish(messages.markers(header, result, min_marker))
-        if self.det2d is not None:
+        problems: List[str] = []
+
+        def attempt(what: str, fn) -> None:
+            try:
+                fn()
+            except Exception as exc:  # noqa: BLE001 - one broken output must not cost the others
+                problems.append(f"{what} not published: {type(exc).__name__}: {exc}")
+
+        def target() -> None:
+            pose = messages.target_pose(header, result)
+            if pose is not None:
+                self.target.publish(pose)
+
+        def vision() -> None:
             d2, d3 = messages.vision_detections(header, result)
             self.det2d.publish(d2)
             self.det3d.publish(d3)
-        if draw_debug and rgb is not None and self.debug_image.get_subscription_count() > 0:
+
+        def debug() -> None:
             drawn = draw_objects(rgb, result.objects, header_text=array_msg.command)
             self.debug_image.publish(numpy_to_image(drawn, "rgb8", header))
-        return published_ns
+
+        attempt("~/target", target)
+        attempt("~/markers", lambda: self.markers.publish(messages.markers(header, result, min_marker)))
+        if self.det2d is not None:
+            attempt("detections_2d/_3d", vision)
+        if draw_debug and rgb is not None and self.debug_image.get_subscription_count() > 0:
+            attempt("~/debug_image", debug)
+        return published_ns, problems
