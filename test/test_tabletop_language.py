@@ -427,3 +427,40 @@ def test_which_questions_ask_for_every_match():
         "which of the cups is blue?": "the blue cup",
         "which one of the balls is green": "the green ball",
     }, exact=True)
+
+
+def test_hedged_speakers_action_verbs_and_formal_english_sets_n_o_p():
+    """Blind sets N (hedged and novice speakers, children), O (other action verbs, questions) and P (formal,
+    British, very polite English) on arrival: 94.9, 95.7 and 94.4 % through the model. What they lost:
+    "nudge the cup a little" read "little" as a size, "nearer to yourself than" and "furthest from yourself"
+    lost the relation, "Counting from the left-hand end, ... the second cup" read as the leftmost, "that
+    happens not to be red" lost the negation, and "leftish of", "most lefty", "the most big one", "hugest",
+    "most sizeable", "most diminutive", "teeny-tiniest", "that mug! the closest one!" and "the cup... the
+    not-small one, I mean" lost the relation, the superlative or the negation."""
+    cases = {
+        "nudge the red cube a little": "the red cube",
+        "I should be most grateful if you would fetch the cup situated nearer to yourself than the red box.":
+            "the cup in front of the red box",
+        "I should be most grateful if you would fetch the ball furthest from yourself.": "the farthest ball",
+        "Counting from the left-hand end, would you very kindly collect the second cube?":
+            "the second cube from the left",
+        "Counting from the right-hand end, would you very kindly collect the third mug?":
+            "the third mug from the right",
+        "I should be much obliged if you would take the cup that happens not to be red.":
+            "the cup that is not red",
+        "uh, pick the cup that's sort of leftish of the blue ball?": "the cup left of the blue ball",
+        "the, um, most lefty cube I guess": "the leftmost cube",
+        "the mug that's, like, the most big one": "the largest mug",
+        "uh, the hugest ball, I guess": "the largest ball",
+        "Be a dear and hand me the most sizeable box.": "the largest box",
+        "Be a dear and hand me the most diminutive box.": "the smallest box",
+        "uh, the teeny-tiniest can, kinda": "the smallest can",
+        "that mug! the closest one!": "the nearest mug",
+        "that one! the green thing farthest left!": "the leftmost green thing",
+        "the ball... the not-small one, I mean": "the ball that is not small",
+        "uh, the cube most in front, kinda": "the nearest cube",
+    }
+    _assert_reads_as(cases)
+    # a side word before "most" is not "most" + size ("the left-most small ball" stays the leftmost)
+    _assert_reads_as({"the left-most small ball": "the leftmost small ball",
+                      "the front-most small ball": "the nearest small ball"}, exact=True)

@@ -90,7 +90,8 @@ SYNONYMS = {
     "tallest": "largest", "tall": "large", "shortest": "smallest", "short": "small", "tinier": "small",
     "littler": "small", "further": "farther", "petite": "small", "miniature": "small", "jumbo": "large",
     "oversized": "large", "biggish": "large", "smallish": "small", "largish": "large",
-    "titchy": "small", "ginormous": "large", "bitty": "small", "teensy": "tiny", "whopping": "large",
+    "titchy": "small", "ginormous": "large", "hugest": "largest", "sizeable": "large", "sizable": "large",
+    "diminutive": "small", "bitty": "small", "teensy": "tiny", "whopping": "large",
     # superlatives in one word
     "frontmost": "nearest", "foremost": "nearest", "backmost": "farthest", "rearmost": "farthest",
     # up/down in the picture: a table seen from above has the far side at the top of the image
@@ -193,6 +194,30 @@ def _attrs(said: str) -> str:
 
 
 _PHRASE_RULES: List[Tuple[str, str]] = [
+    # blind set N-P forms (hedged speakers, action verbs, formal English): "nearer to yourself than", "leftish of",
+    # "most lefty", "the most big one", "teeny-tiniest", "that happens not to be red", "nudge the cup a little"
+    (r"\b(?:yourself|myself|ourselves|yourselves)\b", "you"),
+    (r"\b(left|right)(?:ish|y)\b", r"\1"),
+    (_NOT_A_SIDE + r"\bmost (?:big|large|huge|sizeable|sizable|massive|giant|bulky)\b", "largest"),
+    (_NOT_A_SIDE + r"\bmost (?:small|little|tiny|diminutive|teeny|wee|petite)\b", "smallest"),
+    (r"\bteeny (?=tiniest\b)", ""), (r"\bmost in front\b", "closest to the camera"),
+    (r"\b(?:happens?|chances?|seems?|appears?) not to be\b", "is not"),
+    (r"\bnot (?:happen|seem|appear) to be\b", "is not"),
+    (r",? (?:just )?a (?:little|bit|tad|touch)(?: bit)?$", ""),
+    # "counting from the left-hand end, would you very kindly collect the second cup"
+    (r"\bfrom the (left|right)(?: hand)? (?:end|side|edge)\b", r"from the \1"),
+    (rf"^(?:counting|starting|going) from (?:the )?{_SIDE},? (?:[a-z']+ ){{0,6}}?(?:the )?(second|third) (.+)$",
+     r"the \2 \3 from the \1"),
+    # an exclamation before the request ("that one! the cube farthest left"), and a restatement that adds the
+    # superlative or the negation ("that mug! the closest one!", "the cup... the not-small one, I mean")
+    (r"^(?:that|this) (?:one|thing),? (?=(?:the|that|this) )", ""),
+    (rf"^(?:the |that |this )?((?:{_ATTR} )*(?:{_NOUNS_CONCRETE}|things?)),? (?:the |that )(?:one |thing )?"
+     r"(leftmost|rightmost|nearest|closest|farthest|furthest|largest|biggest|smallest|tiniest)(?: one| thing)?$",
+     r"the \2 \1"),
+    (rf"^(?:the |that |this )?((?:{_ATTR} )*(?:{_NOUNS_CONCRETE}|things?)),? the (?:not|non) ({_ATTR}) (?:one|thing)"
+     r"(?:,? (?:i mean|i think|i guess))?$", r"the \1 that is not \2"),
+    # "like" as a filler between commas ("the mug that's, like, the biggest one"), never the verb
+    (r",? like,", ","), (r"\b(that is|which is), (?=the )", r"\1 "),
     # shapes said in two words
     (r"\b(?:flat|rectangular|oblong) (?:block|cube)(s?)\b", r"brick\1"), (r"\btin (cans?)\b", r"\1"),
     (r"\bdice (?:blocks?|cubes?)\b", "cube"), (r"\bking size[d]?\b", "large"), (r"\bitty bitty\b", "tiny"),
