@@ -464,3 +464,25 @@ def test_hedged_speakers_action_verbs_and_formal_english_sets_n_o_p():
     # a side word before "most" is not "most" + size ("the left-most small ball" stays the leftmost)
     _assert_reads_as({"the left-most small ball": "the leftmost small ball",
                       "the front-most small ball": "the nearest small ball"}, exact=True)
+
+
+def test_phone_typing_and_technical_noun_phrases_sets_q_r():
+    """Blind sets Q (typed fast on a phone) and R (relative clauses, passives, appositives) on arrival: "L of"
+    lost its side, "whose distance to the camera is the shortest" read as the smallest (a size: the wrong
+    object) and "... is the greatest" as the largest, "whose distance to the camera is less than that of the
+    box" lost the relation, "furthest toward the left/back", "identified as the largest one" and "coloured
+    differently from red" lost the extreme or the negation."""
+    cases = {
+        "grab the cup L of the red box": "the cup left of the red box",
+        "grab the cup R of the red box": "the cup right of the red box",
+        "the ball whose distance to the camera is the shortest": "the nearest ball",
+        "the ball whose distance to the camera is the greatest": "the farthest ball",
+        "the cup whose distance to the camera is less than that of the blue box": "the cup in front of the blue box",
+        "the cup whose distance to the camera is greater than that of the blue box": "the cup behind the blue box",
+        "the cube which is found furthest toward the left": "the leftmost cube",
+        "the cube, which is situated furthest toward the back": "the farthest cube",
+        "the mug furthest to the front": "the nearest mug",
+        "the can identified as the smallest one": "the smallest can",
+        "the mug that is coloured differently from red": "the mug that is not red",
+    }
+    _assert_reads_as(cases)

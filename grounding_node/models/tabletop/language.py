@@ -194,6 +194,28 @@ def _attrs(said: str) -> str:
 
 
 _PHRASE_RULES: List[Tuple[str, str]] = [
+    # blind sets Q and R: "L of"/"R of" typed on a phone; technical writers' "whose distance to the camera is
+    # less than that of the box" (a relation) and "... is the shortest" (an extreme: before, the size word
+    # made it "the smallest"), "furthest toward the left", "identified as the largest", "coloured
+    # differently from red"
+    (r"\b(l|r) of\b", lambda m: "left of" if m[1] == "l" else "right of"),
+    (r"\b(?:whose|with a|with the|with its|with) distance (?:to|from) (?:the |you )?(?:camera|you|me|robot)? ?"
+     r"(?:is |being )?(?:less|smaller|shorter|lower) than (?:that of |the distance of )?(?:the )?",
+     "closer than the "),
+    (r"\b(?:whose|with a|with the|with its|with) distance (?:to|from) (?:the |you )?(?:camera|you|me|robot)? ?"
+     r"(?:is |being )?(?:greater|larger|longer|bigger|higher|more) than (?:that of |the distance of )?(?:the )?",
+     "farther than the "),
+    (r"\b(?:whose|with a|with the|with its|with) distance (?:to|from) (?:the )?(?:camera|you|me|robot) "
+     r"(?:is )?(?:the )?(?:shortest|smallest|least|lowest|minimal|minimum)\b", "closest to the camera"),
+    (r"\b(?:whose|with a|with the|with its|with) distance (?:to|from) (?:the )?(?:camera|you|me|robot) "
+     r"(?:is )?(?:the )?(?:greatest|largest|longest|biggest|highest|maximal|maximum)\b", "furthest from the camera"),
+    (r"\btowards? (?=the (?:left|right|back|front|rear|camera)\b)", "to "),
+    (r"\b(?:furthest|farthest|most) (?:to|at|in) the (?:back|rear)\b", "furthest from the camera"),
+    (r"\b(?:furthest|farthest|most) (?:to|at|in) the front\b", "closest to the camera"),
+    (r"\b(?:identified|recogni[sz]ed|described|known|classed|classified|marked|label+ed) as\b", "that is"),
+    (r"\b(?:that is |which is )?(?:coloured|colored) (?:differently|otherwise) (?:from|than|to)\b", "that is not"),
+    (r"\b(?:that is |which is )?(?:of )?a (?:different )?colou?r (?:other than|different from|besides)\b",
+     "that is not"),
     # blind set N-P forms (hedged speakers, action verbs, formal English): "nearer to yourself than", "leftish of",
     # "most lefty", "the most big one", "teeny-tiniest", "that happens not to be red", "nudge the cup a little"
     (r"\b(?:yourself|myself|ourselves|yourselves)\b", "you"),
@@ -996,7 +1018,11 @@ def _refusal(words: Sequence[str], unknown: Sequence[str], phrase: Sequence[str]
         return f"{_quoted(colours)} is not a colour the model knows ({', '.join(COLORS)})"
     for w in unknown:
         m = _NUMBER_RE.match(w)
-        if w in _PAST_THIRD or (m and (int(m.group(1)) > 3 if m.group(2) else "from" in phrase)):
+        # a bare number counts only just before its "from" ("cup 4 from left"), not a robot's name ("Unit 7,
+        # bring me the 2nd mug from the left")
+        at = phrase.index(w) if w in phrase else -1
+        counted = at >= 0 and "from" in phrase[at + 1:at + 5]
+        if w in _PAST_THIRD or (m and (int(m.group(1)) > 3 if m.group(2) else counted)):
             return f"{_quoted([w])}: the model counts no further than the third from a side"
     return ""
 
