@@ -461,6 +461,9 @@ def test_hedged_speakers_action_verbs_and_formal_english_sets_n_o_p():
         "uh, the cube most in front, kinda": "the nearest cube",
     }
     _assert_reads_as(cases)
+    # "Be a dear and ..." left a stray article before the request ("a the non red mug"): the model reads it
+    _assert_reads_as({"Be a dear and hand me the non-red mug.": "the non-red mug",
+                      "do me a favour and grab the blue ball": "the blue ball"}, exact=True)
     # a side word before "most" is not "most" + size ("the left-most small ball" stays the leftmost)
     _assert_reads_as({"the left-most small ball": "the leftmost small ball",
                       "the front-most small ball": "the nearest small ball"}, exact=True)

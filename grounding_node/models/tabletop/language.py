@@ -110,6 +110,7 @@ _LEAD = [
     r"if you (?:would|could) be so (?:kind|good) as to",
     r"might i ask you to", r"may i ask you to", r"if it is not too much (?:bother|trouble)",
     r"if you (?:do )?not mind", r"gonnae", r"going to",
+    r"be (?:a dear|a love|an angel|a sweetheart|a star)(?: and)?", r"do me a (?:favour|favor)(?: and)?",
     r"(?:would|do) you mind(?: (?:getting|grabbing|picking(?: up)?|passing(?: me)?|handing(?: me)?|fetching|"
     r"bringing(?: me)?|taking|gathering(?: up)?|collecting|lifting|moving))?",
     r"(?:step|task|goal|target|objective|instruction) ?\d*(?: is)?",
