@@ -96,6 +96,42 @@ def test_florence_phrase_grounding_several_instances():
     assert text[boxes[0].span[0]:boxes[0].span[1]] == "<loc_100><loc_200><loc_300><loc_400>"
 
 
+def test_florence_polygon_answer_is_the_polygons_extent():
+    """An adversarial review: `<OPEN_VOCABULARY_DETECTION>` may answer with a polygon (its post-processing type
+    is description_with_bboxes_or_polygons in transformers' Florence2PostProcessor). Its <loc_> pairs were
+    cut into groups of four: two zero-height boxes labelled "red mug<poly>". A polygon is one instance; its
+    extent is its box (the official processor returns the polygon and no box at all)."""
+    square = "</s><s>red mug<poly><loc_100><loc_200><loc_300><loc_200><loc_300><loc_400><loc_100><loc_400></poly></s>"
+    boxes = P.parse_florence2(square)
+    assert [b.label for b in boxes] == ["red mug"]
+    approx_box(boxes[0].box_1024, P.bins_to_1024(100, 200, 300, 400, 1000))
+    # six points, then a second polygon of the same instance after <sep>, then a box of another label
+    text = ("red mug<poly><loc_100><loc_200><loc_300><loc_210><loc_320><loc_400><loc_150><loc_420><loc_90>"
+            "<loc_300><loc_95><loc_250><sep><loc_500><loc_500><loc_520><loc_510><loc_510><loc_530></poly>"
+            "blue cup<loc_0><loc_0><loc_9><loc_9>")
+    boxes = P.parse_florence2(text)
+    assert [b.label for b in boxes] == ["red mug", "blue cup"]
+    approx_box(boxes[0].box_1024, P.bins_to_1024(90, 200, 520, 530, 1000))
+    # a polygon cut short by the token limit still has an extent; one of fewer than two points has none
+    assert len(P.parse_florence2("mug<poly><loc_1><loc_2><loc_30><loc_40><loc_5>")) == 1
+    assert P.parse_florence2("mug<poly><loc_1><loc_2></poly>") == []
+
+
+def test_florence_banned_grounding_phrases_are_not_boxes():
+    """An adversarial review: transformers' Florence2PostProcessor skips phrase-grounding phrases in the
+    checkpoint's banned_grounding_tokens ("the image", "it", "one", ...). Here "the image" covering the
+    whole frame became the answer to "the mug next to the laptop" (no label matched the referent)."""
+    from grounding_node.models.family import detections_from_answer, get_family
+
+    family = get_family("florence2")
+    for answer in ["the image<loc_0><loc_0><loc_999><loc_999>",
+                   "it<loc_0><loc_0><loc_999><loc_999>the laptop<loc_500><loc_500><loc_700><loc_700>"]:
+        assert [b.label for b in family.parse(answer)] in ([], ["the laptop"])
+        assert detections_from_answer(family, answer, None, None, ["the mug next to the laptop"], [0])[0] == []
+    kept = family.parse("the mug<loc_10><loc_10><loc_20><loc_20>the image<loc_0><loc_0><loc_999><loc_999>")
+    assert [b.label for b in kept] == ["the mug"]
+
+
 def test_paligemma_several_phrases():
     text = "<loc0256><loc0128><loc0768><loc0896> red mug ; <loc0000><loc0000><loc0512><loc0512> blue cup<eos>"
     boxes = P.parse_paligemma(text)

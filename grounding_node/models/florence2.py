@@ -8,7 +8,8 @@ is encoded once per batch row). The task (backend option `task`, default `auto`)
   laptop"), whose answer boxes every noun phrase: the referent rule keeps the mug's boxes;
 - or either task for every phrase.
 Output `label<loc_x1><loc_y1><loc_x2><loc_y2>...`, x first, 1000 bins (the processor's own
-`post_process_generation` reads it the same way).
+`post_process_generation` reads it the same way); a `<poly>` answer is one box, its extent; phrases in the
+checkpoint's banned grounding tokens ("the image", "it") give none, as the processor skips them.
 """
 
 from __future__ import annotations
@@ -25,12 +26,23 @@ from grounding_node.models.hf import detections_from_text, to_pil
 from grounding_node.models.parsers import format_florence2, parse_florence2
 from grounding_node.models.prompts import florence2_prompt
 
+# The checkpoints' processor_config.json `phrase_grounding.banned_grounding_tokens` (transformers'
+# convert_florence2_original_pytorch_to_hf.py writes the same list): pronouns, determiners and "the image",
+# which the model grounds as words of the caption. transformers' Florence2PostProcessor skips them; here they
+# were kept, and "the image" over the whole frame became the answer to "the mug next to the laptop".
+BANNED_GROUNDING = frozenset("""
+it i me mine you your yours he him his she her hers they them their theirs one oneself we us our ours its
+myself yourself himself herself itself ourselves yourselves themselves this that these those who whom whose
+which what all another any anybody anyone anything each everybody everyone everything few many nobody none
+several some somebody someone something the a an lots
+""".split()) | {"each other", "one another", "the image", "image", "images", "a group", "other objects", "a set"}
+
 FAMILY = Family(
     name="florence2",
     default_score_threshold=0.0,
     threshold_source="Florence2Processor.post_process_generation keeps every generated box (no threshold)",
     prompt=lambda phrases: florence2_prompt(phrases[0].strip()),
-    parse=lambda text, input_size=None: parse_florence2(text),
+    parse=lambda text, input_size=None: parse_florence2(text, banned=BANNED_GROUNDING),
     format_box=format_florence2,
     per_phrase=True,
     remote_body={"skip_special_tokens": False},

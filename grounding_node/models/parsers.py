@@ -18,7 +18,7 @@ import logging
 import math
 import re
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Collection, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -100,8 +100,9 @@ def kosmos2_patches_to_1024(ul_index: int, lr_index: int, per_side: int = 32) ->
 
 # -- per-family parsers ------------------------------------------------------------------------------
 
-_SPECIALS = re.compile(r"</?s>|<pad>|<\|endoftext\|>|<\|im_end\|>|<eos>|<bos>")
-_FLORENCE = re.compile(r"((?:<loc_\d+>){4})")
+_SPECIALS = re.compile(r"</?s>|<pad>|<\|endoftext\|>|<\|im_end\|>|<eos>|<bos>|</?poly>|<sep>")
+# a polygon (<poly> x y x y ... [<sep> more parts] </poly>, the closing tag lost when truncated) or a box
+_FLORENCE = re.compile(r"<poly>((?:<loc_\d+>|<sep>)*)(?:</poly>)?|((?:<loc_\d+>){4})")
 _FLORENCE_NUM = re.compile(r"<loc_(\d+)>")
 
 
@@ -109,11 +110,14 @@ def _clean_label(text: str) -> str:
     return " ".join(_SPECIALS.sub(" ", text).replace(";", " ").split()).strip(" .,:")
 
 
-def parse_florence2(text: str, bins: int = 1000) -> List[ParsedBox]:
+def parse_florence2(text: str, bins: int = 1000, banned: Collection[str] = ()) -> List[ParsedBox]:
     """`a red mug<loc_x1><loc_y1><loc_x2><loc_y2>[<loc_..>x4 ...] blue cup<loc_..>...`, x first, 1000 bins.
 
     Consecutive boxes with no text between them belong to the preceding label (one phrase, several
-    instances), as the model writes them. A trailing incomplete group (truncation) is ignored.
+    instances), as the model writes them. A trailing incomplete group (truncation) is ignored. A polygon
+    (`<poly>` x, y pairs, parts split by `<sep>`; `<OPEN_VOCABULARY_DETECTION>` may answer with one) is one
+    instance whose box is its extent. Labels in `banned` (lower case; the checkpoint's
+    banned_grounding_tokens, "the image", "it") give no box, as the official post-processor skips them.
     """
     out: List[ParsedBox] = []
     label, pos = "", 0
@@ -121,12 +125,18 @@ def parse_florence2(text: str, bins: int = 1000) -> List[ParsedBox]:
         between = _clean_label(text[pos:m.start()])
         if between:
             label = between
-        nums = [int(n) for n in _FLORENCE_NUM.findall(m.group(1))]
-        if all(0 <= n < bins for n in nums):
-            box = bins_to_1024(*nums, bins=bins)
-            if finite_box(box, text):
-                out.append(ParsedBox(label, box, (m.start(), m.end())))
         pos = m.end()
+        nums = [int(n) for n in _FLORENCE_NUM.findall(m.group(0))]
+        if label.lower() in banned or not all(0 <= n < bins for n in nums):
+            continue
+        if m.group(1) is not None:   # a polygon: its extent, given two points at least
+            xs, ys = nums[0:len(nums) - len(nums) % 2:2], nums[1::2]
+            if len(ys) < 2:
+                continue
+            nums = [min(xs), min(ys), max(xs), max(ys)]
+        box = bins_to_1024(*nums, bins=bins)
+        if finite_box(box, text):
+            out.append(ParsedBox(label, box, (m.start(), m.end())))
     return out
 
 
