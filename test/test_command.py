@@ -80,3 +80,10 @@ def test_a_sequence_of_objects_is_one_phrase_per_object():
     for text in ["the cup closer then the box", "the mug nearer then the ball", "pick up the cup then put it down",
                  "pick up the cup, then place it in the bin", "and then", "then the ball"]:
         assert parse_command(text).phrases == [text], text
+
+
+def test_a_replacement_character_sent_as_text_is_not_called_bad_bytes():
+    """An adversarial script: a literal U+FFFD in valid UTF-8 was reported as "bytes that are not UTF-8"."""
+    parsed = parse_command("red \ufffd mug".encode("utf-8"))
+    assert parsed.phrases == ["red \ufffd mug"]
+    assert not any("not UTF-8" in w for w in parsed.warnings) and any("U+FFFD" in w for w in parsed.warnings)

@@ -224,3 +224,28 @@ def test_a_handler_raising_base_exception_is_reported_and_the_job_still_done():
         assert errors == [("exit", "SystemExit")] and worker.alive
     finally:
         worker.stop()
+
+
+def test_an_interrupt_answers_in_command_order():
+    """An adversarial script sent SIGINT while one command was in inference and five were queued: the queued
+    ones' errors were published first (ids 2-6), then the in-flight result (id 1), while the README promises
+    results in command order. The in-flight job is answered first now, and the queued ones are never run."""
+    sync, rec = colour_only(), Recorder(sleep_s=0.3)
+    worker = GroundingWorker(sync, rec, queue_size=50)
+    add_frame(sync, 1)
+    worker.start()
+    try:
+        assert worker.submit(job("c0"))
+        deadline = time.monotonic() + 5
+        while not worker.running and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert worker.running
+        jobs = [job(f"c{i}") for i in range(1, 6)]
+        assert all(worker.submit(j) for j in jobs)
+        assert worker.interrupt("node shutting down") == 5
+        calls = wait_calls(rec, 6)
+        assert [c[0] for c in calls] == [f"c{i}" for i in range(6)]
+        assert calls[0][2] == "" and all(c[2] == "node shutting down" and c[1] is None for c in calls[1:])
+        assert all(j.done.is_set() for j in jobs)
+    finally:
+        worker.stop()

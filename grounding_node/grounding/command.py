@@ -79,8 +79,10 @@ def parse_command(raw: Union[str, bytes], max_length: int = 1000) -> ParsedComma
     """
     warnings: List[str] = []
     if isinstance(raw, bytes):
-        text = raw.decode("utf-8", errors="replace")
-        if "\ufffd" in text:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("utf-8", errors="replace")
             warnings.append("command contained bytes that are not UTF-8; they were replaced")
     else:
         text = raw

@@ -103,17 +103,20 @@ class GroundingWorker:
         self.drain(error)   # anything submitted while stopping
 
     def interrupt(self, error: str, wait_s: float = 10.0) -> int:
-        """Deactivate: answer queued jobs and the one waiting for a frame with `error`, and wait (bounded)
-        until the job in inference has been answered, so its result is published before the publishers
-        go down. New jobs are answered with `error` too until `resume()`. Returns how many were drained."""
+        """Deactivate: answer queued jobs and the one waiting for a frame with `error`, after the job in
+        inference (bounded wait), so its result is published before the publishers go down and the answers
+        keep command order (the queued errors used to go out first). The worker answers the queued jobs
+        without running them; what it has not reached by the deadline is answered here. New jobs are
+        answered with `error` too until `resume()`. Returns how many queued jobs were answered with it."""
         with self._cv:
             self._interrupt = error
             self._active = None
+            n = len(self._jobs)
             self._cv.notify_all()
-        n = self.drain(error)
         deadline = time.monotonic() + wait_s
-        while self._taken is not None and time.monotonic() < deadline:
+        while self.alive and (self._taken is not None or self.pending) and time.monotonic() < deadline:
             time.sleep(0.005)
+        self.drain(error)
         return n
 
     def resume(self) -> None:
@@ -196,6 +199,9 @@ class GroundingWorker:
                 time.sleep(0.01)
 
     def _run_job(self, job: Job) -> None:
+        if self._interrupt is not None:   # deactivating: answered in order, never run
+            self._finish(job, None, self._interrupt)
+            return
         if job.parsed.is_empty:
             self._active = None
             self._finish(job, None, "empty command: nothing to ground (active command cleared)")
