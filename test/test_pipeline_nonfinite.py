@@ -102,3 +102,16 @@ def test_the_same_warning_is_given_once():
     result = ground_frame(Warns([[]] * 500), Frame(rgb=rgb), ["a"] * 499 + ["b"], GroundingSettings())
     assert result.warnings == ["'a' not grounded: no object", "'b' not grounded: no object"]
     assert result.phrase_warnings == result.warnings
+
+
+def test_a_distortion_that_gives_no_ray_is_named_not_the_depth():
+    """An adversarial script: with huge distortion coefficients every pixel has no ray, and the result said
+    "depth had too few valid pixels" although the depth was fine."""
+    from grounding_node.geometry import Intrinsics
+
+    huge = Intrinsics.from_calibration([500, 0, 320, 0, 500, 240, 0, 0, 1], 640, 480, d=(1e6, 1e6, 0, 0, 1e6),
+                                       distortion_model="plumb_bob")
+    result = _one_box_result(huge)
+    assert not result.objects[0].has_position
+    assert any("distortion" in w and "no ray" in w for w in result.warnings), result.warnings
+    assert not any("too few valid pixels" in w for w in result.warnings)

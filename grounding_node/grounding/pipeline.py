@@ -7,6 +7,7 @@ It has no ROS in it, so the node, the Python API, the CLI and the evaluation sha
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import List, Optional, Sequence
 
@@ -179,4 +180,14 @@ def _locate(frame: Frame, objects: List[GroundedObject], settings: GroundingSett
         obj.depth_valid_fraction = float(est.valid_fraction)
     if not any(o.has_position for o in objects):
         result.depth_invalid = True
-        result.warnings.append("depth had too few valid pixels in every box: 2D results only")
+        if frame.intrinsics.has_distortion and any(e.has_position for e in estimate_objects_3d(
+                frame.depth, boxes, dataclasses.replace(frame.intrinsics, d=(), distortion_model=""), frame.size,
+                roi_fraction=settings.roi_fraction, min_depth=settings.min_depth, max_depth=settings.max_depth,
+                min_valid_pixels=settings.min_valid_pixels, encoding=frame.depth_encoding,
+                depth_scale=settings.depth_scale)):
+            # the depth is fine: the lens model gives the pixels no ray (a failure path only, so the second
+            # estimate costs nothing when positions are found)
+            result.warnings.append("camera_info distortion (D) gives no ray for the boxes' pixels: check the "
+                                   "calibration; 2D results only")
+        else:
+            result.warnings.append("depth had too few valid pixels in every box: 2D results only")
