@@ -291,3 +291,43 @@ def test_the_documented_example_checks(tmp_path: Path):
     st = dataset_stats(result.samples)
     assert (st.annotated_images, st.unannotated_images, st.pairs, st.negatives, st.boxes) == (2, 1, 5, 1, 5)
     assert st.by_type == {"(untyped)": 2, "attribute": 1, "negation": 1, "relation": 1}
+
+
+def _exif_rotated_jpeg(root: Path) -> Path:
+    """Stored 200x100 with EXIF orientation 6 (turn 90 degrees clockwise to display): a viewer, Label Studio
+    and the person annotating see a 100x200 image. A red block fills the stored image's left quarter, so as
+    displayed it lies along the top."""
+    from PIL import Image
+
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    stored = np.zeros((100, 200, 3), np.uint8)
+    stored[:, :50] = (255, 0, 0)
+    im = Image.fromarray(stored)
+    exif = im.getexif()
+    exif[0x0112] = 6
+    path = root / "images" / "r.jpg"
+    im.save(path, exif=exif.tobytes(), quality=95)
+    return path
+
+
+def test_an_exif_rotated_photo_is_read_as_displayed_everywhere(tmp_path: Path):
+    """An adversarial review: the dataset check and the importers read an EXIF-rotated JPEG's size as stored
+    (cv2 IMREAD_UNCHANGED ignores EXIF), tabletop training, evaluation and the API read it as displayed
+    (IMREAD_COLOR applies it), and HF fine-tuning (PIL convert) as stored again: a record with the size a
+    person sees was refused, and one with the stored size trained on boxes that no longer matched the
+    pixels. Every reader now takes the image as displayed, as the node receives frames."""
+    from grounding_node.api import load_image
+    from grounding_node.data._common import image_size
+    from grounding_node.finetune.hf_tasks import load_rgb
+    from grounding_node.training.dataset_eval import read_rgb
+
+    path = _exif_rotated_jpeg(tmp_path)
+    assert image_size(path) == (100, 200)
+    for rgb in (read_rgb(path), load_image(path), np.asarray(load_rgb(tmp_path, Sample("images/r.jpg", 100, 200)))):
+        assert rgb.shape == (200, 100, 3)
+        assert rgb[:40, :, 0].mean() > 200 and rgb[60:, :, 0].mean() < 30   # the red block along the top
+    record = {"image": "images/r.jpg", "width": 100, "height": 200,
+              "groundings": [{"phrase": "the red block", "boxes_1024": [[0, 0, 1024, 256]]}]}
+    (tmp_path / ANNOTATIONS).write_text(json.dumps(record) + "\n")
+    report = check_dataset(tmp_path)
+    assert report.ok, report

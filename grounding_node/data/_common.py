@@ -49,11 +49,18 @@ def safe_relpath(name: str) -> Optional[str]:
     return norm
 
 
+# OpenCV applies a photo's EXIF orientation unless told IMREAD_UNCHANGED (or IGNORE_ORIENTATION): with these
+# flags the size is the displayed one, whatever the depth and channels. Before, sizes were read as stored
+# and pixels as displayed, so an EXIF-rotated JPEG's boxes disagreed with its pixels.
+DISPLAYED = 2 | 4   # cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR (numbers: cv2 is imported lazily)
+
+
 def image_size(path: Path) -> Optional[Tuple[int, int]]:
-    """(width, height) of an image file, or None when it cannot be read."""
+    """(width, height) of an image file as displayed (EXIF orientation applied, as every reader of the image
+    applies it), or None when it cannot be read."""
     import cv2
 
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    img = cv2.imread(str(path), DISPLAYED)
     if img is None or img.size == 0:
         return None
     return int(img.shape[1]), int(img.shape[0])

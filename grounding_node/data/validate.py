@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+from grounding_node.data._common import DISPLAYED
 from grounding_node.data.format import ANNOTATIONS, GRID, SAMPLE_KEYS, Sample, normalize_phrase
 
 REQUIRED_KEYS = ("image", "width", "height", "groundings")
@@ -146,7 +147,7 @@ class _FileChecker:
         path = self.root / rel
         if not path.is_file():
             return None, f"image {_show(rel)} not found"
-        img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        img = cv2.imread(str(path), DISPLAYED)   # as displayed: EXIF orientation applied, as training reads it
         if img is None or img.size == 0:
             return None, f"image {_show(rel)} cannot be read as an image"
         return (int(img.shape[1]), int(img.shape[0])), None

@@ -63,11 +63,14 @@ class Unit:
 
 
 def load_rgb(root: Path, sample: Sample):
-    """The sample's image as RGB (PIL), as the node would receive it."""
+    """The sample's image as RGB (PIL), as the node would receive it and as inference and the dataset check
+    read it (`read_rgb`: EXIF orientation applied, 16-bit scaled to 8). PIL's own convert("RGB") did neither:
+    an EXIF-rotated photo trained on its stored orientation, and a 16-bit grey PNG turned white."""
     from PIL import Image
 
-    with Image.open(sample.image_path(root)) as im:
-        return im.convert("RGB")
+    from grounding_node.training.dataset_eval import read_rgb
+
+    return Image.fromarray(read_rgb(sample.image_path(root)))
 
 
 @dataclass

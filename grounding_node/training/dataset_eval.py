@@ -70,7 +70,8 @@ class PhraseOutcome:
 # ---------------------------------------------------------------- grounding
 def read_rgb(path: Path) -> np.ndarray:
     """HxWx3 uint8 RGB whatever the file holds (grey, alpha and 16-bit are converted by OpenCV), since
-    every backend takes 8-bit RGB."""
+    every backend takes 8-bit RGB; a photo's EXIF orientation is applied (as displayed, as annotated). The
+    one image reader of evaluation and fine-tuning."""
     import cv2
 
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
