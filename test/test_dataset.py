@@ -118,6 +118,14 @@ BAD = [
      '"boxes_1024": [[NaN, 0, 9, 9]]}]}', "groundings[0].boxes_1024[0] is not finite: [NaN, 0, 9, 9]"),
     ("box-infinity", '{"image": "images/b.png", "width": 64, "height": 48, "groundings": [{"phrase": "a mug", '
      '"boxes_1024": [[0, 0, Infinity, 9]]}]}', "groundings[0].boxes_1024[0] is not finite: [0, 0, Infinity, 9]"),
+    ("box-huge-int", '{"image": "images/b.png", "width": 64, "height": 48, "groundings": [{"phrase": "a mug", '
+     '"boxes_1024": [[0, 0, 1' + "0" * 400 + ', 9]]}]}',
+     "groundings[0].boxes_1024[0] is outside the 0-1024 grid: [0, 0, 1" + "0" * 49 + "..."),
+    ("number-too-long", '{"image": "images/b.png", "width": 64, "height": 48, "groundings": [{"phrase": "a mug", '
+     '"boxes_1024": [[0, 0, 1' + "0" * 5000 + ', 9]]}]}', "not valid JSON: a number has more than 4300 digits"),
+    ("phrase-line-break", _rec(groundings=[_g(phrase="the red\nmug")]),
+     'groundings[0].phrase "the red\\nmug" contains a line break (a phrase is one line; Label Studio would '
+     "split it into two phrases)"),
     ("box-out-of-range", _rec(groundings=[_g(boxes_1024=[[0, 0, 1100, 9]])]),
      "groundings[0].boxes_1024[0] is outside the 0-1024 grid: [0, 0, 1100, 9]"),
     ("box-negative", _rec(groundings=[_g(boxes_1024=[[-0.5, 0, 10, 9]])]),

@@ -277,3 +277,214 @@ def test_cli_export_labelstudio_refuses_an_invalid_dataset(dataset: Path, tmp_pa
     assert main(["export-labelstudio", str(dataset), "--out", str(tmp_path / "t.json")]) == 1
     assert 'image "images/zzz.png" not found' in capsys.readouterr().err
     assert not (tmp_path / "t.json").exists()
+
+
+# ---------------------------------------------------------------- adversarial review: each defect's test
+def _write_coco(tmp_path: Path, doc: dict) -> Path:
+    f = tmp_path / "coco.json"
+    f.write_text(json.dumps(doc))
+    return f
+
+
+def test_coco_negatives_are_categories_with_no_annotation_not_unused_phrases(src: Path, tmp_path: Path):
+    f = _write_coco(tmp_path, _coco(images=[{"id": 1, "file_name": "a.jpg", "width": W, "height": H}], annotations=[
+        {"id": 1, "image_id": 1, "category_id": 7, "bbox": [8, 6, 16, 12], "phrase": "the red cup"}]))
+    res = import_coco(f, src, negatives=True)
+    assert not res.errors
+    # "cup" (id 7) is annotated as "the red cup": not a negative; "ball" (id 8) has no annotation: a negative.
+    assert res.samples[0].groundings == [Grounding("the red cup", [[102.4, 102.4, 307.2, 307.2]]),
+                                         Grounding("ball", [])]
+
+
+def test_coco_duplicate_image_id_is_an_error_and_nothing_is_written(src: Path, tmp_path: Path, capsys):
+    doc = _coco()
+    doc["images"][1]["id"] = 1
+    doc["annotations"] = doc["annotations"][:2]  # both on image id 1, which names two files
+    f = _write_coco(tmp_path, doc)
+    res = import_coco(f, src)
+    assert res.errors == [f"{f}: image id 1 is listed twice (images[0] and images[1]); its annotations cannot "
+                          "be told apart"]
+    assert res.samples == []
+    out = tmp_path / "out"
+    assert main(["import-coco", str(f), "--images", str(src), "--out", str(out)]) == 1
+    assert not (out / ANNOTATIONS).exists()
+
+
+def test_coco_box_far_outside_the_image_is_an_error_not_clipped(src: Path, tmp_path: Path):
+    f = _write_coco(tmp_path, _coco(annotations=[
+        {"id": 1, "image_id": 1, "category_id": 7, "bbox": [40, 30, 50, 31]},      # x2 = 90 on an 80 px image
+        {"id": 2, "image_id": 2, "category_id": 8, "bbox": [-1, 0, 81, 120.75]}]))  # out by <= 1 px: clipped
+    res = import_coco(f, src)
+    assert res.errors == [f"{f}: annotation id 1: bbox [x, y, w, h] = [40, 30, 50, 31] goes outside the 80x60 "
+                          "image by more than 1 pixel"]
+    assert res.samples[0].groundings == [Grounding("ball", [[0.0, 0.0, 512.0, 1024.0]])]
+
+
+def test_coco_normalised_boxes_are_reported(src: Path, tmp_path: Path):
+    f = _write_coco(tmp_path, _coco(annotations=[
+        {"id": 1, "image_id": 1, "category_id": 7, "bbox": [0.1, 0.2, 0.3, 0.4]},
+        {"id": 2, "image_id": 2, "category_id": 8, "bbox": [0.5, 0.5, 0.25, 0.5]}]))
+    res = import_coco(f, src)
+    assert res.errors == [f"{f}: every bbox lies within 0..1 (e.g. annotation id 1: [0.1, 0.2, 0.3, 0.4]); COCO "
+                          "boxes are pixels, these look normalised (multiply by the image's width and height)"]
+    assert res.samples == []
+
+
+def test_huge_integer_box_is_a_problem_not_a_crash(src: Path, tmp_path: Path):
+    f = _write_coco(tmp_path, _coco(annotations=[
+        {"id": 1, "image_id": 1, "category_id": 7, "bbox": [0, 0, 10 ** 400, 5]}]))
+    res = import_coco(f, src)
+    assert res.errors == [f"{f}: annotation id 1: bbox [x, y, w, h] = [0, 0, 1{'0' * 49}... goes outside the 80x60 "
+                          "image by more than 1 pixel"]
+
+
+@pytest.mark.parametrize("content,message", [
+    (b'{"images": [', "not valid JSON (line 1, column 13): Expecting value"),
+    (None, "not found"),
+    (b'{"images": [{"id": [1], "file_name": "a.jpg"}]}', 'images[0]: "id" must be a number or a string, '
+     "got [1] (a list)"),
+    (b'{"images": [{"id": 1, "file_name": "a.jpg"}], '
+     b'"annotations": [{"id": 5, "image_id": [1], "bbox": [1, 1, 2, 2]}]}',
+     "annotation id 5: image_id [1] is not in images"),
+    (b'{"images": [{"id": 1, "file_name": "a.jpg"}], "categories": [{"id": 7, "name": "cup"}], '
+     b'"annotations": [{"id": 5, "image_id": 1, "category_id": [7], "bbox": [1, 1, 2, 2]}]}',
+     "annotation id 5: no phrase (no auto field or category name)"),
+    (b'{"images": [{"id": 1, "file_name": "a.jpg"}], "categories": [{"id": 7, "name": ""}], '
+     b'"annotations": [{"id": 5, "image_id": 1, "category_id": 7, "bbox": [1, 1, 2, 2]}]}',
+     "annotation id 5: no phrase (no auto field or category name)"),
+    (b'{"images": [{"id": 1, "file_name": "a.jpg", "width": 160, "height": 120}]}',
+     "image id 1: size 160x120 disagrees with image '{src}', which is 80x60"),
+], ids=["invalid-json", "missing", "list-id", "list-image-id", "list-category-id", "empty-category", "wrong-size"])
+def test_cli_import_coco_bad_input_is_a_clear_message_and_nothing_is_written(
+        src: Path, tmp_path: Path, capsys, content, message: str):
+    f = tmp_path / "coco.json"
+    if content is not None:
+        f.write_bytes(content)
+    out = tmp_path / "out"
+    assert main(["import-coco", str(f), "--images", str(src), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"{f}: {message.format(src=src / 'a.jpg')}" in err.splitlines()
+    assert not (out / ANNOTATIONS).exists()
+
+
+def test_json_sources_may_start_with_a_bom(src: Path, tmp_path: Path):
+    f = tmp_path / "coco.json"
+    f.write_bytes(b"\xef\xbb\xbf" + json.dumps(_coco()).encode())
+    assert [s.image for s in import_coco(f, src).samples] == ["images/a.jpg", "images/sub/b.png"]
+    g = tmp_path / "ls.json"
+    g.write_bytes(b"\xef\xbb\xbf" + json.dumps([{"data": {"image": "/data/local-files/?d=a.jpg"}}]).encode())
+    assert [s.image for s in import_labelstudio(g, src).samples] == ["images/a.jpg"]
+
+
+def test_odvg_bad_input_is_reported_per_line(src: Path, tmp_path: Path):
+    f = tmp_path / "d.jsonl"
+    good = {"filename": "a.jpg", "height": H, "width": W}
+    f.write_bytes(b'{"filename": "a.jpg", "x": "\xff"}\n'
+                  + json.dumps(dict(good, detection={"instances": 5})).encode() + b"\n"
+                  + json.dumps(dict(good, grounding={"regions": {"a": 1}})).encode() + b"\n"
+                  + json.dumps(dict(good, detection={"instances": [{"bbox": [8, 6, 24, 18], "label": True}]})).encode())
+    res = import_odvg(f, src, label_map={1: "cup"})
+    assert res.errors == [
+        f"{f}:1: not valid UTF-8 (byte 29)",
+        f"{f}:2: detection.instances must be a list, got 5 (a number)",
+        f'{f}:3: grounding.regions must be a list, got {{"a": 1}} (an object)',
+        f"{f}:4: detection.instances[0] has no category and its label is not in the label map",
+    ]
+    assert res.samples == []
+
+
+def test_cli_odvg_bad_label_map_and_missing_file(src: Path, tmp_path: Path, capsys):
+    f = tmp_path / "d.jsonl"
+    lm = tmp_path / "lm.json"
+    lm.write_text('{"zero": "mug"}')
+    out = tmp_path / "out"
+    assert main(["import-odvg", str(f), "--images", str(src), "--out", str(out)]) == 1
+    assert f"{f}: not found" in capsys.readouterr().err.splitlines()
+    f.write_text("")
+    assert main(["import-odvg", str(f), "--images", str(src), "--out", str(out), "--label-map", str(lm)]) == 1
+    assert f'{lm}: label map key "zero" is not an integer label id' in capsys.readouterr().err.splitlines()
+    assert not (out / ANNOTATIONS).exists()
+
+
+def _ls_task(*results, **task) -> dict:
+    return {"id": 7, "data": {"image": "/data/local-files/?d=frame.png"}, "annotations": [{"result": list(results)}],
+            **task}
+
+
+def _ls_rect(rid: str, x: float, y: float, w: float, h: float, size: bool = True, **value) -> dict:
+    r = {"id": rid, "from_name": "box", "to_name": "image", "type": "rectangle",
+         "value": {"x": x, "y": y, "width": w, "height": h, **value}}
+    if size:
+        r.update(original_width=200, original_height=100)
+    return r
+
+
+def _ls_text(rid: str, text: str) -> dict:
+    return {"id": rid, "from_name": "phrase", "to_name": "image", "type": "textarea", "value": {"text": [text]}}
+
+
+@pytest.fixture
+def frame(tmp_path: Path) -> Path:
+    images = tmp_path / "imgs"
+    _png(images / "frame.png", 200, 100)
+    return images
+
+
+def _import_ls(tmp_path: Path, images: Path, tasks) -> tuple:
+    f = tmp_path / "e.json"
+    f.write_text(json.dumps(tasks))
+    return f, import_labelstudio(f, images)
+
+
+def test_labelstudio_box_far_outside_is_an_error_rounding_is_clipped(frame: Path, tmp_path: Path):
+    f, res = _import_ls(tmp_path, frame, [_ls_task(_ls_rect("a", 90, 20, 30, 40), _ls_text("a", "the mug")),
+                                          _ls_task(_ls_rect("b", -0.25, 20, 10.25, 40), _ls_text("b", "the mug"))])
+    assert res.errors == [f"{f}: task 0 (id 7): region 'a' goes outside the image by more than 0.5% "
+                          "(x 90..120, y 20..60, in percent of the image)"]
+    assert res.samples[0].groundings == [Grounding("the mug", [[0.0, 204.8, 102.4, 614.4]])]
+
+
+def test_labelstudio_value_not_an_object_and_invalid_json(frame: Path, tmp_path: Path, capsys):
+    f, res = _import_ls(tmp_path, frame, [_ls_task({"id": "a", "type": "rectangle", "value": [1, 2]})])
+    assert res.errors == [f'{f}: task 0 (id 7): result \'a\': "value" must be an object, got [1, 2] (a list)']
+    f.write_bytes(b"[{")
+    out = tmp_path / "out"
+    assert main(["import-labelstudio", str(f), "--images", str(frame), "--out", str(out)]) == 1
+    assert (f"{f}: not valid JSON (line 1, column 3): Expecting property name enclosed in double quotes"
+            in capsys.readouterr().err.splitlines())
+
+
+def test_labelstudio_bad_pg_size_is_reported_before_writing(frame: Path, tmp_path: Path, capsys):
+    task = _ls_task(_ls_rect("a", 10, 20, 30, 40), _ls_text("a", "the mug"))
+    task["data"]["pg"] = {"width": -5, "height": 100}
+    f, res = _import_ls(tmp_path, frame, [task])
+    assert res.errors == [f'{f}: task 0 (id 7): "width" must be a positive integer, got -5 (a number)']
+    out = tmp_path / "out"
+    assert main(["import-labelstudio", str(f), "--images", str(frame), "--out", str(out)]) == 1
+    assert not (out / ANNOTATIONS).exists()
+
+
+def test_labelstudio_rotated_box_without_original_size_uses_the_image_size(frame: Path, tmp_path: Path):
+    # 20% x 40% of 200x100 at (100, 10) px = 40x40 px; 90 degrees about (100, 10) -> x 60..100, y 10..50 px.
+    f, res = _import_ls(tmp_path, frame, [_ls_task(_ls_rect("a", 50, 10, 20, 40, size=False, rotation=90),
+                                                   _ls_text("a", "the mug"))])
+    assert not res.errors
+    np.testing.assert_allclose(res.samples[0].groundings[0].boxes_1024, [[307.2, 102.4, 512.0, 512.0]], atol=1e-4)
+
+
+def test_labelstudio_cancelled_annotation_does_not_import_the_prediction(frame: Path, tmp_path: Path):
+    task = {"id": 7, "data": {"image": "/data/local-files/?d=frame.png"},
+            "annotations": [{"was_cancelled": True, "result": []}],
+            "predictions": [{"result": [_ls_rect("a", 10, 20, 30, 40), _ls_text("a", "the mug")]}]}
+    f, res = _import_ls(tmp_path, frame, [task])
+    assert not res.errors
+    assert res.samples[0].groundings == []
+    assert res.notes == ["1 tasks were skipped (cancelled) by the annotator and were imported as unannotated images"]
+
+
+def test_phrase_with_a_line_break_is_refused_before_export_and_import(src: Path, tmp_path: Path):
+    f = _write_coco(tmp_path, _coco(annotations=[
+        {"id": 1, "image_id": 1, "category_id": 7, "bbox": [8, 6, 16, 12], "phrase": "the red\nmug"}]))
+    res = import_coco(f, src)
+    assert res.errors == [f'{f}: image id 1: groundings[0].phrase "the red\\nmug" contains a line break (a phrase '
+                          "is one line; Label Studio would split it into two phrases)"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import posixpath
 import shutil
@@ -35,10 +36,88 @@ class ImportResult:
     errors: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
 
-    def add(self, sample: Sample, source: Path, companions: Sequence[Tuple[Path, str]] = ()) -> None:
+    def add(self, sample: Sample, source: Path, companions: Sequence[Tuple[Path, str]] = (), where: str = "") -> bool:
+        """Keep `sample` if it is a valid record, else report every problem under `where` (the source record).
+        Checking here, before anything is written, is what lets an import promise to write nothing when there
+        are problems: the same rules `check` applies afterwards, plus the size against the source image."""
+        problems = record_problems(sample, source)
+        if problems:
+            self.errors.extend(f"{where}: {p}" for p in problems)
+            return False
         self.samples.append(sample)
         self.sources.append(source)
         self.companions.append(list(companions))
+        return True
+
+    def drop_samples(self) -> None:
+        """Forget every sample: for a problem of the whole file, which no record can be trusted past."""
+        self.samples.clear()
+        self.sources.clear()
+        self.companions.clear()
+
+
+def record_problems(sample: Sample, source: Path) -> List[str]:
+    """What `check` would say about `sample` once written, with its image at `source`."""
+    from grounding_node.data.validate import validate_record  # validate imports this module
+
+    problems = validate_record(sample.to_dict())
+    w, h = sample.width, sample.height
+    if not problems and isinstance(w, int) and isinstance(h, int):
+        size = image_size(source)
+        if size is None:
+            problems.append(f"image {str(source)!r} cannot be read as an image")
+        elif size != (w, h):
+            problems.append(f"size {w}x{h} disagrees with image {str(source)!r}, which is {size[0]}x{size[1]}")
+    return problems
+
+
+def show(v: Any, limit: int = 60) -> str:
+    """A value as it appears in JSON (NaN stays NaN), shortened for one-line messages."""
+    try:
+        text = json.dumps(v, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(v)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def is_finite_number(v: Any) -> bool:
+    """A JSON number that is finite. Python ints are always finite, and math.isfinite overflows on one with
+    hundreds of digits, so ints never reach it."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    return isinstance(v, int) or math.isfinite(v)
+
+
+def is_id(v: Any) -> bool:
+    """A usable COCO id: a number or a string (a list or object cannot key anything)."""
+    return isinstance(v, (int, float, str)) and not isinstance(v, bool)
+
+
+def read_json_file(path: Path) -> Tuple[Any, Optional[str]]:
+    """(document, None) or (None, `FILE: message`) for a JSON source file. A UTF-8 BOM (some Windows tools
+    write one) is accepted, as the canonical reader accepts it."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None, f"{path}: not found"
+    except OSError as e:
+        return None, f"{path}: cannot be read ({e.strerror or e})"
+    try:
+        text = data.decode("utf-8").lstrip("\ufeff")
+    except UnicodeDecodeError as e:
+        return None, f"{path}: not valid UTF-8 (byte {e.start + 1})"
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as e:
+        return None, f"{path}: not valid JSON (line {e.lineno}, column {e.colno}): {e.msg}"
+    except ValueError:  # an integer longer than Python's int-string conversion limit
+        return None, f"{path}: not valid JSON: a number has more than {_max_digits()} digits"
+
+
+def _max_digits() -> int:
+    import sys
+
+    return sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 4300
 
 
 def safe_relpath(name: str) -> Optional[str]:
@@ -66,24 +145,38 @@ def image_size(path: Path) -> Optional[Tuple[int, int]]:
     return int(img.shape[1]), int(img.shape[0])
 
 
+PIXEL_SLACK = 1.0
+"""How far (pixels) a foreign box may stick out of its image and still be clipped: rounding, not a wrong box."""
+
+
 def pixel_box_problem(box: Any, xywh: bool) -> Optional[str]:
     """Why a foreign pixel box cannot be used, or None. A box is never silently repaired beyond clipping."""
     form = "[x, y, w, h]" if xywh else "[x1, y1, x2, y2]"
     if not isinstance(box, (list, tuple)) or len(box) != 4:
-        return f"bbox must be {form} in pixels, got {box!r}"
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in box):
-        return f"bbox must hold 4 finite numbers, got {box!r}"
+        return f"bbox must be {form} in pixels, got {show(box)}"
+    if not all(is_finite_number(v) for v in box):
+        return f"bbox must hold 4 finite numbers, got {show(box)}"
     w, h = (box[2], box[3]) if xywh else (box[2] - box[0], box[3] - box[1])
     if w <= 0 or h <= 0:
-        return f"bbox {form} = {list(box)} has no area"
+        return f"bbox {form} = {show(list(box))} has no area"
     return None
 
 
-def grid_box_or_problem(box_xyxy: Sequence[float], width: int, height: int) -> Tuple[Optional[Box], Optional[str]]:
-    """Pixel xyxy -> 0-1024 (clipped); a box wholly outside the image is a problem, not a sliver."""
-    b = box_from_pixels(box_xyxy, width, height)
+def pixel_box_to_grid(box: Any, xywh: bool, width: int, height: int) -> Tuple[Optional[Box], Optional[str]]:
+    """A foreign pixel box -> 0-1024 xyxy, or the problem. A box out of the image by rounding (up to
+    PIXEL_SLACK) is clipped; one further out is a wrong box (other units, another image's size), which
+    clipping would turn into a plausible but false box."""
+    problem = pixel_box_problem(box, xywh)
+    if problem:
+        return None, problem
+    x1, y1, x2, y2 = (box[0], box[1], box[0] + box[2], box[1] + box[3]) if xywh else tuple(box)
+    if x1 < -PIXEL_SLACK or y1 < -PIXEL_SLACK or x2 > width + PIXEL_SLACK or y2 > height + PIXEL_SLACK:
+        form = "[x, y, w, h]" if xywh else "[x1, y1, x2, y2]"
+        return None, (f"bbox {form} = {show(list(box))} goes outside the {width}x{height} image by more than "
+                      f"{PIXEL_SLACK:g} pixel")
+    b = box_from_pixels([x1, y1, x2, y2], width, height)
     if not (b[0] < b[2] and b[1] < b[3]):
-        return None, f"bbox {list(box_xyxy)} lies outside the {width}x{height} image"
+        return None, f"bbox {show(list(box))} lies outside the {width}x{height} image"
     return b, None
 
 
@@ -141,8 +234,9 @@ def default_image_rel(name: str) -> str:
     return f"{IMAGES_DIR}/{name}"
 
 
-__all__ = ["GroundingCollector", "ImportResult", "default_image_rel", "grid_box_or_problem", "image_size",
-           "pixel_box_problem", "safe_relpath", "write_import"]
+__all__ = ["GroundingCollector", "ImportResult", "PIXEL_SLACK", "default_image_rel", "image_size", "is_finite_number",
+           "is_id", "pixel_box_problem", "pixel_box_to_grid", "read_json_file", "record_problems", "safe_relpath",
+           "show", "write_import"]
 
 
 def resolve_image(images_dir: Path, name: Any, key: str, width: Any, height: Any, where: str):

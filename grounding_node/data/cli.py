@@ -88,7 +88,13 @@ def _cmd_import_coco(args: argparse.Namespace) -> int:
 def _cmd_import_odvg(args: argparse.Namespace) -> int:
     from grounding_node.data.odvg import import_odvg, load_label_map
 
-    return _finish_import(import_odvg(args.src, args.images, load_label_map(args.label_map), args.negatives), args)
+    try:
+        label_map = load_label_map(args.label_map)
+    except DatasetError as e:
+        for m in e.errors:
+            _err(m)
+        return 1
+    return _finish_import(import_odvg(args.src, args.images, label_map, args.negatives), args)
 
 
 def _cmd_import_labelstudio(args: argparse.Namespace) -> int:

@@ -7,22 +7,25 @@ annotation. COCO boxes are `[x, y, w, h]` in pixels. An optional per-annotation 
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from grounding_node.data._common import (
     GroundingCollector,
     ImportResult,
     default_image_rel,
-    grid_box_or_problem,
-    pixel_box_problem,
+    is_id,
+    pixel_box_to_grid,
+    read_json_file,
     resolve_image,
+    show,
 )
 from grounding_node.data.format import Sample
 
 PHRASE_SOURCES = ("auto", "category", "phrase", "caption")
+NORMALISED_MIN_SIDE = 8
+"""Images at least this many pixels a side whose boxes all lie in 0..1 hold normalised boxes, not pixel ones."""
 
 
 def _phrase_of(ann: Dict[str, Any], categories: Dict[Any, str], source: str) -> Optional[str]:
@@ -30,9 +33,56 @@ def _phrase_of(ann: Dict[str, Any], categories: Dict[Any, str], source: str) -> 
         return ann["phrase"]
     if source in ("auto", "caption") and isinstance(ann.get("caption"), str) and ann["caption"].strip():
         return ann["caption"]
-    if source in ("auto", "category"):
-        return categories.get(ann.get("category_id"))
+    if source in ("auto", "category") and is_id(ann.get("category_id")):
+        return categories.get(ann["category_id"])
     return None
+
+
+def _categories(doc: Dict[str, Any], src: Path, res: ImportResult) -> Dict[Any, str]:
+    """Category id -> name. A nameless category names nothing: its annotations are reported as phraseless."""
+    out: Dict[Any, str] = {}
+    for i, c in enumerate(doc.get("categories") or []):
+        if not isinstance(c, dict):
+            continue
+        if not is_id(c.get("id")):
+            res.errors.append(f"{src}: categories[{i}]: \"id\" must be a number or a string, {_got(c.get('id'))}")
+        elif isinstance(c.get("name"), str) and c["name"].strip():
+            out[c["id"]] = c["name"]
+    return out
+
+
+def _got(v: Any) -> str:
+    from grounding_node.data.validate import _jtype
+
+    return f"got {show(v)} ({_jtype(v)})"
+
+
+def _images(doc: Dict[str, Any], src: Path, res: ImportResult) -> Tuple[Dict[Any, Dict[str, Any]], Set[Any]]:
+    """(image id -> image entry, ids listed twice). Two entries with one id are an error, not a silent merge:
+    the annotations of that id cannot be told apart, so both images are left out."""
+    out: Dict[Any, Dict[str, Any]] = {}
+    first: Dict[Any, int] = {}
+    dup: Set[Any] = set()
+    for i, im in enumerate(doc["images"]):
+        if not isinstance(im, dict):
+            res.errors.append(f"{src}: images[{i}] is not an object")
+            continue
+        im_id = im.get("id")
+        if not is_id(im_id):
+            res.errors.append(f"{src}: images[{i}]: \"id\" must be a number or a string, {_got(im_id)}")
+        elif im_id in first:
+            res.errors.append(f"{src}: image id {im_id!r} is listed twice (images[{first[im_id]}] and images[{i}]); "
+                              "its annotations cannot be told apart")
+            dup.add(im_id)
+        else:
+            first[im_id] = i
+            out[im_id] = im
+    return {k: v for k, v in out.items() if k not in dup}, dup
+
+
+def _all_normalised(boxes: List[Tuple[Any, Any]]) -> bool:
+    """True when every box lies in 0..1, which on real-sized images means normalised, not pixel, boxes."""
+    return bool(boxes) and all(all(abs(v) <= 1.0 for v in b) for _, b in boxes)
 
 
 def import_coco(src: Path | str, images_dir: Path | str, phrase_source: str = "auto",
@@ -40,35 +90,39 @@ def import_coco(src: Path | str, images_dir: Path | str, phrase_source: str = "a
     """Read a COCO JSON file whose `file_name`s are relative to `images_dir`.
 
     - `phrase_source`: `auto` (annotation `phrase`, else `caption`, else the category name), or one of them only.
-    - `negatives`: add every category absent from an image as a negative (right only for exhaustively
-      labelled sets, as COCO's own categories are; hence off by default).
+    - `negatives`: add every category with no annotation on an image as a negative (right only for exhaustively
+      labelled sets, as COCO's own categories are; hence off by default). Categories are matched by
+      `category_id`: a "mug" annotated as "the red mug" is there, so "mug" is no negative.
     Images without annotations become unannotated samples (`groundings: []`), unless `negatives` gives them
     negatives.
     """
     if phrase_source not in PHRASE_SOURCES:
         raise ValueError(f"phrase_source must be one of {PHRASE_SOURCES}, got {phrase_source!r}")
     src, images_dir = Path(src), Path(images_dir)
-    doc = json.loads(src.read_text(encoding="utf-8"))
     res = ImportResult()
+    doc, err = read_json_file(src)
+    if err:
+        res.errors.append(err)
+        return res
     if not isinstance(doc, dict) or not isinstance(doc.get("images"), list):
         res.errors.append(f"{src}: not a COCO file (no \"images\" list)")
         return res
-    categories: Dict[Any, str] = {}
-    for c in doc.get("categories") or []:
-        if isinstance(c, dict) and isinstance(c.get("name"), str):
-            categories[c.get("id")] = c["name"]
+    categories = _categories(doc, src, res)
+    images, duplicated = _images(doc, src, res)
     by_image: Dict[Any, List[Dict[str, Any]]] = defaultdict(list)
-    images = {im.get("id"): im for im in doc["images"] if isinstance(im, dict)}
     for i, ann in enumerate(doc.get("annotations") or []):
         if not isinstance(ann, dict):
             res.errors.append(f"{src}: annotations[{i}] is not an object")
             continue
-        if ann.get("image_id") not in images:
+        if is_id(ann.get("image_id")) and ann["image_id"] in duplicated:
+            continue  # already reported with its image id
+        if not (is_id(ann.get("image_id")) and ann["image_id"] in images):
             res.errors.append(f"{src}: annotation id {ann.get('id')!r}: image_id {ann.get('image_id')!r} "
                               "is not in images")
             continue
         by_image[ann["image_id"]].append(ann)
 
+    seen_boxes: List[Tuple[Any, Any]] = []   # (annotation id, bbox) on images big enough to tell pixels from fractions
     for im_id, im in images.items():
         where = f"{src}: image id {im_id!r}"
         found = resolve_image(images_dir, im.get("file_name", ""), "file_name", im.get("width"), im.get("height"),
@@ -78,6 +132,7 @@ def import_coco(src: Path | str, images_dir: Path | str, phrase_source: str = "a
             continue
         rel, path, (w, h) = found
         collector = GroundingCollector()
+        present = set()
         bad = False
         for ann in by_image.get(im_id, []):
             awhere = f"{src}: annotation id {ann.get('id')!r}"
@@ -86,23 +141,30 @@ def import_coco(src: Path | str, images_dir: Path | str, phrase_source: str = "a
                 res.errors.append(f"{awhere}: no phrase (no {phrase_source} field or category name)")
                 bad = True
                 continue
-            problem = pixel_box_problem(ann.get("bbox"), xywh=True)
-            if problem is None:
-                x, y, bw, bh = ann["bbox"]
-                box, problem = grid_box_or_problem([x, y, x + bw, y + bh], w, h)
+            box, problem = pixel_box_to_grid(ann.get("bbox"), True, w, h)
             if problem:
                 res.errors.append(f"{awhere}: {problem}")
                 bad = True
                 continue
+            if min(w, h) >= NORMALISED_MIN_SIDE:
+                seen_boxes.append((ann.get("id"), ann["bbox"]))
             t = ann.get("type") if isinstance(ann.get("type"), str) else None
             collector.add(phrase, box, t)
+            if is_id(ann.get("category_id")):
+                present.add(ann["category_id"])
         if bad:
             continue
         if negatives:
-            for name in categories.values():
-                if name not in collector:
+            for cid, name in categories.items():
+                if cid not in present and name not in collector:
                     collector.add(name, None)
-        res.add(Sample(image=default_image_rel(rel), width=w, height=h, groundings=collector.groundings()), path)
+        res.add(Sample(image=default_image_rel(rel), width=w, height=h, groundings=collector.groundings()), path,
+                where=where)
+    if _all_normalised(seen_boxes):
+        aid, box = seen_boxes[0]
+        res.errors.append(f"{src}: every bbox lies within 0..1 (e.g. annotation id {aid!r}: {show(box)}); COCO "
+                          "boxes are pixels, these look normalised (multiply by the image's width and height)")
+        res.drop_samples()
     return res
 
 

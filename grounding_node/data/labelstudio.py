@@ -26,14 +26,25 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, quote, unquote, urlparse
 
-from grounding_node.data._common import GroundingCollector, ImportResult, default_image_rel, image_size, safe_relpath
+from grounding_node.data._common import (
+    GroundingCollector,
+    ImportResult,
+    default_image_rel,
+    image_size,
+    read_json_file,
+    safe_relpath,
+    show,
+)
 from grounding_node.data.format import GRID, Sample, normalize_phrase
-from grounding_node.data.validate import load_dataset
+from grounding_node.data.validate import _jtype, load_dataset
 
 BOX_NAME, PHRASE_NAME, NEGATIVES_NAME, IMAGE_NAME = "box", "phrase", "negatives", "image"
 DEFAULT_URL_PREFIX = "/data/local-files/?d="
 PCT = GRID / 100.0  # grid units per percent
 RECT_TYPES = ("rectangle", "rectanglelabels")
+PCT_SLACK = 0.5
+"""How far (percent of the image) a rectangle may stick out and still be clipped: a drag past the edge, not
+a box drawn for another image."""
 
 LABEL_CONFIG = f"""<View>
   <Header value="Draw one box per object the phrase refers to and write the phrase in the box's text field.
@@ -159,9 +170,13 @@ def _find_image(images_dir: Path, data: Dict[str, Any], pg: Dict[str, Any]) -> T
 
 def _choose_result(task: Dict[str, Any], use_predictions: bool) -> Tuple[Optional[List[Any]], str]:
     """The result list a task's groundings come from: the latest non-cancelled annotation (a person's
-    work), else the last prediction when allowed, else none."""
-    anns = [a for a in task.get("annotations") or task.get("completions") or []
-            if isinstance(a, dict) and not a.get("was_cancelled")]
+    work), else the last prediction when allowed, else none. A task whose annotations were all cancelled
+    was skipped by the annotator on purpose: its prediction is what they declined to confirm, so it is
+    not imported in their place ("cancelled")."""
+    all_anns = [a for a in task.get("annotations") or task.get("completions") or [] if isinstance(a, dict)]
+    anns = [a for a in all_anns if not a.get("was_cancelled")]
+    if all_anns and not anns:
+        return None, "cancelled"
     if anns:
         best = max(enumerate(anns), key=lambda ia: (str(ia[1].get("updated_at") or ia[1].get("created_at") or ""),
                                                      ia[0]))[1]
@@ -172,23 +187,27 @@ def _choose_result(task: Dict[str, Any], use_predictions: bool) -> Tuple[Optiona
     return None, "none"
 
 
-def _rect_to_grid(value: Dict[str, Any], ow: Optional[float], oh: Optional[float]) -> Optional[List[float]]:
-    """Label Studio percentages (with optional rotation about the top-left corner) -> 0-1024 xyxy."""
+def _rect_to_grid(value: Dict[str, Any], ow: float, oh: float) -> List[float] | str:
+    """Label Studio percentages (with optional rotation about the top-left corner) of an `ow` x `oh` image
+    -> 0-1024 xyxy, or why not. Out of the image by up to PCT_SLACK is clipped; further out is a problem."""
     try:
         x, y, w, h = (float(value[k]) for k in ("x", "y", "width", "height"))
         rot = float(value.get("rotation") or 0.0)
-    except (KeyError, TypeError, ValueError):
-        return None
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return "has no valid x, y, width, height"
     if not all(math.isfinite(v) for v in (x, y, w, h, rot)):
-        return None
+        return "has no valid x, y, width, height"
     if rot % 360.0:
-        # Rotation is in pixel space; take the axis-aligned envelope of the rotated rectangle.
-        sx, sy = (ow or 100.0) / 100.0, (oh or 100.0) / 100.0
+        # Rotation is in pixel space (so the image's aspect matters); take the axis-aligned envelope.
+        sx, sy = ow / 100.0, oh / 100.0
         c, s = math.cos(math.radians(rot)), math.sin(math.radians(rot))
         px, py, pw, ph = x * sx, y * sy, w * sx, h * sy
         xs = [px + dx * c - dy * s for dx, dy in ((0, 0), (pw, 0), (pw, ph), (0, ph))]
         ys = [py + dx * s + dy * c for dx, dy in ((0, 0), (pw, 0), (pw, ph), (0, ph))]
         x, y, w, h = min(xs) / sx, min(ys) / sy, (max(xs) - min(xs)) / sx, (max(ys) - min(ys)) / sy
+    if x < -PCT_SLACK or y < -PCT_SLACK or x + w > 100.0 + PCT_SLACK or y + h > 100.0 + PCT_SLACK:
+        return (f"goes outside the image by more than {PCT_SLACK:g}% (x {x:.4g}..{x + w:.4g}, "
+                f"y {y:.4g}..{y + h:.4g}, in percent of the image)")
     box = [x * PCT, y * PCT, (x + w) * PCT, (y + h) * PCT]
     return [round(min(max(v, 0.0), GRID), 4) for v in box]
 
@@ -197,6 +216,14 @@ def _texts(value: Dict[str, Any]) -> List[str]:
     text = value.get("text")
     items = [text] if isinstance(text, str) else text if isinstance(text, list) else []
     return [line.strip() for t in items if isinstance(t, str) for line in t.split("\n") if line.strip()]
+
+
+def _pixel_size(r: Dict[str, Any], width: int, height: int) -> Tuple[float, float]:
+    """The image size a result's percentages refer to: its own `original_width`/`height` when it has them,
+    else the task's image size (never a square guess, which would skew a rotated box)."""
+    ow, oh = r.get("original_width"), r.get("original_height")
+    ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in (ow, oh))
+    return (float(ow), float(oh)) if ok else (float(width), float(height))
 
 
 def task_to_sample(task: Dict[str, Any], images_dir: Path, use_predictions: bool = True
@@ -220,18 +247,22 @@ def task_to_sample(task: Dict[str, Any], images_dir: Path, use_predictions: bool
             return None, None, [f"image {str(src)!r} cannot be read as an image"], origin
         width, height = size
     problems: List[str] = []
-    boxes: Dict[str, Optional[List[float]]] = {}
+    boxes: Dict[str, List[float] | str] = {}
     labels: Dict[str, List[str]] = {}
     texts: Dict[str, List[str]] = {}
     negatives: List[str] = []
     order: List[str] = []
     rect_ids = {str(r.get("id", "")) for r in result if str(r.get("type", "")).lower() in RECT_TYPES}
     for r in result:
-        rtype, rid, value = str(r.get("type", "")).lower(), str(r.get("id", "")), r.get("value") or {}
+        rtype, rid, value = str(r.get("type", "")).lower(), str(r.get("id", "")), r.get("value")
+        value = {} if value is None else value
+        if not isinstance(value, dict):
+            problems.append(f'result {rid!r}: "value" must be an object, got {show(value)} ({_jtype(value)})')
+            continue
         if rtype in RECT_TYPES:
             if rid not in boxes:
                 order.append(rid)
-            boxes[rid] = _rect_to_grid(value, r.get("original_width"), r.get("original_height"))
+            boxes[rid] = _rect_to_grid(value, *_pixel_size(r, width, height))
             labels.setdefault(rid, []).extend(str(v) for v in value.get("rectanglelabels") or [])
         elif rtype == "textarea":
             if rid in rect_ids:  # a per-region text: Label Studio gives it its rectangle's id
@@ -240,7 +271,7 @@ def task_to_sample(task: Dict[str, Any], images_dir: Path, use_predictions: bool
                 texts.setdefault(rid, []).extend(_texts(value))
                 if rid not in boxes:
                     order.append(rid)
-                    boxes[rid] = _rect_to_grid(value, r.get("original_width"), r.get("original_height"))
+                    boxes[rid] = _rect_to_grid(value, *_pixel_size(r, width, height))
             elif r.get("from_name") == NEGATIVES_NAME:
                 negatives.extend(_texts(value))
             else:
@@ -253,8 +284,8 @@ def task_to_sample(task: Dict[str, Any], images_dir: Path, use_predictions: bool
     for rid in order:
         box = boxes[rid]
         phrases = texts.get(rid) or labels.get(rid) or []
-        if box is None:
-            problems.append(f"region {rid!r} has no valid x, y, width, height")
+        if isinstance(box, str):
+            problems.append(f"region {rid!r} {box}")
             continue
         if not (box[0] < box[2] and box[1] < box[3]):
             problems.append(f"region {rid!r} has no area inside the image")
@@ -301,9 +332,12 @@ def import_labelstudio(src: Path | str, images_dir: Path | str, use_predictions:
     unchanged gives back the same dataset) and are otherwise unannotated samples. Both cases are counted
     in `notes`."""
     src, images_dir = Path(src), Path(images_dir)
-    doc = json.loads(src.read_text(encoding="utf-8"))
-    tasks = doc if isinstance(doc, list) else [doc]
     res = ImportResult()
+    doc, err = read_json_file(src)
+    if err:
+        res.errors.append(err)
+        return res
+    tasks = doc if isinstance(doc, list) else [doc]
     origins: Dict[str, int] = {}
     for i, task in enumerate(tasks):
         tid = task.get("id") if isinstance(task, dict) else None
@@ -316,13 +350,16 @@ def import_labelstudio(src: Path | str, images_dir: Path | str, use_predictions:
             res.errors.extend(f"{where}: {p}" for p in problems)
             continue
         assert sample is not None and path is not None
-        origins[origin] = origins.get(origin, 0) + 1
         pg = task["data"].get("pg") if isinstance(task["data"].get("pg"), dict) else {}
-        res.add(sample, path, _companions(sample, pg, images_dir, res.notes, where))
+        if res.add(sample, path, _companions(sample, pg, images_dir, res.notes, where), where=where):
+            origins[origin] = origins.get(origin, 0) + 1
     if origins.get("prediction"):
         res.notes.append(f"{origins['prediction']} tasks had no annotation; their predictions were imported")
     if origins.get("none"):
         res.notes.append(f"{origins['none']} tasks had no annotation and were imported as unannotated images")
+    if origins.get("cancelled"):
+        res.notes.append(f"{origins['cancelled']} tasks were skipped (cancelled) by the annotator and were imported "
+                         "as unannotated images")
     return res
 
 

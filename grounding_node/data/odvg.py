@@ -9,7 +9,6 @@ converters write a region's `bbox` as a list of boxes; both forms are read.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -17,26 +16,76 @@ from grounding_node.data._common import (
     GroundingCollector,
     ImportResult,
     default_image_rel,
-    grid_box_or_problem,
-    pixel_box_problem,
+    pixel_box_to_grid,
+    read_json_file,
     resolve_image,
+    show,
 )
 from grounding_node.data.format import Sample
-from grounding_node.data.validate import parse_line
+from grounding_node.data.validate import DatasetError, _jtype, parse_line
 
 
 def load_label_map(path: Optional[Path | str]) -> Dict[int, str]:
-    """Open-GroundingDino's label map: `{"0": "person", "1": "bicycle", ...}`."""
+    """Open-GroundingDino's label map: `{"0": "person", "1": "bicycle", ...}`. Raises `DatasetError` naming the
+    file when it cannot be used: a key that is no integer would silently name no instance."""
     if path is None:
         return {}
-    doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    return {int(k): str(v) for k, v in doc.items()}
+    path = Path(path)
+    doc, err = read_json_file(path)
+    if err:
+        raise DatasetError([err])
+    if not isinstance(doc, dict):
+        raise DatasetError([f"{path}: a label map must be a JSON object {{\"0\": \"name\", ...}}, "
+                            f"got {show(doc)} ({_jtype(doc)})"])
+    out: Dict[int, str] = {}
+    errors: List[str] = []
+    for k, v in doc.items():
+        try:
+            out[int(k)] = str(v)
+        except ValueError:
+            errors.append(f"{path}: label map key {show(k)} is not an integer label id")
+    if errors:
+        raise DatasetError(errors)
+    return out
 
 
 def _region_boxes(bbox: Any) -> List[Any]:
     if isinstance(bbox, list) and bbox and all(isinstance(b, list) for b in bbox):
         return bbox
     return [bbox]
+
+
+def _list_or_problem(parent: Any, key: str, name: str, problems: List[str]) -> List[Any]:
+    """`parent[key]` as a list ([] when absent); anything else is a problem, not something to iterate."""
+    items = parent.get(key) if isinstance(parent, dict) else None
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        problems.append(f"{name} must be a list, got {show(items)} ({_jtype(items)})")
+        return []
+    return items
+
+
+def _lines(src: Path, res: ImportResult) -> List[Any]:
+    """(line number, text) of each non-blank line; a line that is not UTF-8 is reported, not a crash, and a
+    BOM on the first line is accepted as the canonical reader accepts it."""
+    try:
+        data = src.read_bytes()
+    except FileNotFoundError:
+        res.errors.append(f"{src}: not found")
+        return []
+    out = []
+    for lineno, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            res.errors.append(f"{src}:{lineno}: not valid UTF-8 (byte {e.start + 1})")
+            continue
+        if lineno == 1:
+            text = text.lstrip("\ufeff")
+        if text.strip():
+            out.append((lineno, text))
+    return out
 
 
 def import_odvg(src: Path | str, images_dir: Path | str, label_map: Optional[Dict[int, str]] = None,
@@ -47,9 +96,7 @@ def import_odvg(src: Path | str, images_dir: Path | str, label_map: Optional[Dic
     src, images_dir = Path(src), Path(images_dir)
     label_map = label_map or {}
     res = ImportResult()
-    for lineno, text in enumerate(src.read_text(encoding="utf-8").split("\n"), start=1):
-        if not text.strip():
-            continue
+    for lineno, text in _lines(src, res):
         where = f"{src}:{lineno}"
         rec, err = parse_line(text)
         if err or not isinstance(rec, dict):
@@ -63,35 +110,29 @@ def import_odvg(src: Path | str, images_dir: Path | str, label_map: Optional[Dic
         rel, path, (w, h) = found
         collector = GroundingCollector()
         problems: List[str] = []
-        det = rec.get("detection") or {}
-        instances = det.get("instances") if isinstance(det, dict) else None
-        for i, inst in enumerate(instances or []):
+        det = rec.get("detection")
+        instances = _list_or_problem(det, "instances", "detection.instances", problems)
+        for i, inst in enumerate(instances):
             name = inst.get("category") if isinstance(inst, dict) else None
             if not (isinstance(name, str) and name.strip()) and isinstance(inst, dict):
-                name = label_map.get(inst.get("label")) if isinstance(inst.get("label"), int) else None
+                label = inst.get("label")
+                name = label_map.get(label) if isinstance(label, int) and not isinstance(label, bool) else None
             if not name:
                 problems.append(f"detection.instances[{i}] has no category and its label is not in the label map")
                 continue
-            problem = pixel_box_problem(inst.get("bbox"), xywh=False)
-            box = None
-            if problem is None:
-                box, problem = grid_box_or_problem(inst["bbox"], w, h)
+            box, problem = pixel_box_to_grid(inst.get("bbox"), False, w, h)
             if problem:
                 problems.append(f"detection.instances[{i}]: {problem}")
                 continue
             collector.add(name, box)
-        grounding = rec.get("grounding") or {}
-        regions = grounding.get("regions") if isinstance(grounding, dict) else None
-        for i, reg in enumerate(regions or []):
+        regions = _list_or_problem(rec.get("grounding"), "regions", "grounding.regions", problems)
+        for i, reg in enumerate(regions):
             phrase = reg.get("phrase") if isinstance(reg, dict) else None
             if not (isinstance(phrase, str) and phrase.strip()):
                 problems.append(f"grounding.regions[{i}] has no phrase")
                 continue
             for b in _region_boxes(reg.get("bbox")):
-                problem = pixel_box_problem(b, xywh=False)
-                box = None
-                if problem is None:
-                    box, problem = grid_box_or_problem(b, w, h)
+                box, problem = pixel_box_to_grid(b, False, w, h)
                 if problem:
                     problems.append(f"grounding.regions[{i}]: {problem}")
                     continue
@@ -99,11 +140,12 @@ def import_odvg(src: Path | str, images_dir: Path | str, label_map: Optional[Dic
         if problems:
             res.errors.extend(f"{where}: {p}" for p in problems)
             continue
-        if negatives and instances is not None:
+        if negatives and isinstance(det, dict) and isinstance(det.get("instances"), list):
             for name in label_map.values():
                 if name not in collector:
                     collector.add(name, None)
-        res.add(Sample(image=default_image_rel(rel), width=w, height=h, groundings=collector.groundings()), path)
+        res.add(Sample(image=default_image_rel(rel), width=w, height=h, groundings=collector.groundings()), path,
+                where=where)
     return res
 
 

@@ -9,13 +9,13 @@ list of what was skipped and why.
 from __future__ import annotations
 
 import json
-import math
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from grounding_node.data._common import DISPLAYED
+from grounding_node.data._common import DISPLAYED, _max_digits, is_finite_number
+from grounding_node.data._common import show as _show
 from grounding_node.data.format import ANNOTATIONS, GRID, SAMPLE_KEYS, Sample, normalize_phrase
 
 REQUIRED_KEYS = ("image", "width", "height", "groundings")
@@ -79,15 +79,6 @@ def _jtype(v: Any) -> str:
     return type(v).__name__
 
 
-def _show(v: Any, limit: int = 60) -> str:
-    """A value as it appears in JSON (NaN stays NaN), shortened for one-line messages."""
-    try:
-        text = json.dumps(v, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(v)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _got(v: Any) -> str:
     return f"got {_show(v)} ({_jtype(v)})"
 
@@ -124,6 +115,8 @@ def parse_line(text: str) -> Tuple[Any, Optional[str]]:
         return None, f"duplicate key {_show(str(e))} in one object"
     except json.JSONDecodeError as e:
         return None, f"not valid JSON: {e.msg} at column {e.colno}"
+    except ValueError:  # json turns an integer longer than Python's int-string limit into a plain ValueError
+        return None, f"not valid JSON: a number has more than {_max_digits()} digits"
 
 
 # ---------------------------------------------------------------- file checks
@@ -227,7 +220,7 @@ def _check_box(where: str, box: Any, errors: List[str]) -> bool:
     if not all(_is_num(v) for v in box):
         errors.append(f"{where} must hold numbers, got {_show(box)}")
         return False
-    if not all(math.isfinite(v) for v in box):
+    if not all(is_finite_number(v) for v in box):
         errors.append(f"{where} is not finite: {_show(box)}")
         return False
     if not all(0.0 <= v <= GRID for v in box):
@@ -255,6 +248,10 @@ def _check_groundings(gs: List[Any], errors: List[str]) -> None:
                 errors.append(f"{where}.phrase must be a string, {_got(phrase)}")
             elif not phrase.strip():
                 errors.append(f"{where}.phrase is empty")
+            elif "\n" in phrase or "\r" in phrase:
+                # Label Studio's text areas hold one phrase per line: such a phrase would come back as two.
+                errors.append(f"{where}.phrase {_show(phrase)} contains a line break (a phrase is one line; "
+                              "Label Studio would split it into two phrases)")
             else:
                 key = normalize_phrase(phrase)
                 if key in seen:
