@@ -5,7 +5,8 @@
 
 Prints the JSON result (per phrase: objects with box_1024, pixel boxes, confidence, bboxes with
 page index, and 3D position/size when depth and intrinsics are given) and writes one annotated PNG
-per image into --out-dir.
+per image into --out-dir: `NAME_grounded.png`, or `pageN_NAME_grounded.png` for every image when two
+inputs share a file name (e.g. a/x.png and b/x.png), so no page's picture overwrites another's.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 from grounding_node.models.registry import BUILTIN_BACKENDS
 
@@ -50,6 +51,28 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def missing_files(paths: Sequence[str], what: str) -> List[str]:
+    """One message per path that is not a regular file. Checked before the backend loads: a missing image or
+    a folder was a FileNotFoundError traceback, after the (possibly slow) model load."""
+    problems = []
+    for path in paths:
+        p = Path(path)
+        if not p.exists():
+            problems.append(f"{what} {path}: no such file")
+        elif not p.is_file():
+            problems.append(f"{what} {path}: not a file{' (a folder)' if p.is_dir() else ''}")
+    return problems
+
+
+def annotated_names(images: Sequence[str]) -> List[str]:
+    """The annotated PNG's file name per image: `NAME_grounded.png`, or `pageN_NAME_grounded.png` for every
+    page when two images share a file stem (a/x.png, b/x.png), which would otherwise write one file twice."""
+    stems = [Path(image).stem for image in images]
+    if len(set(stems)) == len(stems):
+        return [f"{stem}_grounded.png" for stem in stems]
+    return [f"page{page}_{stem}_grounded.png" for page, stem in enumerate(stems)]
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     import cv2
@@ -67,6 +90,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.depth and len(args.depth) != len(args.images):
         print(f"error: {len(args.depth)} depth file(s) for {len(args.images)} image(s)", file=sys.stderr)
         return 2
+    problems = (missing_files(args.images, "image") + missing_files(args.depth or [], "--depth")
+                + missing_files([args.camera_info] if args.camera_info else [], "--camera-info"))
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        return 2
     grounder = Grounder.from_config(backend=args.backend, model=args.model, device=args.device, dtype=args.dtype,
                                     local_files_only=not args.allow_download, options=options,
                                     score_threshold=args.score_threshold, max_objects_per_phrase=args.max_objects)
@@ -77,9 +106,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     result = out.to_dict()
     from grounding_node.api import load_image
 
-    for page, (image, page_result) in enumerate(zip(args.images, out.pages)):
+    for page, (image, name, page_result) in enumerate(zip(args.images, annotated_names(args.images), out.pages)):
         annotated = draw_objects(load_image(image), page_result.objects, header_text=out.backend)
-        path = out_dir / f"{Path(image).stem}_grounded.png"
+        path = out_dir / name
         cv2.imwrite(str(path), annotated[:, :, ::-1])
         result["pages"][page]["annotated"] = str(path)
     (out_dir / "result.json").write_text(json.dumps(result, indent=2))

@@ -128,3 +128,37 @@ def test_api_per_page_inputs():
         grounder(source=[rgb, rgb], prompt="red box", depth=depth_m, intrinsics=intr)
     with pytest.raises(ValueError, match="1 given for 2"):
         grounder(source=[rgb, rgb], prompt="red box", depth=[depth_m], intrinsics=intr)
+
+
+def _cli(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "grounding_node.cli", *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("make", ["missing", "directory"])
+def test_cli_refuses_an_image_that_is_not_a_file_with_one_line(make, tmp_path):
+    cv2.imwrite(str(tmp_path / "rgb.png"), cam.render()[0][:, :, ::-1])
+    bad = tmp_path / "nope.png"
+    if make == "directory":
+        bad.mkdir()
+    proc = _cli(tmp_path / "rgb.png", bad, "--prompt", "red box", "--backend", BACKEND,
+                "--out-dir", tmp_path / "out")
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 2 and len(lines) == 1 and str(bad) in lines[0], proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
+
+
+def test_cli_gives_images_of_the_same_name_in_two_folders_their_own_annotated_png(tmp_path):
+    rgb = cam.render()[0]
+    for folder, image in (("a", rgb), ("b", rgb[:, ::-1])):
+        (tmp_path / folder).mkdir()
+        cv2.imwrite(str(tmp_path / folder / "x.png"), np.ascontiguousarray(image[:, :, ::-1]))
+    proc = _cli(tmp_path / "a" / "x.png", tmp_path / "b" / "x.png", "--prompt", "red box", "--backend", BACKEND,
+                "--out-dir", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    paths = [p["annotated"] for p in json.loads(proc.stdout)["pages"]]
+    assert len(set(paths)) == 2 and sorted(p.name for p in (tmp_path / "out").glob("*.png")) == sorted(
+        p.split("/")[-1] for p in paths)
+    for path, original in zip(paths, (rgb, rgb[:, ::-1])):      # each page's own picture, not the other's
+        annotated = cv2.imread(path)[:, :, ::-1].astype(int)
+        assert np.mean(annotated == original) > np.mean(annotated == original[:, ::-1])

@@ -331,3 +331,113 @@ def test_replay_crop_frames_of_a_seed_with_another_layout_fall_back_to_the_scene
     assert len(frames) == 18
     assert frames[16].shape == (480, 640, 3)
     assert frames[17] is replay[17].rgb
+
+
+# -- the command's input checks and resume (tiny data: each test takes seconds) ---------------------------
+def _tiny_dataset(root: Path, n: int = 3) -> Path:
+    """`n` 128x96 images, each with a red block named "the red egg" (a new word) and a negative phrase."""
+    import cv2
+
+    (root / "images").mkdir(parents=True)
+    lines = []
+    for i in range(n):
+        img = np.full((96, 128, 3), 90, np.uint8)
+        img[20:60, 10 + i * 10:50 + i * 10] = (40, 40, 220)                       # BGR: red
+        cv2.imwrite(str(root / f"images/{i}.png"), img)
+        x0 = (10 + i * 10) / 128 * 1024
+        box = [x0, 20 / 96 * 1024, x0 + 40 / 128 * 1024, 60 / 96 * 1024]
+        lines.append(json.dumps({"image": f"images/{i}.png", "width": 128, "height": 96, "groundings": [
+            {"phrase": "the red egg", "boxes_1024": [box]}, {"phrase": "the blue ball", "boxes_1024": []}]}))
+    (root / "annotations.jsonl").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def _finetune(argv, capsys):
+    """`python -m grounding_node.finetune ARGV` in this process: (exit code, stderr)."""
+    from grounding_node.finetune.cli import main
+
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as exc:       # argparse
+        code = exc.code
+    return code, capsys.readouterr().err
+
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return _tiny_dataset(tmp_path / "data")
+
+
+@pytest.mark.timeout(300)
+def test_an_interrupted_and_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tiny, tmp_path, capsys):
+    """--resume continues the same run: epoch 2 sees the batches and augmentation it would have seen
+    without the interruption, so the final weights are the uninterrupted run's."""
+    common = ["--backend", "tabletop", "--data", tiny, "--replay", "0", "--no-progress", "--batch-size", "1",
+              "--epochs", "2", "--seed", "3", "--val-split", "0.34"]
+    assert _finetune(common + ["--out", tmp_path / "straight"], capsys)[0] == 0
+    assert _finetune(common + ["--out", tmp_path / "cut", "--max-minutes", "0"], capsys)[0] == 0
+    assert json.loads((tmp_path / "cut" / "state.json").read_text())["epoch"] == 1
+    assert _finetune(common + ["--out", tmp_path / "cut", "--resume"], capsys)[0] == 0
+    straight = torch.load(tmp_path / "straight" / "last.pt", weights_only=True)["state_dict"]
+    resumed = torch.load(tmp_path / "cut" / "last.pt", weights_only=True)["state_dict"]
+    assert straight.keys() == resumed.keys()
+    for k in straight:
+        assert torch.allclose(straight[k].float(), resumed[k].float(), atol=1e-6, rtol=0), k
+    losses = lambda out: [h["train_loss"] for h in json.loads((out / "state.json").read_text())["history"]]  # noqa
+    assert np.allclose(losses(tmp_path / "straight"), losses(tmp_path / "cut"), atol=1e-6)
+
+
+@pytest.mark.parametrize("args, option", [
+    (["--epochs", "0"], "--epochs"), (["--batch-size", "-3"], "--batch-size"), (["--lr", "-1"], "--lr"),
+    (["--lr", "0"], "--lr"), (["--val-split", "1.5"], "--val-split"), (["--val-split", "-0.1"], "--val-split"),
+    (["--threads", "0"], "--threads"), (["--max-minutes", "-1"], "--max-minutes"), (["--replay", "-1"], "--replay"),
+])
+def test_bad_numbers_are_refused_by_the_parser_before_anything_is_written(args, option, tiny, tmp_path, capsys):
+    out = tmp_path / "m"
+    code, err = _finetune(["--backend", "tabletop", "--data", tiny, "--out", out, *args], capsys)
+    assert code == 2 and option in err and "Traceback" not in err, err
+    assert not out.exists()
+
+
+def _one_line_error(code: int, err: str, *needles: str) -> None:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), (code, err)
+    for n in needles:
+        assert n in lines[0], (n, err)
+
+
+def test_a_missing_dataset_is_a_one_line_error(tmp_path, capsys):
+    out = tmp_path / "m"
+    code, err = _finetune(["--backend", "tabletop", "--data", tmp_path / "nope", "--out", out], capsys)
+    _one_line_error(code, err, "annotations.jsonl")
+    assert not out.exists()
+
+
+def test_a_split_that_leaves_no_training_image_is_refused_before_the_output_is_written(tiny, tmp_path, capsys):
+    out = tmp_path / "m"
+    code, err = _finetune(["--backend", "tabletop", "--data", tiny, "--out", out, "--val-split", "0.9",
+                           "--replay", "0"], capsys)
+    _one_line_error(code, err, "--val-split", "no training image")
+    assert not out.exists()          # the before-metrics were written first, then the run failed
+
+
+def test_an_output_folder_under_a_regular_file_is_a_one_line_error(tiny, tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    code, err = _finetune(["--backend", "tabletop", "--data", tiny, "--out", tmp_path / "file" / "m"], capsys)
+    _one_line_error(code, err, "--out", str(tmp_path / "file"))
+    code, err = _finetune(["--backend", "tabletop", "--data", tiny, "--out", tmp_path / "file"], capsys)
+    _one_line_error(code, err, "--out")
+    assert (tmp_path / "file").read_text() == "x"
+
+
+@pytest.mark.timeout(300)
+def test_without_a_validation_split_the_card_says_the_metrics_are_on_the_training_images(tiny, tmp_path, capsys):
+    out = tmp_path / "m"
+    code, err = _finetune(["--backend", "tabletop", "--data", tiny, "--out", out, "--val-split", "0",
+                           "--epochs", "1", "--replay", "0", "--no-progress"], capsys)
+    assert code == 0, err
+    card = (out / "README.md").read_text()
+    assert "one image only" not in card
+    assert "no validation split (--val-split 0): metrics on the 3 training images" in card
+    assert "## Metrics on the training images" in card and "## Validation metrics" not in card

@@ -20,7 +20,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from grounding_node.finetune.common import (
     CONFIG_FILE,
@@ -40,6 +40,36 @@ TRAINERS = {"tabletop": "grounding_node.finetune.tabletop", "florence2": "ground
             "grounding_dino": "grounding_node.finetune.hf"}
 
 
+def _number(kind: type, low: float, inclusive: bool, what: str) -> Callable[[str], Any]:
+    """An argparse type: a `kind` number above `low` (or equal to it, when `inclusive`). Why: a zero or
+    negative count was silently replaced (`--epochs 0` ran the default schedule, `--batch-size -3` became 1)
+    and a negative learning rate died in AdamW; all of them are refused here, before anything is written."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if not (value >= low if inclusive else value > low) or value != value:
+            raise argparse.ArgumentTypeError(f"{text!r}: must be {what}")
+        return value
+    return parse
+
+
+def _fraction(text: str) -> float:
+    """The validation share: in [0, 1) (1 would leave nothing to train on)."""
+    value = _number(float, 0.0, True, "in [0, 1)")(text)
+    if value >= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be in [0, 1)")
+    return value
+
+
+POSITIVE_INT = _number(int, 0, False, "a positive integer")
+COUNT = _number(int, 0, True, "0 or more")
+POSITIVE = _number(float, 0.0, False, "positive")
+MINUTES = _number(float, 0.0, True, "0 or more")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m grounding_node.finetune", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -50,22 +80,24 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--out", type=Path, required=True, help="output folder (loads as backend:=X model:=OUT)")
     ap.add_argument("--method", choices=("lora", "full"), default=None,
                     help="LoRA adapters via peft (merged on save) or full fine-tuning (default: lora; tabletop: full)")
-    ap.add_argument("--epochs", type=int, default=None)
-    ap.add_argument("--lr", type=float, default=None, help="learning rate (default: the trainer's)")
-    ap.add_argument("--batch-size", type=int, default=None, help="images per step (default: 8 tabletop, 4 others)")
-    ap.add_argument("--val-split", type=float, default=None,
-                    help="validation share of the images (default: 0.15, or 0.2 above 200 images)")
+    ap.add_argument("--epochs", type=POSITIVE_INT, default=None)
+    ap.add_argument("--lr", type=POSITIVE, default=None, help="learning rate (default: the trainer's)")
+    ap.add_argument("--batch-size", type=POSITIVE_INT, default=None,
+                    help="images per step (default: 8 tabletop, 4 others)")
+    ap.add_argument("--val-split", type=_fraction, default=None,
+                    help="validation share of the images, in [0, 1) (default: 0.15, or 0.2 above 200 images; 0: no "
+                    "validation split, the metrics are on the training images)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--resume", action="store_true", help="continue the run in --out from its last epoch")
-    ap.add_argument("--lora-rank", type=int, default=8)
-    ap.add_argument("--lora-alpha", type=int, default=16)
+    ap.add_argument("--lora-rank", type=POSITIVE_INT, default=8)
+    ap.add_argument("--lora-alpha", type=POSITIVE_INT, default=16)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--dtype", default="float32")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--max-minutes", type=float, default=None, help="stop after this long (best epoch kept)")
+    ap.add_argument("--threads", type=POSITIVE_INT, default=2)
+    ap.add_argument("--max-minutes", type=MINUTES, default=None, help="stop after this long (best epoch kept)")
     from grounding_node.finetune.tabletop import REPLAY_SCENES  # numpy only: no torch at parse time
 
-    ap.add_argument("--replay", type=int, default=REPLAY_SCENES,
+    ap.add_argument("--replay", type=COUNT, default=REPLAY_SCENES,
                     help="tabletop: simulator scenes of the default model's domain mixed into every step, "
                     "so it does not forget it (0 = off; rendered once, then cached)")
     ap.add_argument("--skip-invalid", action="store_true", help="leave bad records out (with a count)")
@@ -107,6 +139,7 @@ def run(cfg: FinetuneConfig, skip_invalid: bool = False) -> Dict[str, Any]:
     from grounding_node.data.validate import check_dataset
 
     out = Path(cfg.out)
+    check_output(out)
     if cfg.resume and (out / CONFIG_FILE).exists():   # the saved settings win: same split, same schedule
         saved = FinetuneConfig.from_dict(json.loads((out / CONFIG_FILE).read_text()))
         saved.resume, saved.progress, saved.max_minutes = True, cfg.progress, cfg.max_minutes
@@ -122,10 +155,33 @@ def run(cfg: FinetuneConfig, skip_invalid: bool = False) -> Dict[str, Any]:
         notes.append(f"{len(checked.bad)} invalid records skipped (--skip-invalid)")
     fraction = cfg.val_split if cfg.val_split is not None else default_val_fraction(len(samples))
     train_s, val_s = split_samples(samples, fraction, cfg.seed)
-    if not val_s:
-        notes.append("one image only: validated on the training image")
+    if not train_s:
+        raise RunRefused(f"--val-split {fraction:g} leaves no training image ({len(samples)} annotated images, "
+                         f"{len(val_s)} to validation); choose a smaller share")
+    notes += validation_notes(len(train_s), len(val_s), fraction)
     with exclusive_output(out):
         return _run_locked(cfg, out, samples, train_s, val_s, notes)
+
+
+def check_output(out: Path) -> None:
+    """Refuse an --out that cannot become a folder (it, or a folder above it, is a file) before anything is
+    read or written: found only at mkdir, it was a traceback, possibly after minutes of work."""
+    for p in (out, *out.parents):
+        if p.exists():
+            if not p.is_dir():
+                where = "is a file" if p == out else f"is under {p}, which is a file"
+                raise RunRefused(f"--out {out} {where}; choose a folder")
+            return
+
+
+def validation_notes(n_train: int, n_val: int, fraction: float) -> List[str]:
+    """What the card's metrics were measured on when there is no validation image (the trainers then
+    validate on the training images): the reader must not take them for held-out figures."""
+    if n_val:
+        return []
+    if fraction == 0:
+        return [f"no validation split (--val-split 0): metrics on the {n_train} training images"]
+    return ["one image only: validated on the training image"]
 
 
 def _run_locked(cfg: FinetuneConfig, out: Path, samples, train_s, val_s, notes: List[str]) -> Dict[str, Any]:
@@ -159,6 +215,10 @@ def _summary(result: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
     return {k: v for k, v in result.items() if isinstance(v, (int, float, str, dict)) and k != "per_phrase"}
 
 
+class RunRefused(Exception):
+    """A run that cannot start with these inputs (one line for the user; exit code 2, as a bad argument)."""
+
+
 class DatasetInvalid(Exception):
     def __init__(self, errors: List[str]):
         super().__init__(f"{len(errors)} invalid record(s)")
@@ -166,10 +226,19 @@ class DatasetInvalid(Exception):
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    from grounding_node.data.validate import DatasetError
+
     args = build_parser().parse_args(argv)
     cfg = config_from_args(args)
     try:
         res = run(cfg, skip_invalid=args.skip_invalid)
+    except DatasetError as exc:      # no dataset there at all: nothing to skip
+        for e in exc.errors:
+            print(f"error: {e}", file=sys.stderr)
+        return 2
+    except RunRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except DatasetInvalid as exc:
         for e in exc.errors:
             print(f"error: {e}", file=sys.stderr)

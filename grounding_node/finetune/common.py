@@ -170,7 +170,9 @@ def write_card(out: Path, cfg: FinetuneConfig, stats: Dict[str, Any], n_train: T
               f"{state.best_epoch} (validation {_fmt(state.best_metric, 'val_ok')}).", ""]
     if before is not None or after is not None:
         keys = [k for k in ("acc50", "f1_50", "mean_iou", "no_ref_rejection") if k in (after or before or {})]
-        lines += ["## Validation metrics (shipped threshold)", "", "| metric | before | after |", "|---|---|---|"]
+        # no validation image: the trainers validate on the training images, and the heading says so
+        title = "Validation metrics" if n_val[0] else "Metrics on the training images"
+        lines += [f"## {title} (shipped threshold)", "", "| metric | before | after |", "|---|---|---|"]
         for k in keys:
             lines.append(f"| {k} | {_fmt((before or {}).get(k, '-'), k)} | {_fmt((after or {}).get(k, '-'), k)} |")
         lines.append("")

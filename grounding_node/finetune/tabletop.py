@@ -412,6 +412,17 @@ def _small_data_mode(model, dropout: float) -> None:
             m.p = dropout
 
 
+def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
+    """The random streams of one epoch (batch order, augmentation, candidates, replay picks; torch's for
+    dropout), seeded by (run seed, epoch) as the transformers trainer does. Why: one stream seeded at the
+    start made `--resume` replay epoch 1's batches and augmentation in place of the interrupted epoch's, so
+    a resumed run ended with other weights than the uninterrupted one."""
+    import torch
+
+    torch.manual_seed(seed * 1000 + epoch)
+    return np.random.default_rng([seed, epoch])
+
+
 def train(cfg: FinetuneConfig, train_samples: List[Sample], val_samples: List[Sample], root: Path,
           state: RunState) -> RunState:
     """Fine-tune; writes the best checkpoint, `last.pt`, and `state.json` after every epoch."""
@@ -424,7 +435,6 @@ def train(cfg: FinetuneConfig, train_samples: List[Sample], val_samples: List[Sa
 
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
-    rng = np.random.default_rng(cfg.seed)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     resuming = cfg.resume and (out / LAST).exists()
@@ -467,6 +477,7 @@ def train(cfg: FinetuneConfig, train_samples: List[Sample], val_samples: List[Sa
     replay_weight = float(cfg.extra.get("replay_weight", 0.5))
     for epoch in range(state.epoch, epochs):
         _small_data_mode(model, float(cfg.extra.get("dropout", DROPOUT)))
+        rng = epoch_rng(cfg.seed, epoch)
         batches = size_batches(items, batch, rng)
         running: Dict[str, float] = {}
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{epochs}", disable=not cfg.progress,
@@ -513,5 +524,5 @@ def train(cfg: FinetuneConfig, train_samples: List[Sample], val_samples: List[Sa
     return state
 
 
-__all__ = ["CHECKPOINT", "Item", "backend_for", "grow_vocabulary", "make_items", "new_words", "phrase_accuracy",
-           "size_batches", "train", "user_step"]
+__all__ = ["CHECKPOINT", "Item", "backend_for", "epoch_rng", "grow_vocabulary", "make_items", "new_words",
+           "phrase_accuracy", "size_batches", "train", "user_step"]
