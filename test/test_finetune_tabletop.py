@@ -441,3 +441,17 @@ def test_without_a_validation_split_the_card_says_the_metrics_are_on_the_trainin
     assert "one image only" not in card
     assert "no validation split (--val-split 0): metrics on the 3 training images" in card
     assert "## Metrics on the training images" in card and "## Validation metrics" not in card
+
+
+@pytest.mark.parametrize("n_train,n_val,fraction,note", [
+    (3, 0, 0.0, "no validation split (--val-split 0): metrics on the 3 training images"),
+    (1, 0, 0.15, "one image only: validated on the training image"),
+    (3, 0, 0.15, "--val-split 0.15 of 3 images gives no validation image: metrics on the training images"),
+])
+def test_the_card_says_what_the_metrics_were_measured_on(n_train, n_val, fraction, note):
+    """Without a validation image the card said "one image only" whatever the count (three images at the
+    default share of 0.15 have none either)."""
+    from grounding_node.finetune.cli import validation_notes
+
+    assert validation_notes(n_train, n_val, fraction) == [note]
+    assert validation_notes(n_train, 1, fraction) == []

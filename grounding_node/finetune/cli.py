@@ -181,7 +181,10 @@ def validation_notes(n_train: int, n_val: int, fraction: float) -> List[str]:
         return []
     if fraction == 0:
         return [f"no validation split (--val-split 0): metrics on the {n_train} training images"]
-    return ["one image only: validated on the training image"]
+    if n_train == 1:
+        return ["one image only: validated on the training image"]
+    return [f"--val-split {fraction:g} of {n_train} images gives no validation image: metrics on the training "
+            "images"]
 
 
 def _run_locked(cfg: FinetuneConfig, out: Path, samples, train_s, val_s, notes: List[str]) -> Dict[str, Any]:
