@@ -87,3 +87,13 @@ def test_a_replacement_character_sent_as_text_is_not_called_bad_bytes():
     parsed = parse_command("red \ufffd mug".encode("utf-8"))
     assert parsed.phrases == ["red \ufffd mug"]
     assert not any("not UTF-8" in w for w in parsed.warnings) and any("U+FFFD" in w for w in parsed.warnings)
+
+
+def test_a_noun_ending_in_er_still_splits_a_sequence():
+    """Found on re-reading: "then" after any word ending in "er" was taken for "than" after a comparison, so
+    "the marker, then the cup" stayed one phrase. Only a comparative keeps it."""
+    assert parse_command("the marker, then the cup").phrases == ["the marker", "the cup"]
+    assert parse_command("the red container then the blue stapler").phrases == ["the red container",
+                                                                               "the blue stapler"]
+    for text in ["the cup closer then the box", "the mug further then the ball", "the cup more then the box"]:
+        assert parse_command(text).phrases == [text], text

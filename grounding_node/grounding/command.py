@@ -19,9 +19,13 @@ _SEPARATORS = re.compile(r"[;\n\r]+")
 # "the cup, then the ball": a sequence of requests in one phrase. Split where "then" is followed by a noun
 # phrase (after a request verb at most), not by an action on the same object ("then put it down") nor typed
 # for "than" after a comparison ("closer then the box").
-_THEN = re.compile(r"(?<=\w)(?<!er)(?<!\bmore)(?<!\bless),?\s+(?:and\s+)?then\s+(?=(?:(?:pick|grab|take|get|fetch|"
+_THEN = re.compile(r"(?<=\w),?\s+(?:and\s+)?then\s+(?=(?:(?:pick|grab|take|get|fetch|"
                    r"lift|find|bring|select|choose|locate)(?:\s+up)?\s+)?(?:the|a|an|all|every|each|that|this|"
                    r"those|these)\b)", re.IGNORECASE)
+# the word before "then" that makes it "than" ("closer then the box"); a noun ending in "er" ("the marker,
+# then the cup") does not
+_COMPARATIVE = re.compile(r"(?:closer|nearer|farther|further|bigger|smaller|larger|higher|lower|taller|shorter|"
+                          r"wider|narrower|heavier|lighter|greater|lesser|more|less|rather|other)", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\f\v]+")   # a tab is whitespace, not a control character
 # Field keys that name the object a record asks for: such a field starts a new phrase ("object: mug; object:
 # box" asks for two things), any other field continues its record. The tabletop model's record reader
@@ -54,6 +58,18 @@ def join_records(phrases: List[str]) -> List[str]:
         else:
             out.append(phrase)
     return out
+
+
+def _split_sequence(phrase: str) -> List[str]:
+    """"the cup, then the ball" -> its requests; a "then" after a comparative is "than" and stays."""
+    parts, start = [], 0
+    for m in _THEN.finditer(phrase):
+        before = phrase[:m.start()].split()
+        if before and _COMPARATIVE.fullmatch(before[-1]):
+            continue
+        parts.append(phrase[start:m.start()].strip())
+        start = m.end()
+    return parts + [phrase[start:].strip()]
 
 
 @dataclass
@@ -105,7 +121,7 @@ def parse_command(raw: Union[str, bytes], max_length: int = 1000) -> ParsedComma
     phrases = []
     for p in _SEPARATORS.split(text):
         p = _SPACES.sub(" ", p).strip()
-        parts = [q.strip() for q in _THEN.split(p)] if p and not _is_record(p) else [p]
+        parts = _split_sequence(p) if p and not _is_record(p) else [p]
         if len(parts) > 1:
             warnings.append(f"'{p}' split into {len(parts)} phrases at 'then': " + ", ".join(f"'{q}'" for q in parts))
         phrases.extend(parts)
