@@ -52,6 +52,7 @@ from grounding_node.models.tabletop.canonical import (
     canonical_words,
     knows_vocabulary,
 )
+from grounding_node.models.tabletop.notation import plain_letters, read_notation
 from grounding_node.models.tabletop.records import plan_phrase, structured_phrase, term_phrase
 
 _COLORS = "|".join(COLORS)   # the word classes live in canonical.py
@@ -127,6 +128,9 @@ _LEAD = [
     r"reach for", r"grab me", r"get me", r"give", r"hand", r"bring", r"pass", r"fetch",
     r"(?:is|are) there", r"do you see", r"(?:can|could) you see",
     r"which (?:one|thing|object) is(?= (?:the|a|an)\b)",   # "which one is the red cup", not "which thing is left of"
+    # discourse markers (blind set V): "Right so, ...", "Oh, hmm, ...", "basically", "like, ..."
+    r"right(?=\s*,|\s+(?:so|then|now|well|ok(?:ay)?|basically|like|anyway)\b)", r"oh", r"basically",
+    r"actually", r"anyways?", r"like(?=\s*,)", r"hey there", r"for the last time", r"i said",
 ]
 _TRAIL = [r"please", r"thanks", r"thank you", r"for me", r"now", r"right now", r"quickly", r"if you can",
           r"if you could", r"would you", r"(?:that )?(?:you|i|we) (?:can )?see",
@@ -141,7 +145,9 @@ _TRAIL = [r"please", r"thanks", r"thank you", r"for me", r"now", r"right now", r
           r"cheers", r"mate", r"thx", r"ty", r"pls", r"plz", r"(?:can )?(?:take|grab|get)?(?: for me)? or not",
           r"(?:go )+go", r"chop chop", r"no cap", r"ggs?", r"please proceed",
           r"(?:that )?you (?:come to|come across|reach|get to|find|meet|encounter)",
-          r"(?:pick|grab|take|get|collect|fetch) (?:them|those|these)(?: all)?(?: up)?", r"them all"]
+          r"(?:pick|grab|take|get|collect|fetch) (?:them|those|these)(?: all)?(?: up)?", r"them all",
+          r"thanks a (?:bunch|lot|million|ton|heap)", r"ta(?: very much)?", r"many thanks", r"much appreciated",
+          r"how hard can (?:it|this|that) be", r"for the last time"]
 _LEAD_RE = re.compile(r"^(?:(?:" + "|".join(sorted(_LEAD, key=len, reverse=True)) + r")\b\s*,?\s*)+")
 _TRAIL_RE = re.compile(r"(?:\s*,?\s*\b(?:" + "|".join(sorted(_TRAIL, key=len, reverse=True)) + r"))+\s*$")
 
@@ -171,7 +177,8 @@ _MOST = {"big": "biggest", "large": "largest", "small": "smallest", "little": "s
          "near": "nearest", "close": "closest", "far": "farthest"}
 # a noun phrase as a request names one: "the large blue box", "a cup", "the thing"
 _NP = rf"(?:the |a |an )?(?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})"
-_ALL_OTHERS = rf"(?:any|all|every)(?: (?:of )?the)? (?:other (?:(?:{_COLORS}|{_SIZES}) )*\w+|others?)\b"
+_ALL_OTHERS = (rf"(?:(?:any|all|every)(?: (?:of )?the)? (?:other (?:(?:{_COLORS}|{_SIZES}) )*\w+|others?)|"
+               r"the rest(?: of (?:them|the \w+))?|(?:everything|anything) else)\b")
 
 
 def _inverted(m: "re.Match") -> str:
@@ -273,7 +280,8 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (r"\bmore (big|large|small|little|tiny)(?: of all)?$", lambda m: _MOST[m[1]]),
     (r"\b(?:closer|nearer) (?:to )?(?:the )?camera(?: of all)?$", "closest to the camera"),
     (r"\b(?:farther|further) (?:away )?from (?:the )?camera(?: of all)?$", "furthest from the camera"),
-    (r"\bmost (?:front|forward)(?: side)?\b", "nearest"), (r"\bmost (?:back|behind|rear)(?: side)?\b", "farthest"),
+    (r"\b(?:most|furthest|farthest) (?:front|forward)(?: side)?\b", "nearest"),
+    (r"\bmost (?:back|behind|rear)(?: side)?\b", "farthest"),
     (r"\b(?:closer|nearer) (?:to (?:the camera|me|you) )?than " + _ALL_OTHERS,
      "closest to the camera"),
     (r"\b(?:farther|further) (?:away )?(?:from (?:the camera|me|you) )?than " + _ALL_OTHERS,
@@ -599,7 +607,8 @@ _SPATIAL = {"left", "right", "front", "behind", "second", "third", "leftmost", "
 
 def _clean(text: str) -> str:
     # NFKC: full-width "ＲＥＤ" (CJK keyboards) is red
-    t = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+    t = plain_letters(unicodedata.normalize("NFKC", text))
+    t = t.lower().replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
     t = re.sub(r"[.!?;:\u2014\u2013]+|\s-{1,2}\s", ",", t)   # a sentence end or a dash is a comma the rules see
     t = re.sub(r"[^\w\s\-',]", " ", t)
     t = re.sub(r"\s+", " ", t).strip()
@@ -733,8 +742,30 @@ def _zero_based(t: str) -> str:
     return re.sub(r"\s+", " ", _INDEX_RE.sub(shift, t)).strip()
 
 
+_NOT_ANCHOR_RE = re.compile(
+    r"(\b(?:of|behind)(?: the)? ((?:\w+ )*?\w+))\s*,?(?:\s*that is)?\s+not(?: the)? \2(?: itself)?\b")
+_NOT_OTHER_RANK_RE = re.compile(r",\s*not(?: the)? (?:first|second|third|leftmost|rightmost|nearest|farthest|"
+                                r"largest|smallest)(?: one)?$")
+
+
+def _without_restatement(t: str) -> str:
+    """Emphasis that says nothing new (blind set T): "the cup left of the box, not the box itself", "the
+    second cup from the left, second!", "the third cup from the left, not the second". Each reached the model
+    as a second request ("... that is not box", "... left second")."""
+    t = _NOT_ANCHOR_RE.sub(r"\1", t)
+    if re.search(r"\b(?:second|third|leftmost|rightmost|nearest|farthest|largest|smallest)\b",
+                 _NOT_OTHER_RANK_RE.sub("", t)):
+        t = _NOT_OTHER_RANK_RE.sub("", t)
+    head, sep, last = t.rpartition(",")
+    said = set(head.split())
+    if sep and 0 < len(last.split()) <= 2 and set(last.split()) <= said and said & _SPATIAL:
+        t = head
+    return t.strip(" ,")
+
+
 def normalize_phrase(text: str) -> str:
     """Everyday phrase -> canonical wording (a string; unknown words are kept here, see `normalize_words`)."""
+    text = read_notation(text)
     text = structured_phrase(text) or term_phrase(text) or plan_phrase(text) or text.replace("!=", " not ")
     t = self_correction(_clean(text))
     # a purpose after the request ("pick up the cup so I can check it") says nothing about which object, and
@@ -758,6 +789,7 @@ def normalize_phrase(text: str) -> str:
     t = _TRAIL_RE.sub("", t.strip(" ,")).strip(" ,")
     for pat, rep in _PHRASE_RULES_C:
         t = pat.sub(rep, t)
+    t = _without_restatement(t)
     t = t.replace(",", " ")
     t = re.sub(r"\s+", " ", t).strip()
     t = re.sub(r"\b((?:\w+ ){1,3}\w+) \1\b", r"\1", t)   # "furthest from the camera furthest from the camera"
