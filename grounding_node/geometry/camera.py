@@ -14,8 +14,11 @@ Distortion models (ROS names, REP 104 / image_geometry):
 - "plumb_bob" and "rational_polynomial": OpenCV's Brown-Conrady model with k1 k2 p1 p2 [k3 [k4 k5 k6
   [s1 s2 s3 s4 [tx ty]]]] (4, 5, 8, 12 or 14 coefficients, read by length as OpenCV and image_geometry do).
 - "equidistant": OpenCV's fisheye (Kannala-Brandt) model, k1..k4.
-An unknown model name with non-zero D cannot be honoured: the distortion is ignored and the reason is kept in
-`Intrinsics.problems` (for the node to log), so a wrong 3D position never goes without a trace.
+Other drivers' names for the same models are read as them (`MODEL_ALIASES`: OpenCV's "fisheye", Kalibr's
+"radtan", librealsense's "brown_conrady", ...), and a non-zero D under an empty name is read by its length as
+OpenCV's, as image_geometry does (with a problem noted). Any other model name with non-zero D cannot be
+honoured: the distortion is ignored and the reason is kept in `Intrinsics.problems` (for the node to log), so
+a wrong 3D position never goes without a trace.
 """
 
 from __future__ import annotations
@@ -31,12 +34,23 @@ PLUMB_BOB = "plumb_bob"
 RATIONAL_POLYNOMIAL = "rational_polynomial"
 EQUIDISTANT = "equidistant"
 DISTORTION_MODELS = (PLUMB_BOB, RATIONAL_POLYNOMIAL, EQUIDISTANT)
+# Names drivers and calibration tools use for the same models and coefficient order (lower case): OpenCV's
+# fisheye module, Kalibr (radtan, equidistant), librealsense (brown_conrady: k1 k2 p1 p2 k3, OpenCV's order;
+# its inverse and modified variants are other models and stay unknown).
+MODEL_ALIASES = {
+    "fisheye": EQUIDISTANT, "kannala_brandt": EQUIDISTANT, "kannala_brandt4": EQUIDISTANT, "kb4": EQUIDISTANT,
+    "radtan": PLUMB_BOB, "radial_tangential": PLUMB_BOB, "brown_conrady": PLUMB_BOB, "brown": PLUMB_BOB,
+}
 _CV_LENGTHS = (4, 5, 8, 12, 14)     # the coefficient counts cv2.undistortPoints/projectPoints accept
 _NEWTON_STEPS = 4                   # at most, after OpenCV's estimate (quadratic convergence: 1-2 usually)
 _RESIDUAL_TOL_PX = 1e-3             # a back-projected pixel must re-project within this, else it is NaN
 # No lens has a focal length under a thousandth of a pixel (a 640-pixel-wide image would see 179.9 deg); a
 # smaller positive one is a driver bug, and fx = 1e-320 made every position -inf (an adversarial script)
 MIN_FOCAL_PX = 1e-3
+# A focal length under this fraction of the image size is a field of view over 2 atan(10) = 168.6 degrees for a
+# pinhole; even a 250-degree circular fisheye (equidistant, r = f theta) has f = 0.23 W. Smaller means K is not in
+# pixels: normalised (fx 0.78 for 640 px), or in millimetres (fx 3.6).
+MIN_FOCAL_FRACTION = 0.05
 
 
 @dataclass(frozen=True)
@@ -70,8 +84,14 @@ class Intrinsics:
     def __post_init__(self) -> None:
         """Normalise D against its model once, here, so every later use can trust it (frozen dataclass)."""
         model = str(self.distortion_model or "").strip().lower()
+        model = MODEL_ALIASES.get(model, model)
         d = tuple(float(x) for x in np.asarray(self.d, dtype=np.float64).reshape(-1))
         problems = list(self.problems)
+        if any(d) and not model and len(d) <= _CV_LENGTHS[-1]:
+            # D filled, name left empty: OpenCV's order, read by length (what image_geometry hands OpenCV)
+            model = PLUMB_BOB if len(d) <= 5 else RATIONAL_POLYNOMIAL
+            problems.append(f"distortion_model is empty: D ({len(d)} coefficients) read as OpenCV's {model}; set "
+                            "distortion_model in the driver's calibration")
         if not any(d):                   # empty or all zeros (NaN is truthy, so it stays and is invalid)
             d = ()
         elif model in (PLUMB_BOB, RATIONAL_POLYNOMIAL):
@@ -121,6 +141,12 @@ class Intrinsics:
         if kk.size != 9:
             raise ValueError(f"K must have 9 values, got {kk.size}")
         fx, fy, cx, cy = kk[0], kk[4], kk[2], kk[5]
+        if kk[1] != 0 and np.isfinite(kk[1]):
+            problems.append(f"camera_info K has skew K[0,1] = {kk[1]:g}, which is ignored (as OpenCV and "
+                            "image_geometry do): x is off by skew * y / fx")
+        if not np.array_equal(kk[6:], [0.0, 0.0, 1.0]) and np.all(np.isfinite(kk[6:])):
+            problems.append(f"camera_info K's last row is {kk[6:].tolist()}, not [0, 0, 1]: K is malformed; "
+                            "fx, fy, cx, cy are used as they are")
         tx = ty = 0.0
         dist, model = tuple(np.asarray(d, dtype=np.float64).reshape(-1)), distortion_model
         if rectified:
@@ -133,6 +159,7 @@ class Intrinsics:
             else:
                 fx, fy, cx, cy, tx, ty = pp[0], pp[5], pp[2], pp[6], pp[3], pp[7]
             dist, model = (), ""
+        problems += _implausible_pinhole(float(fx), float(fy), float(cx), float(cy), int(width), int(height))
         bx, by = max(1, int(binning[0] or 1)), max(1, int(binning[1] or 1))
         x_off, y_off, rw, rh = (int(v) for v in roi)
         rw = rw if rw > 0 else int(width) - x_off
@@ -172,7 +199,12 @@ class Intrinsics:
         if self.fx < MIN_FOCAL_PX or self.fy < MIN_FOCAL_PX:
             return f"focal length fx {self.fx:g}, fy {self.fy:g} is not a camera's (>= {MIN_FOCAL_PX:g} px)"
         if self.width <= 0 or self.height <= 0:
-            return f"image size {self.width}x{self.height}"
+            return (f"image size {self.width}x{self.height}: camera_info width and height must be the resolution "
+                    "K was calibrated at")
+        if (self.fx < MIN_FOCAL_FRACTION * self.width and self.fy < MIN_FOCAL_FRACTION * self.height
+                and -1.0 <= self.cx <= 2.0 and -1.0 <= self.cy <= 2.0):
+            return (f"K looks normalised (fx {self.fx:g}, fy {self.fy:g}, cx {self.cx:g}, cy {self.cy:g} for a "
+                    f"{self.width}x{self.height} image): camera_info K must be in pixels")
         return ""
 
     def scaled(self, new_width: int, new_height: int) -> "Intrinsics":
@@ -180,9 +212,35 @@ class Intrinsics:
         u' = (u + 0.5) * s - 0.5, hence cx' = (cx + 0.5) * sx - 0.5 and fx' = fx * sx (tx like fx).
         Distortion acts on normalised coordinates, which this does not change, so D is kept as is: exact."""
         sx, sy = new_width / self.width, new_height / self.height
+        problems = self.problems
+        if abs(sx - sy) > 0.01 * max(sx, sy):
+            # exact only for a camera mode that rescales each axis; a crop or another mode's calibration is not
+            problems += (f"calibrated at {self.width}x{self.height}, another aspect ratio than the "
+                         f"{int(new_width)}x{int(new_height)} image: K scaled unevenly (right only if the mode "
+                         "rescales each axis; a crop or another mode's calibration puts positions off)",)
         return dataclasses.replace(self, fx=self.fx * sx, fy=self.fy * sy, cx=(self.cx + 0.5) * sx - 0.5,
                                    cy=(self.cy + 0.5) * sy - 0.5, width=int(new_width), height=int(new_height),
-                                   tx=self.tx * sx, ty=self.ty * sy)
+                                   tx=self.tx * sx, ty=self.ty * sy, problems=problems)
+
+
+def _implausible_pinhole(fx: float, fy: float, cx: float, cy: float, width: int, height: int) -> list:
+    """Problems of a calibration's pinhole part (full resolution, before ROI and binning) that no real camera
+    has: a focal length far too short for the image (K not in pixels), a principal point outside the image
+    (K from another resolution: a 1920x1080 K sent with a 640x480 size). Reported, not refused: a shifted or
+    odd lens is possible, and the node logs each problem."""
+    if width <= 0 or height <= 0 or not all(math.isfinite(v) for v in (fx, fy, cx, cy)) or min(fx, fy) <= 0:
+        return []
+    problems = []
+    if fx < MIN_FOCAL_FRACTION * width or fy < MIN_FOCAL_FRACTION * height:
+        fov = [math.degrees(2.0 * math.atan(n / (2.0 * f))) for n, f in ((width, fx), (height, fy))]
+        problems.append(f"camera_info focal length fx {fx:g}, fy {fy:g} px gives a {fov[0]:.1f} x {fov[1]:.1f} "
+                        f"degree field of view on {width}x{height}: K is not in pixels (normalised, or in mm?); "
+                        "3D positions will be wrong")
+    if not (-0.5 <= cx <= width - 0.5 and -0.5 <= cy <= height - 0.5):
+        problems.append(f"camera_info principal point (cx {cx:g}, cy {cy:g}) is outside the calibrated "
+                        f"{width}x{height} image: K is probably for another resolution (width and height must "
+                        "be the calibration's); 3D positions will be wrong")
+    return problems
 
 
 def _fit_length(d: Tuple[float, ...], lengths: Tuple[int, ...], model: str, problems: list) -> Tuple[float, ...]:

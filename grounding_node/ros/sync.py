@@ -14,7 +14,15 @@ the first image since the last depth, not from the last depth: when both streams
 that follows it. The same holds when depth keeps arriving but never pairs for `depth_timeout` (a
 misconfigured driver stamping colour and depth apart), measured from the first depth since the last pair:
 images complete 2D-only and each such frame's `unpaired_offset_s` says by how much the stamps disagree, so
-the node can say why.
+the node can say why. "Never pairs" needs both streams: it is measured from the later of the first depth and the
+first image since the last pair, so depth streaming alone (a driver that starts depth first, a colour pause) is
+not mistaken for misstamped depth. An image completed 2D-only that way still waits in the window for its depth,
+so pairing resumes by itself when the stamps agree again (it latched: a depth arriving after its image could
+never pair again).
+
+The windows hold `window` messages per stream (16: 533 ms at 30 Hz, 178 ms at 90 Hz): they must span the
+latency difference between the streams (debayer/rectify on colour, registration on depth: 50-300 ms), else
+the exact depth has left before its image arrives and a neighbour's depth, or none, is used (it was 4: 133 ms).
 It is ROS-free (payloads are opaque) and thread-safe, so the node uses it from its sensor callbacks while
 the worker reads `latest()`.
 
@@ -63,7 +71,7 @@ class FrameSync:
     def __init__(
         self,
         slop_s: float = 0.05,
-        window: int = 4,
+        window: int = 16,
         depth_timeout_s: float = 0.5,
         clock: Optional[Callable[[], float]] = None,
     ) -> None:
@@ -73,13 +81,15 @@ class FrameSync:
         self.depth_timeout_s = depth_timeout_s
         self._clock = clock or time.monotonic
         self._lock = threading.Lock()
-        self._images: Deque[Tuple[int, Any]] = deque(maxlen=window)   # pending, unmatched
+        # pending images: (stamp, payload, already completed 2D-only), oldest first
+        self._images: Deque[Tuple[int, Any, bool]] = deque(maxlen=window)
         self._depths: Deque[Tuple[int, Any]] = deque(maxlen=window)
         self._info: Any = None
         self._infos: Deque[Tuple[int, Any]] = deque(maxlen=2 * window)   # (stamp, info), newest last
         self._depth_seen = False
         self._image_wait_since: Optional[float] = None   # arrival of the first image since the last depth
         self._unpaired_since: Optional[float] = None     # arrival of the first depth since the last pair
+        self._image_unpaired_since: Optional[float] = None   # arrival of the first image since the last pair
         self._latest: Optional[SyncedFrame] = None
         self._latest_used = True
         self._seq = 0
@@ -100,6 +110,7 @@ class FrameSync:
             self._depth_seen = False
             self._image_wait_since = None
             self._unpaired_since = None
+            self._image_unpaired_since = None
             self._latest = None
             self._latest_used = True
 
@@ -129,25 +140,29 @@ class FrameSync:
     def add_image(self, stamp_ns: int, image: Any) -> Optional[SyncedFrame]:
         with self._lock:
             self.stats.images += 1
+            now = self._clock()
             if self._image_wait_since is None:
-                self._image_wait_since = self._clock()
+                self._image_wait_since = now
+            if self._image_unpaired_since is None:
+                self._image_unpaired_since = now
             match = self._pop_match(self._depths, stamp_ns)
             if match is not None:
                 return self._complete(stamp_ns, image, match)
             if not self._depth_flowing():
                 return self._complete(stamp_ns, image, None)
+            frame = None
             if not self._depth_pairing():
-                # Depth arrives but has not paired for depth_timeout: stamps out of step. Go 2D-only.
+                # Depth arrives but has not paired for depth_timeout: stamps out of step. Go 2D-only now, and
+                # keep the image waiting too, so that its depth still pairs if the stamps agree again.
                 self.stats.unpaired_depth += 1
                 if self._depths:   # vs the newest depth: the one the driver sent with (or just before) this image
                     self.stats.stamp_offset_s = abs(self._depths[-1][0] - stamp_ns) / 1e9
                 frame = self._complete(stamp_ns, image, None)
                 frame.unpaired_offset_s = self.stats.stamp_offset_s
-                return frame
-            if len(self._images) == self._images.maxlen:
-                self.stats.sync_failures += 1   # the oldest pending image falls out unmatched
-            self._images.append((stamp_ns, image))
-            return None
+            if len(self._images) == self._images.maxlen and not self._images[0][2]:
+                self.stats.sync_failures += 1   # the oldest pending image falls out unmatched (and unused)
+            self._images.append((stamp_ns, image, frame is not None))
+            return frame
 
     def add_depth(self, stamp_ns: int, depth: Any) -> Optional[SyncedFrame]:
         with self._lock:
@@ -161,10 +176,16 @@ class FrameSync:
             if best is None:
                 self._depths.append((stamp_ns, depth))
                 return None
-            image_stamp, image = self._images[best]
+            image_stamp, image, _ = self._images[best]
+            # pending images older than the matched one can no longer win: those never used are failures
+            self.stats.sync_failures += sum(1 for i in range(best) if not self._images[i][2])
             for _ in range(best + 1):
                 self._images.popleft()
-            self.stats.sync_failures += best  # pending images older than the matched one
+            if self._latest is not None and image_stamp < self._latest.stamp_ns:
+                # a newer image has completed since (2D-only): the pair proves the stamps agree again, but
+                # the latest frame never goes back in time (the same image completes again, with its depth)
+                self._unpaired_since = self._image_wait_since = self._image_unpaired_since = None
+                return None
             return self._complete(image_stamp, image, depth)
 
     # -- output ------------------------------------------------------------------------------------
@@ -187,8 +208,12 @@ class FrameSync:
         return self._image_wait_since is None or self._clock() - self._image_wait_since < self.depth_timeout_s
 
     def _depth_pairing(self) -> bool:
-        """Depths have not been arriving for longer than depth_timeout without one pairing."""
-        return self._unpaired_since is None or self._clock() - self._unpaired_since <= self.depth_timeout_s
+        """Depths and images have not both been arriving for longer than depth_timeout without a pair. From the
+        later of the two starts: depth alone (colour not started yet, or paused) has nothing to pair with."""
+        if self._unpaired_since is None or self._image_unpaired_since is None:
+            return True
+        since = max(self._unpaired_since, self._image_unpaired_since)
+        return self._clock() - since <= self.depth_timeout_s
 
     def _info_for(self, stamp_ns: int) -> Any:
         """The camera_info stamped closest to the frame within slop, else the newest one."""
@@ -197,8 +222,8 @@ class FrameSync:
 
     def _best_index(self, items: Deque[Tuple[int, Any]], stamp_ns: int) -> Optional[int]:
         best, best_dt = None, None
-        for i, (s, _) in enumerate(items):
-            dt = abs(s - stamp_ns)
+        for i, item in enumerate(items):
+            dt = abs(item[0] - stamp_ns)
             if dt <= self.slop_ns and (best_dt is None or dt <= best_dt):
                 best, best_dt = i, dt
         return best
@@ -221,5 +246,5 @@ class FrameSync:
         if depth is None:
             self.stats.complete_without_depth += 1
         else:   # a pair: neither this image nor depth is waiting any more
-            self._unpaired_since = self._image_wait_since = None
+            self._unpaired_since = self._image_wait_since = self._image_unpaired_since = None
         return frame
