@@ -70,6 +70,8 @@ def ground_frame(
     if not phrases:
         return result
     width, height = frame.size
+    if width < 1 or height < 1:   # backends divide by the size, or crash inside OpenCV (a segfault, seen)
+        raise ValueError(f"cannot ground on an empty {width}x{height} image")
 
     t0 = time.perf_counter()
     depth = model_depth(backend, frame, settings, result.warnings)
@@ -126,14 +128,8 @@ def model_depth(backend: GroundingBackend, frame: Frame, settings: GroundingSett
     intr = frame.intrinsics
     if intr is None or not intr.is_valid() or intr.height <= 0:
         return None   # _locate says why there is no 3D; the model grounds colour alone
-    shape = getattr(frame.depth, "shape", ())
-    problem = None
-    if len(shape) != 2 or min(shape) < 1:
-        problem = f"depth of shape {shape} is not a 2D image"
-    elif abs(shape[1] / shape[0] - frame.size[0] / frame.size[1]) > 0.01 * frame.size[0] / frame.size[1]:
-        problem = (f"depth {shape[1]}x{shape[0]} has another aspect ratio than the colour frame "
-                   f"{frame.size[0]}x{frame.size[1]}, so it is not registered to it")
-    elif frame.depth_encoding not in DEPTH_ENCODINGS:
+    problem = depth_registration_problem(frame)
+    if problem is None and frame.depth_encoding not in DEPTH_ENCODINGS:
         problem = f"depth encoding '{frame.depth_encoding}' is not one of {', '.join(DEPTH_ENCODINGS)}"
     if problem is not None:
         if warnings is not None:
@@ -144,8 +140,25 @@ def model_depth(backend: GroundingBackend, frame: Frame, settings: GroundingSett
                       settings.max_depth)
 
 
+def depth_registration_problem(frame: Frame) -> Optional[str]:
+    """Why `frame.depth` cannot be registered to the colour image, or None. Depth of another resolution is
+    scaled to the colour frame; another aspect ratio (beyond 1 %: a transposed array, another camera mode)
+    cannot be, so pixel (u, v) of the box is not the object's pixel in the depth."""
+    shape = getattr(frame.depth, "shape", ())
+    width, height = frame.size
+    if len(shape) != 2 or min(shape) < 1:
+        return f"depth of shape {shape} is not a 2D image"
+    if width < 1 or height < 1:
+        return f"the colour frame is empty ({width}x{height})"
+    if abs(shape[1] / shape[0] - width / height) > 0.01 * width / height:
+        return (f"depth {shape[1]}x{shape[0]} has another aspect ratio than the colour frame "
+                f"{width}x{height}, so it is not registered to it")
+    return None
+
+
 def _locate(frame: Frame, objects: List[GroundedObject], settings: GroundingSettings, result: GroundingResult) -> None:
-    """Fill 3D position/size from depth + intrinsics, or say why there is none."""
+    """Fill 3D position/size from depth + intrinsics, or say why there is none (no depth, no or invalid
+    camera_info, depth not registered to the colour frame, too few valid depth pixels)."""
     if not objects:
         return
     if frame.depth is None:
@@ -157,6 +170,10 @@ def _locate(frame: Frame, objects: List[GroundedObject], settings: GroundingSett
     why = frame.intrinsics.invalid_reason()
     if why:
         result.warnings.append(f"camera_info unusable ({why}): 2D results only")
+        return
+    unregistered = depth_registration_problem(frame)
+    if unregistered:   # positions from unregistered depth are another pixel's: wrong, and silently so
+        result.warnings.append(f"{unregistered}: 2D results only")
         return
     for problem in frame.intrinsics.problems:   # positions are given, but the user must know they may be off
         result.warnings.append(f"3D positions may be off: camera_info {problem}")
