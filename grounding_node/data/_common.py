@@ -41,6 +41,8 @@ class ImportResult:
         Checking here, before anything is written, is what lets an import promise to write nothing when there
         are problems: the same rules `check` applies afterwards, plus the size against the source image."""
         problems = record_problems(sample, source)
+        if not problems:
+            problems = companion_problems(sample, source, companions)
         if problems:
             self.errors.extend(f"{where}: {p}" for p in problems)
             return False
@@ -68,6 +70,22 @@ def record_problems(sample: Sample, source: Path) -> List[str]:
             problems.append(f"image {str(source)!r} cannot be read as an image")
         elif size != (w, h):
             problems.append(f"size {w}x{h} disagrees with image {str(source)!r}, which is {size[0]}x{size[1]}")
+    return problems
+
+
+def companion_problems(sample: Sample, source: Path, companions: Sequence[Tuple[Path, str]]) -> List[str]:
+    """What `check` would say about the depth and camera_info files `sample` carries along (source path,
+    dataset-relative path), judged against its image at `source`: `write_import` copies them as they are,
+    so a depth of another view or an unusable calibration must be refused here, before anything is written.
+    The messages name the source file, which is the one the user can fix."""
+    from grounding_node.data.validate import companion_file_problem
+
+    size = (sample.width, sample.height)   # `record_problems` has compared it with the image at `source`
+    problems = []
+    for src, rel in companions:
+        kind = "depth" if rel == sample.depth else "camera_info" if rel == sample.camera_info else None
+        if kind is not None and (p := companion_file_problem(kind, src, size)) is not None:
+            problems.append(p)
     return problems
 
 
@@ -234,9 +252,9 @@ def default_image_rel(name: str) -> str:
     return f"{IMAGES_DIR}/{name}"
 
 
-__all__ = ["GroundingCollector", "ImportResult", "PIXEL_SLACK", "default_image_rel", "image_size", "is_finite_number",
-           "is_id", "pixel_box_problem", "pixel_box_to_grid", "read_json_file", "record_problems", "safe_relpath",
-           "show", "write_import"]
+__all__ = ["GroundingCollector", "ImportResult", "PIXEL_SLACK", "companion_problems", "default_image_rel", "image_size",
+           "is_finite_number", "is_id", "pixel_box_problem", "pixel_box_to_grid", "read_json_file", "record_problems",
+           "safe_relpath", "show", "write_import"]
 
 
 def resolve_image(images_dir: Path, name: Any, key: str, width: Any, height: Any, where: str):

@@ -8,19 +8,25 @@ within `slop` seconds; frames with no partner are dropped and counted.
 
 Two passes keep memory flat on long bags: the first reads only the stamps (straight from the CDR bytes,
 without decoding images), the second decodes just the messages of the frames that are kept.
+
+A run writes all its samples or none: a bag that turns out to be corrupted, or a frame that cannot become a
+valid sample (an encoding that changes mid-bag, depth of another view, an unusable camera_info), stops it
+with a `BagError` naming the bag, the topic and the frame, and what the run had written is removed again.
 """
 
 from __future__ import annotations
 
 import bisect
+import math
+import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from grounding_node.data.format import ANNOTATIONS
+from grounding_node.data.format import ANNOTATIONS, CAMERA_INFO_DIR, DEPTH_DIR, IMAGES_DIR
 from grounding_node.data.writer import depth_to_mm, write_sample
 
 IMAGE = "sensor_msgs/msg/Image"
@@ -34,6 +40,7 @@ _ENCODINGS = {
 }
 COLOUR_ENCODINGS = ("rgb8", "bgr8", "rgba8", "bgra8", "mono8")
 DEPTH_ENCODINGS = ("16UC1", "32FC1")
+MCAP_MAGIC = b"\x89MCAP0\r\n"
 
 
 class BagError(Exception):
@@ -59,7 +66,10 @@ class BagReport:
         return (f"colour frames {self.colour_frames}, depth frames {self.depth_frames}, camera_info "
                 f"{self.info_messages}; paired {self.paired}, dropped {dropped} unpaired (no depth within slop: "
                 f"{self.no_depth}, no camera_info within slop: {self.no_info}), {self.duplicate_stamps} repeated "
-                f"stamps; skipped {self.skipped_by_every} by --every; wrote {len(self.written)} samples")
+                f"stamps; skipped {self.skipped_by_every} by --every; wrote {len(self.written)} samples"
+                + ("\nnote: colour frames that repeat a header.stamp are kept once; a driver that leaves "
+                   "header.stamp at 0 or does not update it makes most frames repeats" if self.duplicate_stamps
+                   else ""))
 
 
 def header_stamp_ns(cdr: bytes) -> int:
@@ -81,6 +91,8 @@ def image_to_numpy(msg: Any) -> Tuple[np.ndarray, str]:
                        f"{', '.join(COLOUR_ENCODINGS)}; depth: {', '.join(DEPTH_ENCODINGS)})")
     ch, kind = _ENCODINGS[enc]
     h, w, step = int(msg.height), int(msg.width), int(msg.step)
+    if h == 0 or w == 0:
+        raise BagError(f"image is empty ({w}x{h} {msg.encoding})")
     item = np.dtype(kind).itemsize
     row = w * ch * item
     buf = np.frombuffer(bytes(msg.data), dtype=np.uint8)
@@ -99,9 +111,14 @@ def colour_to_rgb(msg: Any, schema: str) -> np.ndarray:
     if schema == COMPRESSED:
         import cv2
 
+        if "compresseddepth" in str(msg.format).lower():
+            raise BagError(f"colour topic holds compressed depth (format {msg.format!r}); pass it as --depth-topic")
         img = cv2.imdecode(np.frombuffer(bytes(msg.data), np.uint8), cv2.IMREAD_UNCHANGED)
-        if img is None:
+        if img is None or img.size == 0:
             raise BagError(f"cannot decode compressed image (format {msg.format!r})")
+        if img.dtype != np.uint8:  # a 16-bit PNG: depth or IR, which as "colour" would be written wrong or not at all
+            raise BagError(f"compressed image (format {msg.format!r}) is {img.dtype}, not 8-bit colour: is this a "
+                           "depth topic?")
         if img.ndim == 3:
             img = img[:, :, :3][:, :, ::-1]
         return np.ascontiguousarray(img)
@@ -119,7 +136,46 @@ def colour_to_rgb(msg: Any, schema: str) -> np.ndarray:
     raise BagError(f"colour topic has encoding {msg.encoding!r}; expected one of {', '.join(COLOUR_ENCODINGS)}")
 
 
-def depth_msg_to_mm(msg: Any) -> np.ndarray:
+def compressed_depth_to_mm(msg: Any) -> np.ndarray:
+    """A depth sensor_msgs/CompressedImage -> HxW uint16 millimetres.
+
+    compressed_depth_image_transport's format is `"<encoding>; compressedDepth png"`: a 12-byte header
+    (int32 format, float32 depthQuantA, depthQuantB) then a 16-bit PNG. For 16UC1 the PNG holds the
+    millimetres; for 32FC1 it holds quantised inverse depth, `d = depthQuantA / (v - depthQuantB)` metres,
+    0 = no reading. A plain 16-bit PNG (image_transport's png format of a 16UC1 image) is millimetres too."""
+    import cv2
+
+    fmt = str(msg.format)
+    data = bytes(msg.data)
+    header: Optional[Tuple[int, float, float]] = None
+    if "compresseddepth" in fmt.lower():
+        if "rvl" in fmt.lower():
+            raise BagError(f"compressed depth format {fmt!r} (RVL) is not supported; record it as png")
+        if len(data) < 12:
+            raise BagError(f"compressed depth (format {fmt!r}) is too short to hold its 12-byte header")
+        header, data = struct.unpack("<iff", data[:12]), data[12:]
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if img is None or img.size == 0:
+        raise BagError(f"cannot decode compressed depth (format {fmt!r})")
+    if img.ndim != 2 or img.dtype != np.uint16:
+        raise BagError(f"compressed depth (format {fmt!r}) decodes to {img.dtype} with "
+                       f"{1 if img.ndim == 2 else img.shape[2]} channel(s), not a 16-bit single-channel image")
+    encoding = fmt.split(";", 1)[0].strip().lower()
+    if header is not None and encoding == "32fc1":
+        _, quant_a, quant_b = header
+        v = img.astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            metres = np.where(img > 0, quant_a / (v - quant_b), np.nan)
+        return depth_to_mm(metres)
+    if encoding not in ("16uc1", "mono16", ""):
+        raise BagError(f"compressed depth format {fmt!r}: expected 16UC1 (mm) or 32FC1 (m)")
+    return img
+
+
+def depth_msg_to_mm(msg: Any, schema: str = IMAGE) -> np.ndarray:
+    """A depth Image (16UC1 mm, 32FC1 m) or CompressedImage -> HxW uint16 millimetres (0 = no reading)."""
+    if schema == COMPRESSED:
+        return compressed_depth_to_mm(msg)
     arr, enc = image_to_numpy(msg)
     if enc in ("16uc1", "mono16"):
         return arr
@@ -129,6 +185,7 @@ def depth_msg_to_mm(msg: Any) -> np.ndarray:
 
 
 def camera_info_to_dict(msg: Any) -> Dict[str, Any]:
+    """A decoded CameraInfo as the mapping `write_sample` takes (the message's own field names)."""
     return {"width": int(msg.width), "height": int(msg.height), "k": list(msg.k), "d": list(msg.d),
             "r": list(msg.r), "p": list(msg.p), "distortion_model": msg.distortion_model or "plumb_bob"}
 
@@ -144,27 +201,143 @@ def _nearest(stamps: Sequence[int], t: int, slop_ns: int) -> Optional[int]:
     return best
 
 
-def _open_reader(fh: Any, decoders: bool = False) -> Any:
+def _split_index(path: Path) -> Tuple[int, str]:
+    """rosbag2 splits a recording into `<name>_0.mcap`, `<name>_1.mcap`, ...: order by that index, numerically
+    (so `_10` comes after `_9`)."""
+    m = re.search(r"_(\d+)\.mcap$", path.name)
+    return (int(m.group(1)) if m else -1, path.name)
+
+
+def bag_files(bag: Path | str) -> List[Path]:
+    """The MCAP files of `bag`: the file itself, or the `.mcap` files of a rosbag2 folder (what `ros2 bag
+    record` writes: a folder with metadata.yaml and one file per split) in recording order. Anything that is
+    not MCAP is a `BagError` saying what it is, before any file is opened for writing."""
+    bag = Path(bag)
+    if bag.is_dir():
+        files = sorted(bag.glob("*.mcap"), key=_split_index)
+        if not files:
+            db3 = sorted(bag.glob("*.db3"))
+            hint = (f" (it holds the SQLite bag {db3[0].name}: convert it with `ros2 bag convert`)" if db3 else "")
+            raise BagError(f"{bag}: no .mcap file in this folder{hint}")
+    elif bag.is_file():
+        files = [bag]
+    else:
+        raise BagError(f"{bag}: not found")
+    for f in files:
+        try:
+            with open(f, "rb") as fh:
+                head = fh.read(len(MCAP_MAGIC))
+        except OSError as e:
+            raise BagError(f"{f}: cannot be read ({e.strerror or e})") from None
+        if head != MCAP_MAGIC:
+            sqlite = head.startswith(b"SQLite")
+            what = " (a rosbag2 SQLite .db3 bag: convert it with `ros2 bag convert`)" if sqlite else ""
+            raise BagError(f"{f}: not an MCAP file{what}")
+    return files
+
+
+def _corrupted(path: Path, exc: BaseException) -> BagError:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return BagError(f"{path}: cannot be read, the file is truncated or corrupted ({type(exc).__name__}"
+                    f"{': ' + text if text else ''}); `mcap recover` can often rescue what it holds")
+
+
+def _summary_topics(files: Sequence[Path]) -> Optional[Dict[str, Optional[str]]]:
+    """topic -> schema name over all files, from their summaries (None when a file has none)."""
     from mcap.reader import make_reader
 
-    if decoders:
+    found: Dict[str, Optional[str]] = {}
+    for f in files:
+        try:
+            with open(f, "rb") as fh:
+                summary = make_reader(fh).get_summary()
+        except Exception as e:  # the mcap library raises many kinds on a damaged file; all mean the same here
+            raise _corrupted(f, e) from None
+        if summary is None:
+            return None
+        for c in summary.channels.values():
+            sch = summary.schemas.get(c.schema_id)
+            found.setdefault(c.topic, sch.name if sch is not None else None)
+    return found
+
+
+def _iter_bag(files: Sequence[Path], topics: List[str], decode: bool) -> Iterator[Tuple[Any, Any, Any, Any]]:
+    """(schema, channel, message, decoded message or None) of `topics`, file by file, in log-time order.
+
+    Chunk CRCs are checked (the library's default is not to), so a damaged chunk is a `BagError` rather than
+    images with wrong pixels; any failure of the reader or decoder on the file becomes one `BagError` naming
+    it. Only the reading is guarded: an error in the caller's own code is not disguised as a damaged bag."""
+    from mcap.reader import make_reader
+
+    factories: List[Any] = []
+    if decode:
         from mcap_ros2.decoder import DecoderFactory
 
-        return make_reader(fh, decoder_factories=[DecoderFactory()])
-    return make_reader(fh)
+        factories = [DecoderFactory()]
+    for f in files:
+        try:
+            with open(f, "rb") as fh:
+                reader = make_reader(fh, validate_crcs=True, decoder_factories=factories)
+                if decode:
+                    for item in reader.iter_decoded_messages(topics=topics, log_time_order=True):
+                        yield item
+                else:
+                    for schema, channel, message in reader.iter_messages(topics=topics, log_time_order=True):
+                        yield schema, channel, message, None
+        except BagError:
+            raise
+        except Exception as e:  # see the docstring: the library's many exception kinds all mean "damaged file"
+            raise _corrupted(f, e) from None
+
+
+class _Rollback:
+    """What one run added to the output folder, so that a failure can take it all back: the samples' files
+    and the annotation file's previous length (an `--append` run keeps what was there before it)."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        ann = out / ANNOTATIONS
+        self.ann_size: Optional[int] = ann.stat().st_size if ann.exists() else None
+        self.dirs = [d for d in (out, out / IMAGES_DIR, out / DEPTH_DIR, out / CAMERA_INFO_DIR) if not d.exists()]
+        self.images: List[Path] = []
+
+    def undo(self) -> None:
+        for img in self.images:
+            stem = img.stem
+            for path in (img, self.out / DEPTH_DIR / f"{stem}.png", self.out / CAMERA_INFO_DIR / f"{stem}.yaml"):
+                path.unlink(missing_ok=True)
+        ann = self.out / ANNOTATIONS
+        if self.ann_size is None:
+            ann.unlink(missing_ok=True)
+        elif ann.exists():
+            with open(ann, "r+b") as fh:
+                fh.truncate(self.ann_size)
+        for d in reversed(self.dirs):  # only the folders this run created, and only when empty again
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+
+
+def _stamp_text(t: int) -> str:
+    return f"{t // 1_000_000_000}.{t % 1_000_000_000:09d}"
 
 
 def bag_to_dataset(bag: Path | str, out_dir: Path | str, image_topic: str, depth_topic: Optional[str] = None,
                    info_topic: Optional[str] = None, every: int = 1, slop: float = 0.02,
                    append: bool = False) -> BagReport:
-    """Turn an MCAP bag into samples under `out_dir` with empty groundings (frames to annotate).
+    """Turn an MCAP bag (a file, or a rosbag2 folder of split files) into samples under `out_dir` with empty
+    groundings (frames to annotate).
 
     `every` keeps every N-th *paired* frame (so N counts frames that can become samples); `slop` is the
     largest stamp difference in seconds for colour/depth/camera_info to count as one frame. Refuses to add
-    to an existing dataset unless `append`, so a second run cannot double every frame."""
+    to an existing dataset unless `append`, so a second run cannot double every frame. Every user error is
+    a `BagError`; on one, nothing of this run stays written."""
     bag, out = Path(bag), Path(out_dir)
-    if every < 1:
-        raise ValueError("every must be >= 1")
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise BagError(f"--every must be a whole number >= 1, got {every!r}")
+    if not (isinstance(slop, (int, float)) and math.isfinite(slop) and slop >= 0):
+        raise BagError(f"--slop must be a finite number of seconds >= 0, got {slop!r}")
     if (out / ANNOTATIONS).exists() and not append:
         raise BagError(f"{out / ANNOTATIONS} exists (pass --append to add to it)")
     slop_ns = int(round(slop * 1e9))
@@ -176,28 +349,29 @@ def bag_to_dataset(bag: Path | str, out_dir: Path | str, image_topic: str, depth
     topic_role = {t: r for r, t in roles.items()}
     if len(topic_role) != len(roles):
         raise BagError("image, depth and info topics must differ")
-    expected = {"colour": (IMAGE, COMPRESSED), "depth": (IMAGE,), "info": (CAMERA_INFO,)}
+    expected = {"colour": (IMAGE, COMPRESSED), "depth": (IMAGE, COMPRESSED), "info": (CAMERA_INFO,)}
+    files = bag_files(bag)
+
+    found = _summary_topics(files)
+    if found is not None:
+        for role, topic in roles.items():
+            if topic not in found:
+                raise BagError(f"topic {topic!r} not in {bag} (topics: {', '.join(sorted(found)) or 'none'})")
+            name = found[topic]
+            if name is not None and name not in expected[role]:
+                raise BagError(f"topic {topic!r} has type {name}, expected {' or '.join(expected[role])}")
 
     # Pass 1: stamps only.
     stamps: Dict[str, List[Tuple[int, int]]] = {r: [] for r in roles}
-    with open(bag, "rb") as fh:
-        reader = _open_reader(fh)
-        summary = reader.get_summary()
-        if summary is not None:
-            found = {c.topic: summary.schemas.get(c.schema_id) for c in summary.channels.values()}
-            for role, topic in roles.items():
-                if topic not in found:
-                    raise BagError(f"topic {topic!r} not in {bag} (topics: {', '.join(sorted(found)) or 'none'})")
-                sch = found[topic]
-                if sch is not None and sch.name not in expected[role]:
-                    raise BagError(f"topic {topic!r} has type {sch.name}, expected {' or '.join(expected[role])}")
-        counters = {r: 0 for r in roles}
-        for _schema, channel, message in reader.iter_messages(topics=list(topic_role), log_time_order=True):
-            role = topic_role[channel.topic]
-            if channel.message_encoding != "cdr":
-                raise BagError(f"topic {channel.topic!r} is encoded as {channel.message_encoding!r}, not cdr")
-            stamps[role].append((header_stamp_ns(message.data), counters[role]))
-            counters[role] += 1
+    counters = {r: 0 for r in roles}
+    for _schema, channel, message, _ in _iter_bag(files, list(topic_role), decode=False):
+        role = topic_role[channel.topic]
+        if channel.message_encoding != "cdr":
+            raise BagError(f"topic {channel.topic!r} is encoded as {channel.message_encoding!r}, not cdr")
+        stamps[role].append((header_stamp_ns(message.data), counters[role]))
+        counters[role] += 1
+    if not stamps["colour"]:
+        raise BagError(f"topic {image_topic!r} has no messages in {bag}: nothing to write")
 
     report = BagReport(colour_frames=len(stamps["colour"]), depth_frames=len(stamps.get("depth", [])),
                        info_messages=len(stamps.get("info", [])))
@@ -246,25 +420,29 @@ def bag_to_dataset(bag: Path | str, out_dir: Path | str, image_topic: str, depth
     parts_needed = 1 + ("depth" in roles) + ("info" in roles)
     pending: Dict[int, Dict[str, Any]] = {}
     written: Dict[int, Path] = {}
-    with open(bag, "rb") as fh:
-        reader = _open_reader(fh, decoders=True)
-        counters = {r: 0 for r in roles}
-        for schema, channel, _message, ros_msg in reader.iter_decoded_messages(topics=list(topic_role),
-                                                                              log_time_order=True):
+    counters = {r: 0 for r in roles}
+    undo = _Rollback(out)
+    try:
+        for schema, channel, message, ros_msg in _iter_bag(files, list(topic_role), decode=True):
             role = topic_role[channel.topic]
             key = (role, counters[role])
             counters[role] += 1
             if key not in need:
                 continue
-            if role == "colour":
-                value: Any = colour_to_rgb(ros_msg, schema.name if schema else IMAGE)
-                frame_id = str(ros_msg.header.frame_id)
-            elif role == "depth":
-                value = depth_msg_to_mm(ros_msg)
-                frame_id = None
-            else:
-                value = camera_info_to_dict(ros_msg)
-                frame_id = None
+            schema_name = schema.name if schema else IMAGE
+            try:
+                if role == "colour":
+                    value: Any = colour_to_rgb(ros_msg, schema_name)
+                    frame_id: Optional[str] = str(ros_msg.header.frame_id)
+                elif role == "depth":
+                    value = depth_msg_to_mm(ros_msg, schema_name)
+                    frame_id = None
+                else:
+                    value = camera_info_to_dict(ros_msg)
+                    frame_id = None
+            except BagError as e:
+                raise BagError(f"{bag}: topic {channel.topic!r}, message at stamp "
+                               f"{_stamp_text(header_stamp_ns(message.data))}: {e}") from None
             for f in need.pop(key):
                 parts = pending.setdefault(f, {})
                 parts[role] = value
@@ -272,14 +450,24 @@ def bag_to_dataset(bag: Path | str, out_dir: Path | str, image_topic: str, depth
                     parts["frame_id"] = frame_id
                 if sum(r in parts for r in ("colour", "depth", "info")) == parts_needed:
                     t = kept[f][0]
-                    written[f] = write_sample(
-                        out, parts["colour"], depth=parts.get("depth"), camera_info=parts.get("info"),
-                        name=f"{t // 1_000_000_000}_{t % 1_000_000_000:09d}",
-                        extra={"stamp_ns": t, "frame_id": parts.get("frame_id", ""), "source": bag.name})
+                    try:
+                        written[f] = write_sample(
+                            out, parts["colour"], depth=parts.get("depth"), camera_info=parts.get("info"),
+                            name=f"{t // 1_000_000_000}_{t % 1_000_000_000:09d}",
+                            extra={"stamp_ns": t, "frame_id": parts.get("frame_id", ""), "source": bag.name})
+                    except ValueError as e:  # write_sample's checks: this frame's parts do not make a sample
+                        topics = ", ".join(roles[r] for r in ("colour", "depth", "info") if r in roles)
+                        raise BagError(f"{bag}: frame at stamp {_stamp_text(t)} ({topics}): {e}") from None
+                    undo.images.append(written[f])
                     del pending[f]
+    except BaseException as exc:
+        undo.undo()
+        if isinstance(exc, BagError) and written:
+            raise BagError(f"{exc} (the {len(written)} sample(s) this run had written were removed again)") from None
+        raise
     report.written = [written[f] for f in sorted(written)]
     return report
 
 
-__all__ = ["BagError", "BagReport", "bag_to_dataset", "camera_info_to_dict", "colour_to_rgb", "depth_msg_to_mm",
-           "header_stamp_ns", "image_to_numpy"]
+__all__ = ["BagError", "BagReport", "bag_files", "bag_to_dataset", "camera_info_to_dict", "colour_to_rgb",
+           "compressed_depth_to_mm", "depth_msg_to_mm", "header_stamp_ns", "image_to_numpy"]

@@ -127,6 +127,12 @@ def _cmd_from_bag(args: argparse.Namespace) -> int:
         _err(str(e))
         return 1
     print(report.to_text())
+    if not report.written:
+        # Not a success: a bag whose frames all lack a partner is usually a wrong topic or --slop, and
+        # checking a folder that was never written would only say annotations.jsonl is missing.
+        _err(f"nothing written to {args.out}: no colour frame of {args.image_topic} had every part within "
+             f"--slop {args.slop:g} s (see the counts above: check the topics, or a larger --slop)")
+        return 1
     return _check_and_report(Path(args.out), skip_invalid=False)
 
 

@@ -79,6 +79,12 @@ def _jtype(v: Any) -> str:
     return type(v).__name__
 
 
+def _path(p: str) -> str:
+    """A file path quoted as JSON, whole: `_show` shortens long values, which would cut off the very part of
+    a path (the file name) that says which file to fix."""
+    return json.dumps(p, ensure_ascii=False)
+
+
 def _got(v: Any) -> str:
     return f"got {_show(v)} ({_jtype(v)})"
 
@@ -119,15 +125,107 @@ def parse_line(text: str) -> Tuple[Any, Optional[str]]:
         return None, f"not valid JSON: a number has more than {_max_digits()} digits"
 
 
+# ---------------------------------------------------------------- depth and camera_info content
+ASPECT_TOLERANCE = 0.01
+"""Relative aspect-ratio difference beyond which a depth image or a calibration belongs to another view than the
+colour image: the node's pipeline (`grounding.pipeline.model_depth`) refuses depth by the same rule."""
+
+ImageSize = Tuple[int, int]
+
+
+def _aspect_problem(size: ImageSize, image_size: Optional[ImageSize], lead: str = "is {w}x{h}") -> Optional[str]:
+    """A depth image or calibration of `size` (w, h) may have another resolution than its colour image (a
+    registered depth at half resolution, a calibration of the full sensor) but not another aspect ratio: then
+    it is another camera's (an unaligned depth topic, the depth camera's camera_info)."""
+    if image_size is None or min(size) <= 0 or min(image_size) <= 0:
+        return None
+    want = image_size[0] / image_size[1]
+    if abs(size[0] / size[1] - want) > ASPECT_TOLERANCE * want:
+        return (f"{lead.format(w=size[0], h=size[1])}, another aspect ratio than its {image_size[0]}x{image_size[1]} "
+                "colour image, so it is not registered (aligned) to it")
+    return None
+
+
+def depth_array_problem(depth: Any, image_size: Optional[ImageSize] = None) -> Optional[str]:
+    """Why `depth` (as read from its file, or as a writer is about to write it) cannot be the depth of a colour
+    image of `image_size` (w, h), as the end of a sentence that starts with the depth's name; None = usable.
+    Shared by `check`, `write_sample` (from-bag, ~/capture) and the importers, so nothing is written that
+    `check` would refuse afterwards."""
+    import numpy as np
+
+    d = np.asarray(depth)
+    if d.size == 0:
+        return "is empty"
+    if d.ndim != 2 or d.dtype not in (np.uint16, np.float32):
+        chans = 1 if d.ndim <= 2 else d.shape[2]
+        return f"must be a single-channel uint16 (mm) or float32 (m) image, got {d.dtype} with {chans} channel(s)"
+    return _aspect_problem((int(d.shape[1]), int(d.shape[0])), image_size)
+
+
+def _matrix(doc: Dict[str, Any], yaml_key: str, msg_key: str) -> Any:
+    """A matrix of either camera_info spelling: camera_calibration's `{rows, cols, data}` or a CameraInfo
+    dump's flat list (`k`, or `K` as ROS 1 dumps it)."""
+    if "camera_matrix" in doc:
+        entry = doc.get(yaml_key)
+        return entry.get("data") if isinstance(entry, dict) else entry
+    return doc.get(msg_key, doc.get(msg_key.upper()))
+
+
+def camera_info_problem(doc: Any, image_size: Optional[ImageSize] = None) -> Optional[str]:
+    """Why a camera_info document (camera_calibration YAML or a CameraInfo dump, parsed) cannot give the
+    intrinsics of a colour image of `image_size`, as the end of a sentence that starts with its name; None =
+    usable. The size is required because intrinsics mean nothing without the resolution they are for (the
+    evaluation scales K by it); K must be a camera's (`Intrinsics.invalid_reason`, the node's own rule: an
+    uncalibrated driver publishes all zeros) and every matrix finite."""
+    from grounding_node.geometry.camera import Intrinsics
+
+    k = _matrix(doc, "camera_matrix", "k") if isinstance(doc, dict) else None
+    if not (isinstance(k, list) and len(k) == 9 and all(_is_num(v) for v in k)):
+        return "has no camera_matrix.data (or k) with 9 numbers"
+    assert isinstance(doc, dict)
+    yaml_form = "camera_matrix" in doc
+    w, h = (doc.get("image_width"), doc.get("image_height")) if yaml_form else (doc.get("width"), doc.get("height"))
+    if not (_is_int(w) and _is_int(h) and w > 0 and h > 0):
+        names = "image_width and image_height" if yaml_form else "width and height"
+        return f"has no image size ({names} as positive integers), so its camera_matrix applies to no resolution"
+    matrices = {"distortion_coefficients": ("distortion_coefficients", "d"),
+                "rectification_matrix": ("rectification_matrix", "r"), "projection_matrix": ("projection_matrix", "p")}
+    values: Dict[str, List[float]] = {"camera_matrix": [float(v) for v in k]}
+    for name, (yaml_key, msg_key) in matrices.items():
+        m = _matrix(doc, yaml_key, msg_key)
+        if m is None:
+            continue
+        if not (isinstance(m, list) and all(_is_num(v) for v in m)):
+            return f"has a {name} that is not a list of numbers: {_show(m)}"
+        values[name] = [float(v) for v in m]
+    for name, vals in values.items():
+        if not all(is_finite_number(v) for v in vals):
+            return f"has non-finite values in {name}: {_show(vals)}"
+    roi = doc.get("roi") if isinstance(doc.get("roi"), dict) else {}
+    try:
+        intr = Intrinsics.from_calibration(
+            values["camera_matrix"], int(w), int(h), d=values.get("distortion_coefficients", []),
+            distortion_model=str(doc.get("distortion_model") or ""),
+            binning=(int(doc.get("binning_x") or 0), int(doc.get("binning_y") or 0)),
+            roi=tuple(int(roi.get(key) or 0) for key in ("x_offset", "y_offset", "width", "height")))
+    except (TypeError, ValueError) as e:
+        return f"cannot be used: {e}"
+    reason = intr.invalid_reason()
+    if reason:
+        return f"is unusable: {reason}"
+    return _aspect_problem((intr.width, intr.height), image_size, "is for a {w}x{h} image")
+
+
 # ---------------------------------------------------------------- file checks
 class _FileChecker:
-    """Reads each referenced file once and remembers the outcome (a dataset may share a camera_info)."""
+    """Reads each referenced file once and remembers the outcome (a dataset may share a camera_info); the
+    comparison with each record's image size is made per record."""
 
     def __init__(self, root: Path):
         self.root = root
         self._images: Dict[str, Tuple[Optional[Tuple[int, int]], Optional[str]]] = {}
-        self._depth: Dict[str, Optional[str]] = {}
-        self._info: Dict[str, Optional[str]] = {}
+        self._depth: Dict[str, Tuple[Any, Optional[str]]] = {}
+        self._info: Dict[str, Tuple[Any, Optional[str]]] = {}
 
     def image_size(self, rel: str) -> Tuple[Optional[Tuple[int, int]], Optional[str]]:
         if rel not in self._images:
@@ -139,62 +237,71 @@ class _FileChecker:
 
         path = self.root / rel
         if not path.is_file():
-            return None, f"image {_show(rel)} not found"
+            return None, f"image {_path(rel)} not found"
         img = cv2.imread(str(path), DISPLAYED)   # as displayed: EXIF orientation applied, as training reads it
         if img is None or img.size == 0:
-            return None, f"image {_show(rel)} cannot be read as an image"
+            return None, f"image {_path(rel)} cannot be read as an image"
         return (int(img.shape[1]), int(img.shape[0])), None
 
-    def depth_error(self, rel: str) -> Optional[str]:
+    def depth_error(self, rel: str, image_size: Optional[ImageSize] = None) -> Optional[str]:
         if rel not in self._depth:
-            self._depth[rel] = self._check_depth(rel)
-        return self._depth[rel]
+            self._depth[rel] = read_depth_file(self.root / rel)
+        return _named("depth", _path(rel), self._depth[rel], image_size, depth_array_problem)
 
-    def _check_depth(self, rel: str) -> Optional[str]:
-        import cv2
-        import numpy as np
-
-        path = self.root / rel
-        if not path.is_file():
-            return f"depth {_show(rel)} not found"
-        if path.suffix.lower() == ".npy":
-            try:
-                d = np.load(str(path), allow_pickle=False)
-            except (OSError, ValueError):
-                d = None
-        else:
-            d = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if d is None or d.size == 0:
-            return f"depth {_show(rel)} cannot be read as an image"
-        if d.ndim != 2 or d.dtype not in (np.uint16, np.float32):
-            chans = 1 if d.ndim == 2 else d.shape[2]
-            return (f"depth {_show(rel)} must be a single-channel uint16 (mm) or float32 (m) image, "
-                    f"got {d.dtype} with {chans} channel(s)")
-        return None
-
-    def camera_info_error(self, rel: str) -> Optional[str]:
+    def camera_info_error(self, rel: str, image_size: Optional[ImageSize] = None) -> Optional[str]:
         if rel not in self._info:
-            self._info[rel] = self._check_info(rel)
-        return self._info[rel]
+            self._info[rel] = read_camera_info_file(self.root / rel)
+        return _named("camera_info", _path(rel), self._info[rel], image_size, camera_info_problem)
 
-    def _check_info(self, rel: str) -> Optional[str]:
-        import yaml
 
-        path = self.root / rel
-        if not path.is_file():
-            return f"camera_info {_show(rel)} not found"
+def read_depth_file(path: Path) -> Tuple[Any, Optional[str]]:
+    """(depth array, None) or (None, why it cannot be read, as the end of a sentence)."""
+    import cv2
+    import numpy as np
+
+    if not path.is_file():
+        return None, "not found"
+    if path.suffix.lower() == ".npy":
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            return f"camera_info {_show(rel)} is not valid YAML: {first}"
-        k = None
-        if isinstance(doc, dict):
-            cm = doc.get("camera_matrix")
-            k = cm.get("data") if isinstance(cm, dict) else doc.get("k", doc.get("K"))
-        if not (isinstance(k, list) and len(k) == 9 and all(_is_num(v) for v in k)):
-            return f"camera_info {_show(rel)} has no camera_matrix.data (or k) with 9 numbers"
-        return None
+            d = np.load(str(path), allow_pickle=False)
+        except (OSError, ValueError):
+            d = None
+    else:
+        d = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if d is None or d.size == 0:
+        return None, "cannot be read as an image"
+    return d, None
+
+
+def read_camera_info_file(path: Path) -> Tuple[Any, Optional[str]]:
+    """(parsed YAML document, None) or (None, why it cannot be read, as the end of a sentence)."""
+    import yaml
+
+    if not path.is_file():
+        return None, "not found"
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")), None
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        return None, f"is not valid YAML: {first}"
+
+
+def _named(kind: str, shown: str, loaded: Tuple[Any, Optional[str]], image_size: Optional[ImageSize],
+           problem: Any) -> Optional[str]:
+    value, err = loaded
+    err = err or problem(value, image_size)
+    return None if err is None else f"{kind} {shown} {err}"
+
+
+def companion_file_problem(kind: str, path: Path, image_size: Optional[ImageSize], shown: Optional[str] = None
+                           ) -> Optional[str]:
+    """What `check` would say about a depth (`kind` "depth") or camera_info file at `path` carried along with
+    a colour image of `image_size`: importers ask before copying it, so an import never writes a file that
+    `check` refuses afterwards."""
+    shown = shown if shown is not None else _path(str(path))
+    if kind == "depth":
+        return _named(kind, shown, read_depth_file(path), image_size, depth_array_problem)
+    return _named(kind, shown, read_camera_info_file(path), image_size, camera_info_problem)
 
 
 # ---------------------------------------------------------------- one record
@@ -305,11 +412,13 @@ def validate_record(obj: Any, files: Optional[_FileChecker] = None) -> List[str]
                 errors.append(err)
             elif size is not None and sizes_ok and "width" in obj and "height" in obj:
                 if (obj["width"], obj["height"]) != size:
-                    errors.append(f"size {obj['width']}x{obj['height']} disagrees with image {_show(image)}, "
+                    errors.append(f"size {obj['width']}x{obj['height']} disagrees with image {_path(image)}, "
                                   f"which is {size[0]}x{size[1]}")
-        if depth is not None and (err := files.depth_error(depth)):
+        # The image's size, when it is known, also decides whether depth and intrinsics belong to its view.
+        seen = files.image_size(image)[0] if image is not None else None
+        if depth is not None and (err := files.depth_error(depth, seen)):
             errors.append(err)
-        if info is not None and (err := files.camera_info_error(info)):
+        if info is not None and (err := files.camera_info_error(info, seen)):
             errors.append(err)
     return errors
 
@@ -371,5 +480,6 @@ def load_dataset(root: Path | str, skip_invalid: bool = False, check_files: bool
     return result.samples
 
 
-__all__ = ["BadRecord", "CheckResult", "DatasetError", "SAMPLE_KEYS", "annotations_path", "check_dataset",
-           "load_dataset", "parse_line", "validate_record"]
+__all__ = ["ASPECT_TOLERANCE", "BadRecord", "CheckResult", "DatasetError", "SAMPLE_KEYS", "annotations_path",
+           "camera_info_problem", "check_dataset", "companion_file_problem", "depth_array_problem", "load_dataset",
+           "parse_line", "read_camera_info_file", "read_depth_file", "validate_record"]

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -167,6 +167,60 @@ def _unique_name(out: Path, name: str) -> str:
     return candidate
 
 
+def _checked_companions(img: np.ndarray, depth: Optional[np.ndarray], camera_info: Optional[Mapping[str, Any]],
+                        base: str) -> Tuple[Optional[np.ndarray], Optional[Dict[str, Any]]]:
+    """(depth in mm, camera_calibration dict) as they will be written, after the checks `check` applies to the
+    files (`validate.depth_array_problem`, `validate.camera_info_problem`): a producer's mistake (an unaligned
+    depth topic, another camera's camera_info, an all-zero K) is a ValueError naming the file here, before
+    anything is written, instead of a dataset that `check` refuses afterwards."""
+    from grounding_node.data.validate import camera_info_problem, depth_array_problem
+
+    if img.dtype != np.uint8 or img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (3, 4)):
+        raise ValueError(f"{IMAGES_DIR}/{base}.png: colour image must be HxW or HxWx3 uint8, got {img.dtype} "
+                         f"{img.shape}")
+    if img.size == 0:
+        raise ValueError(f"{IMAGES_DIR}/{base}.png: colour image is empty ({img.shape})")
+    size = (int(img.shape[1]), int(img.shape[0]))
+    mm = info_doc = None
+    if depth is not None:
+        target = f"{DEPTH_DIR}/{base}.png"
+        try:
+            mm = depth_to_mm(depth)
+        except ValueError as e:
+            raise ValueError(f"depth {target!r}: {e}; nothing written") from None
+        if (problem := depth_array_problem(mm, size)) is not None:
+            raise ValueError(f"depth {target!r} {problem}; nothing written")
+    if camera_info is not None:
+        target = f"{CAMERA_INFO_DIR}/{base}.yaml"
+        try:
+            info_doc = camera_info_yaml(camera_info)
+        except (KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"camera_info {target!r} cannot be made from {sorted(map(str, camera_info))}: "
+                             f"{type(e).__name__} {e}; nothing written") from None
+        if (problem := camera_info_problem(info_doc, size)) is not None:
+            raise ValueError(f"camera_info {target!r} {problem}; nothing written")
+    return mm, info_doc
+
+
+def usable_companions(rgb: np.ndarray, depth: Optional[np.ndarray], camera_info: Optional[Mapping[str, Any]]
+                      ) -> Tuple[Optional[np.ndarray], Optional[Mapping[str, Any]], list]:
+    """(depth, camera_info, notes): each companion that `write_sample` would accept, None for one it would
+    refuse, with the reason in `notes`. For a capture of a live frame (the node's ~/capture): an uncalibrated
+    camera's all-zero K must not lose the frame a user wants to label, only its camera_info."""
+    notes = []
+    if depth is not None:
+        try:
+            _checked_companions(np.asarray(rgb), depth, None, "frame")
+        except ValueError as e:
+            depth, notes = None, notes + [str(e).replace("; nothing written", "")]
+    if camera_info is not None:
+        try:
+            _checked_companions(np.asarray(rgb), None, camera_info, "frame")
+        except ValueError as e:
+            camera_info, notes = None, notes + [str(e).replace("; nothing written", "")]
+    return depth, camera_info, notes
+
+
 def write_sample(
     out_dir: Union[str, Path],
     rgb: np.ndarray,
@@ -185,25 +239,42 @@ def write_sample(
       extra keys such as a score are kept in the record); empty = an image still to annotate.
     - `name`: file stem; by default `frame_<unix ns>`; a taken name gets a `_1`, `_2`... suffix, never
       overwriting an earlier sample.
+
+    Depth and camera_info get `check`'s own tests against the colour image first (same aspect ratio, a usable
+    K with its image size): a ValueError naming the file and the problem, and nothing written, rather than
+    a sample that `check` would refuse afterwards. A failure after the image is written removes what this
+    call wrote, so there is never an image without its record.
     """
     out = Path(out_dir)
     img = np.asarray(rgb)
-    height, width = int(img.shape[0]), int(img.shape[1])
+    base = name or f"frame_{time.time_ns()}"
     gs = [_as_grounding(g) for g in groundings]
+    mm, info_doc = _checked_companions(img, depth, camera_info, base)
+    height, width = int(img.shape[0]), int(img.shape[1])
     with _APPEND_LOCK:
-        stem = _unique_name(out, name or f"frame_{time.time_ns()}")
+        stem = _unique_name(out, base)
         image_rel = f"{IMAGES_DIR}/{stem}.png"
         write_rgb_png(out / image_rel, img)  # claims the name before the lock is released
-    depth_rel = info_rel = None
-    if depth is not None:
-        depth_rel = f"{DEPTH_DIR}/{stem}.png"
-        write_depth_png(out / depth_rel, depth)
-    if camera_info is not None:
-        info_rel = f"{CAMERA_INFO_DIR}/{stem}.yaml"
-        write_camera_info(out / info_rel, camera_info)
-    sample = Sample(image=image_rel, width=width, height=height, groundings=gs, depth=depth_rel,
-                    camera_info=info_rel, extra=dict(extra or {}))
-    append_sample(out, sample)
+    written = [out / image_rel]
+    try:
+        depth_rel = info_rel = None
+        if mm is not None:
+            depth_rel = f"{DEPTH_DIR}/{stem}.png"
+            written.append(out / depth_rel)
+            write_depth_png(out / depth_rel, mm)
+        if info_doc is not None:
+            info_rel = f"{CAMERA_INFO_DIR}/{stem}.yaml"
+            written.append(out / info_rel)
+            write_camera_info(out / info_rel, info_doc)
+        sample = Sample(image=image_rel, width=width, height=height, groundings=gs, depth=depth_rel,
+                        camera_info=info_rel, extra=dict(extra or {}))
+        append_sample(out, sample)
+    except BaseException:
+        # A sample is its record: files without one (a full disk, a JSON-unfit extra) would be orphans that
+        # claim the name and that no tool lists, so they go.
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
     return out / image_rel
 
 

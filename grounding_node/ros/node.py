@@ -547,7 +547,7 @@ class GroundingNode(LifecycleNode):
         """~/capture: the newest complete frame as a dataset sample, with the current command's results as
         pre-annotations (scores kept) for a person to correct in Label Studio (`python -m grounding_node.dataset
         export-labelstudio`). The files are written by `data.writer`; this only gathers what the node holds."""
-        from grounding_node.data.writer import write_sample
+        from grounding_node.data.writer import usable_companions, write_sample
 
         frame = self._sync.latest()
         if frame is None:
@@ -574,6 +574,7 @@ class GroundingNode(LifecycleNode):
             camera_info = None if info is None else {
                 "width": info.width, "height": info.height, "distortion_model": info.distortion_model,
                 "d": list(info.d), "k": list(info.k), "r": list(info.r), "p": list(info.p)}
+            depth, camera_info, left_out = usable_companions(rgb, depth, camera_info)
             out = Path(self.values["capture_dir"]).expanduser()
             out.mkdir(parents=True, exist_ok=True)
             path = write_sample(out, rgb, depth, camera_info, groundings,
@@ -586,7 +587,8 @@ class GroundingNode(LifecycleNode):
             return response
         response.success, response.path = True, str(path)
         response.message = (f"saved {rgb.shape[1]}x{rgb.shape[0]} frame"
-                            f"{' with depth' if depth is not None else ''}, {len(groundings)} pre-annotated phrase(s)")
+                            f"{' with depth' if depth is not None else ''}, {len(groundings)} pre-annotated phrase(s)"
+                            + "".join(f"; left out {note}" for note in left_out))
         return response
 
     # ------------------------------------------------------------------------------------------------
