@@ -616,3 +616,16 @@ def test_code_switched_and_machine_written_requests_sets_w_x():
             "the mug, plus the ball": "the mug plus the ball"}
     for said, meant in kept.items():
         assert normalize_words(said, VOCAB) == normalize_words(meant, VOCAB), said
+
+
+def test_it_as_the_anchor_of_a_correction_or_after_a_refusal():
+    """Two listed gaps, now read (sets N and T): a self-correction whose anchor is "it" ("before the box... I
+    mean in front of it" reached the model as "in front of it", no anchor) and the anchor named only in a
+    refusal before the request ("Not the box!! I want the cup to its LEFT!")."""
+    cases = {
+        "the ball behind the red cube, no sorry, in front of it": "the ball in front of the red cube",
+        "maybe the can left of the mug... I mean right of it": "the can right of the mug",
+        "Not the green ball! I want the cube on its right": "the cube right of the green ball",
+        "not the mug, the can that's to its left": "the can left of the mug",
+    }
+    _assert_reads_as(cases)

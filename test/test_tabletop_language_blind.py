@@ -115,11 +115,6 @@ PHRASE_GAPS = {
     "to.": "an ordinal told as a counting procedure",
     "Working from the right side of the camera view, count every {s} you pass, and pick up the third one.":
         "an ordinal told as a counting procedure",
-    # set N
-    "maybe pick the {t} before the {a}... I mean in front of it":
-        "a self-correction whose anchor is 'it' (the object named before it)",
-    # set T
-    "Not the {a}!! I want the {t} that's to its LEFT!": "the anchor named only in a refusal before the request",
     # set U
     "pick the {t} where x({t}) < x({a}), i.e. left of it": "a comparison of coordinates written as a formula",
     "pick the {t} where x({t}) > x({a}), i.e. right of it": "a comparison of coordinates written as a formula",

@@ -203,6 +203,10 @@ def _attrs(said: str) -> str:
 
 
 _PHRASE_RULES: List[Tuple[str, str]] = [
+    # blind set T: the anchor named first in a refusal, then the request on "its" side ("not the box! I want the
+    # cup to its left"): "it" is the object refused
+    (r"^not (?:the )?((?:\w+ ){0,3}?\w+), (?:(?:i (?:want|need|mean|said)|give me|grab|get|take) )?"
+     r"(the (?:\w+ ){0,3}?\w+) (?:that is |which is )?(?:to |on )?its (left|right)(?: side)?\b", r"\2 \3 of the \1"),
     # blind set X: a bare noun first, then what picks it ("`mug` -- second one from the right", as a list or a
     # table cell writes it): the article the rules below expect
     (rf"^((?:{_ATTR} )*(?:{_NOUNS_CONCRETE}|things?))(?=,)", r"the \1"),
@@ -720,6 +724,9 @@ def self_correction(text: str) -> str:
             continue
         if _FRAGMENT_START.match(fix):
             cut = [m.start() for m in _FRAGMENT_START_ANYWHERE.finditer(out)]
+            anchor = re.search(r"\b(?:the|a|an) [\w ]*?\w(?=\s*,?\s*$)", out[cut[-1]:]) if cut else None
+            if anchor:   # "... before the box, I mean in front of it": "it" is the box the fragment named
+                fix = re.sub(r"\b(of|than|behind) (?:it|that one)$", rf"\1 {anchor[0]}", fix)
             out = (out[:cut[-1]] if cut else out + " ") + fix
         else:
             out = fix
