@@ -7,6 +7,11 @@ It starts the MuJoCo sim camera and the grounding node as separate processes (re
 sends one command per referring-expression type through the `command` topic, and checks each answer
 against the simulator's ground truth (2D IoU >= 0.5 and 3D position inside the true 3D box). It prints a
 table, and writes the annotated debug images and a contact sheet to the output folder.
+
+Exit codes: 0 when the commands were answered (some verdicts may still be FAIL: that is the model), 1 when
+no command got an answer without an error (a process died, the backend did not load: the output says which
+and where its log is), 2 for bad arguments (checked before anything starts), 130 when interrupted (Ctrl-C:
+the processes are stopped, no traceback).
 """
 
 from __future__ import annotations
@@ -92,6 +97,7 @@ def run(out: Path, seed: int, n_scenes: int, backend: str, width: int, height: i
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.node import Node
     from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from rclpy.signals import SignalHandlerOptions
     from sensor_msgs.msg import Image
     from std_msgs.msg import String
     from std_srvs.srv import Trigger
@@ -116,7 +122,9 @@ def run(out: Path, seed: int, n_scenes: int, backend: str, width: int, height: i
             node = launch.start("grounding_node", "grounding_node.ros.node", ros_args(
                 namespace=ns, params={"backend": backend, "score_threshold": threshold,
                                       "max_objects_per_phrase": 5, "timeout": 15.0}))
-        rclpy.init()
+        # No rclpy signal handler: Ctrl-C must raise KeyboardInterrupt here (main() reports it) instead of
+        # shutting the context down under the waits below, which then died with "context is invalid".
+        rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
         probe = Node("demo_commander", namespace=ns)
         got: list = []
         debug: dict = {}
@@ -138,14 +146,19 @@ def run(out: Path, seed: int, n_scenes: int, backend: str, width: int, height: i
         executor.add_node(probe)
         spin = threading.Thread(target=executor.spin, daemon=True)
         spin.start()
+        stack = contextlib.ExitStack()
         try:
-            if not wait_until(lambda: pub.get_subscription_count() > 0, 60):
+            # a node process that died stops the wait at once (it used to take the full 60 s)
+            if not wait_until(lambda: pub.get_subscription_count() > 0
+                              or (not attach and node.popen.poll() is not None), 60) \
+                    or (not attach and node.popen.poll() is not None):
                 if not attach:
                     print(launch.log(node)[-3000:], launch.log(camera)[-3000:], sep="\n")
                 raise RuntimeError(f"the grounding node did not come up in {ns}")
             if attach:   # the running camera's seed, from its latched ground truth
                 seed = _current_seed(probe, ns, timeout)
             sim = TabletopSim(width, height, camera=camera_domain)
+            stack.callback(sim.close)
             rng = np.random.default_rng(1234)
             for k in range(n_scenes):
                 if k > 0:
@@ -164,19 +177,30 @@ def run(out: Path, seed: int, n_scenes: int, backend: str, width: int, height: i
                         n = len(got)
                         debug.clear()
                     pub.publish(String(data=expr.text))
-                    if not wait_until(lambda n=n: len(got) > n, timeout):
+                    # This command's answer, not a late one to an earlier command that timed out here
+                    # (that one used to be checked against this phrase's ground truth).
+                    res, text = None, expr.text.strip()
+
+                    def answered(n=n, text=text) -> bool:
+                        nonlocal res
+                        with lock:
+                            res = next((r for r in got[n:] if r.command == text and not r.continuous), None)
+                        return res is not None
+
+                    if not wait_until(answered, timeout):
                         rows.append((seed, etype, expr.text, "-", "-", "-", "FAIL: no result"))
                         continue
-                    res = got[n]
                     ok, note = verdict(expr, list(res.objects), scene, threshold)
                     if res.error:
-                        ok, note = False, res.error
+                        ok, note = False, f"error: {res.error}"
                     top = res.objects[0] if res.objects else None
                     pos = (f"({top.position.x:+.3f}, {top.position.y:+.3f}, {top.position.z:.3f})"
                            if top is not None and top.has_position else "-")
                     rows.append((seed, etype, expr.text, f"{top.score:.2f}" if top else "-",
                                  "[" + ", ".join(f"{v:.0f}" for v in top.box_pixels) + "]" if top else "-", pos,
                                  ("PASS: " if ok else "FAIL: ") + note))
+                    if res.error:   # no debug image comes for an error: do not wait 3 s for it
+                        continue
                     wait_until(lambda: bool(debug), 3)
                     with lock:
                         img = next(iter(debug.values()), None)
@@ -185,32 +209,75 @@ def run(out: Path, seed: int, n_scenes: int, backend: str, width: int, height: i
                         cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
                         images.append(img)
                         captions.append(f"{'OK' if ok else 'X'} {etype}: {expr.text}")
-            sim.close()
         finally:
+            stack.close()
+            if not attach:
+                for proc in (camera, node):
+                    if proc.popen.poll() is not None:   # why every command then went unanswered
+                        print(f"{proc.name} exited with code {proc.popen.returncode}; the end of "
+                              f"{proc.log_path}:\n{launch.log(proc)[-1500:]}", file=sys.stderr)
             executor.shutdown(timeout_sec=1.0)
             probe.destroy_node()
             rclpy.shutdown()
     return rows, images, captions
 
 
+def _count(text: str) -> int:
+    """A count of at least 1 (--scenes 0 used to start both processes, then print an empty table)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not (value > 0 and np.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
+
+
+def _pixels(axis: str):
+    """--width/--height within what the sim can render (checked here: the camera process and this one died
+    with a MuJoCo/OpenGL traceback otherwise)."""
+    def parse(text: str) -> int:
+        from grounding_node.sim.camera_node import MAX_HEIGHT, MAX_WIDTH
+
+        hi = MAX_WIDTH if axis == "width" else MAX_HEIGHT
+        value = int(text)
+        if not 1 <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{axis} must be 1..{hi} pixels, not {value}")
+        return value
+    return parse
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("demo_output"))
     ap.add_argument("--seed", type=int, default=9001, help="first scene seed (held out from training)")
-    ap.add_argument("--scenes", type=int, default=2)
+    ap.add_argument("--scenes", type=_count, default=2)
     ap.add_argument("--backend", default="tabletop")
-    ap.add_argument("--width", type=int, default=640)
-    ap.add_argument("--height", type=int, default=480)
-    ap.add_argument("--timeout", type=float, default=30.0)
+    ap.add_argument("--width", type=_pixels("width"), default=640)
+    ap.add_argument("--height", type=_pixels("height"), default=480)
+    ap.add_argument("--timeout", type=_seconds, default=30.0, help="seconds to wait for each answer")
     ap.add_argument("--camera", default="random", choices=("random", "classic", "train", "ood"),
                     help="sim camera: random = domain randomisation (distance, pitch, yaw, roll, fovy, lights, "
                          "table, object sizes, 2-10 objects); classic = the first model's camera")
     ap.add_argument("--attach", action="store_true",
                     help="do not start processes: command the sim camera and node already running in /demo")
     args = ap.parse_args(argv)
+    if args.seed < 0:
+        ap.error(f"--seed must be >= 0 (numpy seeds the scenes), not {args.seed}")
     t0 = time.monotonic()
-    rows, images, captions = run(args.out, args.seed, args.scenes, args.backend, args.width, args.height,
-                                 args.timeout, attach=args.attach, camera_domain=args.camera)
+    try:
+        rows, images, captions = run(args.out, args.seed, args.scenes, args.backend, args.width, args.height,
+                                     args.timeout, attach=args.attach, camera_domain=args.camera)
+    except KeyboardInterrupt:
+        print("\ndemo interrupted: the sim camera and the grounding node were stopped", file=sys.stderr)
+        return 130
+    except RuntimeError as exc:   # a process did not come up, a service did not answer: say it in one line
+        print(f"demo failed: {exc} (process logs in {args.out / 'logs'})", file=sys.stderr)
+        return 1
     header = ("seed", "type", "phrase", "score", "pixel box", "3D position (m)", "verdict")
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
     line = "  ".join(h.ljust(w) for h, w in zip(header, widths))
@@ -223,7 +290,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         contact_sheet(images, captions, args.out / "contact_sheet.png")
         print(f"annotated images and contact_sheet.png in {args.out}")
     (args.out / "results.json").write_text(json.dumps([dict(zip(header, map(str, r))) for r in rows], indent=1))
-    return 0 if rows else 1
+    answered = [r for r in rows if not r[-1].startswith(("FAIL: no result", "FAIL: error:"))]
+    if not answered:
+        print(f"no command got an answer without an error: the pipeline is not working (see the verdicts above "
+              f"and the process logs in {args.out / 'logs'})", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

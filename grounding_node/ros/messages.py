@@ -5,6 +5,7 @@ Pure functions of (result, header): no node, no publishing, so each message is t
 
 from __future__ import annotations
 
+import math
 from typing import List, Optional, Sequence
 
 from geometry_msgs.msg import Point, PoseStamped, Vector3
@@ -12,7 +13,7 @@ from std_msgs.msg import Header
 from visualization_msgs.msg import Marker, MarkerArray
 
 from grounding_node.grounding.types import GroundedObject, GroundingResult
-from grounding_node.visualization import phrase_color
+from grounding_node.visualization import drawable_text, phrase_color
 from phrase_grounding.msg import GroundedObject as GroundedObjectMsg
 from phrase_grounding.msg import GroundedObjectArray
 
@@ -75,10 +76,15 @@ def result_to_msg(
     return msg
 
 
+def _finite(values) -> bool:
+    return all(math.isfinite(float(v)) for v in values)
+
+
 def target_pose(header: Header, result: GroundingResult) -> Optional[PoseStamped]:
-    """Pose of the best object of the first phrase, or None when it has no position (then nothing is sent)."""
+    """Pose of the best object of the first phrase, or None when it has no position (then nothing is sent).
+    A non-finite position is no position: a planner handed a NaN goal moves somewhere undefined."""
     first = [o for o in result.objects if o.phrase_index == 0]
-    if not first or not first[0].has_position:
+    if not first or not first[0].has_position or not _finite(first[0].position):
         return None
     best = first[0]
     pose = PoseStamped()
@@ -88,16 +94,32 @@ def target_pose(header: Header, result: GroundingResult) -> Optional[PoseStamped
     return pose
 
 
-def markers(header: Header, result: GroundingResult, min_scale: float = 0.01, ns: str = "grounding") -> MarkerArray:
-    """DELETEALL first (so stale objects vanish), then a cube and a text label per located object."""
+def clear_markers(header: Header) -> MarkerArray:
+    """Just the DELETEALL: what RViz should show after a command that failed (nothing of the old one)."""
     out = MarkerArray()
     clear = Marker()
     clear.header = header
     clear.action = Marker.DELETEALL
     out.markers.append(clear)
+    return out
+
+
+def _edge(value: float, min_scale: float) -> float:
+    """A cube edge RViz draws: at least `min_scale`; a non-finite estimate (inf, NaN) becomes `min_scale`,
+    since RViz refuses a marker with a non-finite scale and the object would silently vanish."""
+    value = float(value)
+    return max(value, min_scale) if math.isfinite(value) else min_scale
+
+
+def markers(header: Header, result: GroundingResult, min_scale: float = 0.01, ns: str = "grounding") -> MarkerArray:
+    """DELETEALL first (so stale objects vanish), then a cube and a text label per located object. Ids count
+    located objects from 0 in each namespace, so they are unique and the same for the same result. Objects
+    with a non-finite position are left out (RViz rejects the marker; the detections message still has
+    them); labels are ASCII and at most 60 characters (RViz's text font draws bytes, like OpenCV's)."""
+    out = clear_markers(header)
     mid = 0
     for obj in result.objects:
-        if not obj.has_position:
+        if not obj.has_position or not _finite(obj.position):
             continue
         r, g, b = (c / 255.0 for c in phrase_color(obj.phrase_index))
         cube = Marker()
@@ -108,8 +130,8 @@ def markers(header: Header, result: GroundingResult, min_scale: float = 0.01, ns
         cube.action = Marker.ADD
         cube.pose.position = Point(x=float(obj.position[0]), y=float(obj.position[1]), z=float(obj.position[2]))
         cube.pose.orientation.w = 1.0
-        cube.scale = Vector3(x=max(float(obj.size[0]), min_scale), y=max(float(obj.size[1]), min_scale),
-                             z=max(float(obj.size[2]), min_scale))
+        cube.scale = Vector3(x=_edge(obj.size[0], min_scale), y=_edge(obj.size[1], min_scale),
+                             z=_edge(obj.size[2], min_scale))
         cube.color.r, cube.color.g, cube.color.b, cube.color.a = r, g, b, 0.5
         text = Marker()
         text.header = header
@@ -122,7 +144,7 @@ def markers(header: Header, result: GroundingResult, min_scale: float = 0.01, ns
         text.pose.orientation.w = 1.0
         text.scale.z = 0.03
         text.color.r, text.color.g, text.color.b, text.color.a = 1.0, 1.0, 1.0, 1.0
-        text.text = f"{obj.phrase} {obj.score:.2f}"
+        text.text = f"{drawable_text(obj.phrase)} {obj.score:.2f}"
         out.markers.extend([cube, text])
         mid += 1
     return out
@@ -130,7 +152,7 @@ def markers(header: Header, result: GroundingResult, min_scale: float = 0.01, ns
 
 def vision_detections(header: Header, result: GroundingResult) -> List:
     """[Detection2DArray, Detection3DArray] when vision_msgs is importable, else []. Both in the image frame;
-    class_id is the phrase and the score is always set. Objects without a position are absent from 3D."""
+    class_id is the phrase and the score is always set. Objects without a (finite) position are absent from 3D."""
     if not HAVE_VISION_MSGS:
         return []
     arr2d, arr3d = Detection2DArray(), Detection3DArray()
@@ -150,7 +172,7 @@ def vision_detections(header: Header, result: GroundingResult) -> List:
         bbox.size_x, bbox.size_y = x1 - x0, y1 - y0
         det.bbox = bbox
         arr2d.detections.append(det)
-        if obj.has_position:
+        if obj.has_position and _finite(obj.position) and _finite(obj.size):   # a NaN box is no 3D box
             d3 = Detection3D()
             d3.header = header
             hyp3 = ObjectHypothesisWithPose()

@@ -187,6 +187,9 @@ class GroundingNode(LifecycleNode):
         self._sensors_paused = False
         # Queued jobs and the one waiting for a frame get `error`; the one in inference is published.
         self._worker.interrupt(error)
+        if self._pubs is not None and self._publishing:   # RViz would keep the last cubes: markers have no lifetime
+            for problem in self._pubs.clear(Header(stamp=self.get_clock().now().to_msg())):
+                self._warn("publish_extras", problem, error=True)
         self._publishing = False
         self._sync.reset()
 
@@ -485,7 +488,7 @@ class GroundingNode(LifecycleNode):
             self._warn("busy", f"command queue full ({self._worker.queue_size}): answering 'busy'")
             error = f"busy: {self._worker.queue_size} commands already queued; command rejected"
         if error:
-            job.finish(self._safe_finish(job, None, error))
+            job.finish(self._safe_finish(job, None, error, refused=True))
         return job
 
     async def _on_ground(self, request: Ground.Request, response: Ground.Response) -> Ground.Response:
@@ -628,7 +631,8 @@ class GroundingNode(LifecycleNode):
             self.stats.add(located=located, unlocated=len(result.objects) - located)
         return self._finish(job, result, error, header, rgb)
 
-    def _finish(self, job: Job, result, error: str, header: Optional[Header] = None, rgb=None):
+    def _finish(self, job: Job, result, error: str, header: Optional[Header] = None, rgb=None,
+                refused: bool = False):
         total_ms = (time.monotonic() - job.received_at) * 1000.0
         msg = result_to_msg(header or Header(), job.parsed.text, self.stats.model, result, total_ms, error,
                             command_warnings=job.parsed.warnings)
@@ -637,17 +641,18 @@ class GroundingNode(LifecycleNode):
         t0 = time.perf_counter()
         if self._pubs is not None and self._publishing:
             job.timing["published_ns"], problems = self._pubs.publish(
-                msg, result, rgb, self.values["publish_debug_image"], self.values["marker_scale_min"])
+                msg, result, rgb, self.values["publish_debug_image"], self.values["marker_scale_min"], refused)
             for problem in problems:   # the request is answered: this is for the log and diagnostics only
                 self._warn("publish_extras", problem, error=True)
         if self._timing_file is not None:
             self._log_timing(job, result, msg, (time.perf_counter() - t0) * 1000.0)
         return msg
 
-    def _safe_finish(self, job: Job, result, error: str, header: Optional[Header] = None, rgb=None):
+    def _safe_finish(self, job: Job, result, error: str, header: Optional[Header] = None, rgb=None,
+                     refused: bool = False):
         """`_finish`, and when publishing the full result fails, the error result alone: one answer always."""
         try:
-            return self._finish(job, result, error, header, rgb)
+            return self._finish(job, result, error, header, rgb, refused)
         except BaseException as exc:  # noqa: BLE001
             return self._on_worker_error(job, exc)
 

@@ -54,17 +54,27 @@ class ResultPublishers:
         return [p for p in (self.detections, self.target, self.markers, self.debug_image, self.det2d, self.det3d)
                 if p is not None]
 
+    def clear(self, header: Header) -> List[str]:
+        """Clear RViz's markers (the node going inactive: markers have no lifetime, so the last command's cubes
+        would stay on screen as if still true). Returns what failed, like `publish`."""
+        try:
+            self.markers.publish(messages.clear_markers(header))
+        except Exception as exc:  # noqa: BLE001 - going down must not fail on a display topic
+            return [f"~/markers not cleared: {type(exc).__name__}: {exc}"]
+        return []
+
     def publish(self, array_msg: GroundedObjectArray, result: Optional[GroundingResult],
-                rgb: Optional[np.ndarray], draw_debug: bool, min_marker: float) -> Tuple[int, List[str]]:
+                rgb: Optional[np.ndarray], draw_debug: bool, min_marker: float,
+                refused: bool = False) -> Tuple[int, List[str]]:
         """Publish the detections message first (what planners wait for), then (on success) target, markers,
-        vision_msgs, and last the drawn debug image (the slowest, only for viewers). Returns the system time
+        vision_msgs, and last the drawn debug image (the slowest, only for viewers); on failure (`result`
+        None) a marker DELETEALL, unless the command was `refused` without running (the queue was full, a bad
+        timeout: it replaced nothing, so RViz keeps showing the last command's objects). Returns the system time
         (ns) right after `detections` went out, for the node's timing log, and what failed after it. Why the
         later outputs never raise: the request is answered once `detections` is out, and an exception here
         made the node answer it a second time, with an error."""
         self.detections.publish(array_msg)
         published_ns = time.time_ns()
-        if result is None:
-            return published_ns, []
         header: Header = array_msg.header
         problems: List[str] = []
 
@@ -73,6 +83,13 @@ class ResultPublishers:
                 fn()
             except Exception as exc:  # noqa: BLE001 - one broken output must not cost the others
                 problems.append(f"{what} not published: {type(exc).__name__}: {exc}")
+
+        if result is None:
+            # The command failed: clear RViz, or the previous command's cubes and labels stay on screen as if
+            # they answered this one. Not for a refused command ("busy"): it replaced nothing.
+            if not refused:
+                attempt("~/markers", lambda: self.markers.publish(messages.clear_markers(header)))
+            return published_ns, problems
 
         def target() -> None:
             pose = messages.target_pose(header, result)
