@@ -629,3 +629,34 @@ def test_it_as_the_anchor_of_a_correction_or_after_a_refusal():
         "not the mug, the can that's to its left": "the can left of the mug",
     }
     _assert_reads_as(cases)
+
+
+def test_a_scene_then_a_request_with_pronouns_set_y():
+    """Blind set Y (the scene set first, then the request with pronouns) on arrival (918713f): 68.8 %
+    (relations 34.0, ordinals 40.0). "See the box? Grab the cup to its left." lost its anchor, "Look at the
+    mugs. Take the one closest to the camera." became two requests ("all the mugs ... the thing closest to the
+    camera"). The cases are other fillings and wordings of the same forms, not the set's lines."""
+    cases = {
+        "See the red cube? Grab the ball to its right.": "the ball right of the red cube",
+        "There's a green box. Take the can behind it.": "the can behind the green box",
+        "Look at the mug. The cube nearer to the camera than it, please.": "the cube in front of the mug",
+        "Notice the ball. Now look to its left; take the can there.": "the can left of the ball",
+        "Look at the cubes. Take the one furthest to the right.": "the cube furthest to the right",
+        "See the small balls? Grab the nearest one.": "the nearest small ball",
+        "Okay, mugs. Which is smallest? That one.": "the smallest mug",
+        "There are some cans here. Going right to left, I want the third.": "the third can from the right",
+        "First line up the cubes from left to right. Then pick the second one.": "the second cube from the left",
+        "There are blue balls on the table. I want all of them.": "all the blue balls",
+        "See the cups? Grab the one that isn't green.": "the cup that is not green",
+        "You see the boxes? Pick up the one that's smaller than the others.": "the smallest box",
+        "The red mug, got it? Bring me the ball on the left side of it.": "the ball left of the red mug",
+    }
+    _assert_reads_as(cases)
+    # a first sentence that already asks, a correction, or a pointer alone stay as the rules read them
+    kept = {
+        "Get the cube in front of the ball. The one closer to the camera.": "the cube in front of the ball",
+        "Which can is second from the left? Pick that one up.": "the second can from the left",
+        "the mug before the box... I mean in front of it": "the mug in front of the box",
+        "pick the ball, i.e. the one left of the box": "the ball left of the box",
+    }
+    _assert_reads_as(kept)

@@ -95,7 +95,7 @@ BLIND = ("blind_a.tsv", "blind_b.tsv", "blind_c.tsv", "blind_d.tsv", "blind_e.ts
          "blind_h.tsv", "blind_i.tsv", "blind_j.tsv", "blind_k.tsv",
          "blind_l.tsv", "blind_m.tsv", "blind_n.tsv", "blind_o.tsv", "blind_p.tsv",
          "blind_q.tsv", "blind_r.tsv", "blind_s.tsv", "blind_t.tsv", "blind_u.tsv", "blind_v.tsv",
-         "blind_w.tsv", "blind_x.tsv")
+         "blind_w.tsv", "blind_x.tsv", "blind_y.tsv")
 # Lines of set E the normaliser does not read, each for a reason a rule would not fix in general: the
 # count described as a procedure ("count each mug as you move right; the second one you reach"), a
 # commentator's description instead of a request, words it has no sense for ("chonkiest"), "can?" as a
@@ -115,6 +115,16 @@ PHRASE_GAPS = {
     "to.": "an ordinal told as a counting procedure",
     "Working from the right side of the camera view, count every {s} you pass, and pick up the third one.":
         "an ordinal told as a counting procedure",
+    # set Y
+    "Check the {s}s. Skip the leftmost and take the next one, counting rightward.": "an ordinal told as skipping",
+    "Check the {s}s. Skip the rightmost and take the next one, counting leftward.": "an ordinal told as skipping",
+    "Check the {s}s. Skip the two leftmost ones and take the next one, counting rightward.":
+        "an ordinal told as skipping",
+    "Check the {s}s. Skip the two rightmost ones and take the next one, counting leftward.":
+        "an ordinal told as skipping",
+    "You see the {n}s? Ignore any {w} {n}; grab the remaining one.": "a negation told as what to ignore",
+    "Look at the {n}s. Leave the {w} one where it is; I want the one that isn't.":
+        "a negation told as what to leave, with an elided 'isn't'",
     # set U
     "pick the {t} where x({t}) < x({a}), i.e. left of it": "a comparison of coordinates written as a formula",
     "pick the {t} where x({t}) > x({a}), i.e. right of it": "a comparison of coordinates written as a formula",

@@ -52,6 +52,7 @@ from grounding_node.models.tabletop.canonical import (
     canonical_words,
     knows_vocabulary,
 )
+from grounding_node.models.tabletop.discourse import single_request
 from grounding_node.models.tabletop.foreign import english
 from grounding_node.models.tabletop.notation import plain_letters, read_notation
 from grounding_node.models.tabletop.records import plan_phrase, structured_phrase, term_phrase
@@ -179,7 +180,7 @@ _MOST = {"big": "biggest", "large": "largest", "small": "smallest", "little": "s
 # a noun phrase as a request names one: "the large blue box", "a cup", "the thing"
 _NP = rf"(?:the |a |an )?(?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})"
 _ALL_OTHERS = (rf"(?:(?:any|all|every)(?: (?:of )?the)? (?:other (?:(?:{_COLORS}|{_SIZES}) )*\w+|others?)|"
-               r"the rest(?: of (?:them|the \w+))?|(?:everything|anything) else)\b")
+               r"the rest(?: of (?:them|the \w+))?|(?:everything|anything) else|the others?)\b")
 
 
 def _inverted(m: "re.Match") -> str:
@@ -777,7 +778,8 @@ def _without_restatement(t: str) -> str:
 def normalize_phrase(text: str) -> str:
     """Everyday phrase -> canonical wording (a string; unknown words are kept here, see `normalize_words`)."""
     text = read_notation(text)
-    text = structured_phrase(text) or term_phrase(text) or plan_phrase(text) or text.replace("!=", " not ")
+    text = (structured_phrase(text) or term_phrase(text) or plan_phrase(text) or single_request(text)
+            or text.replace("!=", " not "))
     t = self_correction(_clean(text))
     # a purpose after the request ("pick up the cup so I can check it") says nothing about which object, and
     # its "can" is a shape word; nor do the context clauses around a request ("sorry, I was unclear before:

@@ -140,7 +140,7 @@ _NOTATION = [(re.compile(p, re.IGNORECASE), r) for p, r in [
 
 def read_notation(text: str) -> str:
     """`text` with its tags, arrows, maths and shorthand said in words; plain text passes unchanged."""
-    t = _TAG_RE.sub(",", text)
+    t = _TAG_RE.sub(".", text)   # a tag ends its sentence ("See the box, got it? Take the cup ...")
     for pat, rep in _MARKUP + _NOTATION:
         t = pat.sub(rep, t)
     return re.sub(r"\s+", " ", t).strip() if t != text else text
