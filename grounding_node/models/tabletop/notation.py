@@ -81,7 +81,7 @@ _MARKUP = [(re.compile(p, re.IGNORECASE), r) for p, r in [
     (r"^\s*(?:>\s*)+", ""),
     (r"\[\s*(?:\d{4}-\d\d-\d\d[ t]?)?\d{1,2}:\d\d(?::\d\d(?:[.,]\d+)?)?\s*\]|\b\d{4}-\d\d-\d\d[ t]\d\d:\d\d(?::\d\d)?"
      r"(?:[.,]\d+)?z?", " "),
-    (r"^\s*(?:(?:info|debug|notice|warn(?:ing)?|trace)\b\s*:?\s*)", ""),
+    (r"^\s*(?-i:INFO|DEBUG|NOTICE|WARN(?:ING)?|TRACE)\b\s*:?\s*", ""),   # upper case: "notice the ball" is speech
     (r"^\s*(?:user|operator|op|human|customer|client|me|tech(?:nician)?|supervisor|engineer|lead)\s*:\s*", ""),
     (r",?\s*\(?\s*\b(?:as )?(?:seen|viewed) (?:by|from|in|through) (?:the )?camera"
      r"(?:'s (?:view|point of view))?\b\s*\)?", " "),
