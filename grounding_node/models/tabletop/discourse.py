@@ -8,7 +8,8 @@ of such lines (test/phrasings/blind_y.tsv) reached the model with its meaning in
 
 `single_request` returns the last request with its pronouns said as the objects named before it ("the mug
 closest to the camera", "the cup left of the box"), or None when the text is not a scene followed by a
-request (then the normaliser reads it as before). Numbered plans are `records.plan_phrase`'s.
+request (then the normaliser reads it as before). Numbered plans are `records.plan_phrase`'s. Through the
+node, ";" has already split a command into phrases (`grounding.command`), so only sentences reach here.
 """
 
 from __future__ import annotations
