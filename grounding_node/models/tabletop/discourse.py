@@ -45,7 +45,9 @@ _ABBREVIATIONS = [(re.compile(r"\b(i)\.(e)\.|\b(e)\.(g)\.", re.IGNORECASE),
 _SIDE_RE = re.compile(r"\b(?:from|going|counting|starting (?:at|from)|order(?:ed)? (?:\w+ )*?from) (?:the )?"
                       r"(left|right)(?: edge| side| end)?(?: to (?:the )?(?:left|right))?\b|"
                       r"\b(left|right)(?:ward)? to (?:left|right)\b", re.IGNORECASE)
-_PRONOUN_ANCHOR = [(r"\b(?:to |on )?its (left|right)(?: side| hand side)?\b", r"\1 of {a}"),
+# a relation to "it" ("the cup to its left", "behind it"): {a} is the object named before; numbered plans
+# (`records.plan_phrase`) resolve their pronouns with the same list
+PRONOUN_ANCHOR = [(r"\b(?:to |on )?its (left|right)(?: side| hand side)?\b", r"\1 of {a}"),
                    (r"\bin front of (?:it|that(?! one))\b", "in front of {a}"),
                    (r"\bbehind (?:it|that(?! one))\b", "behind {a}"),
                    (r"\b(left|right) of (?:it|that(?! one))\b", r"\1 of {a}"),
@@ -82,7 +84,7 @@ def single_request(text: str) -> Optional[str]:
     looked = re.search(r"\b(?:look|go|move)(?: over)? (?:to |on )?its (left|right)\b", context, re.IGNORECASE)
     if looked and re.search(r"\bthere\b", request, re.IGNORECASE):   # "Look to its left; take the cup there."
         out = re.sub(r"\bthere\b", f"{looked[1].lower()} of the {antecedent}", request, flags=re.IGNORECASE)
-    for pattern, replacement in _PRONOUN_ANCHOR:   # "See the box? Grab the cup to its left."
+    for pattern, replacement in PRONOUN_ANCHOR:   # "See the box? Grab the cup to its left."
         out = re.sub(pattern, replacement.replace("{a}", f"the {antecedent}"), out, flags=re.IGNORECASE)
     if out == request and _NP_RE.search(request) and not re.search(r"\b(?:one|ones|them|they)\b", request, re.I):
         return None   # the request names its own object: the normaliser's rules read the whole text

@@ -25,6 +25,7 @@ import re
 from typing import List, Optional, Tuple
 
 from grounding_node.grounding.command import RECORD_HEAD_KEYS
+from grounding_node.models.tabletop.discourse import PRONOUN_ANCHOR
 
 Field = Tuple[str, str, str]   # (key, operator, value), the key's words joined by "_"
 
@@ -172,9 +173,6 @@ _RELATION_TERMS = {"left-of": "left of", "left_of": "left of", "leftof": "left o
                    "farther-than": "farther away than"}
 _TERM_RE = re.compile(r"^\(\s*(?:pick|grasp|grab|take|get)(-all|_all)?\s+([^()]*?)\s*\)\s*;?\s*(.*)$")
 _STEP_RE = re.compile(r"(?:^|\s)(?:step\s*)?\d+\s*[.):]\s+")
-_PRONOUN_RELATIONS = [(r"\b(?:to |on )?its (left|right)(?: side)?\b", r"\1 of {a}"),
-                      (r"\bin front of (?:it|that)\b", "in front of {a}"), (r"\bbehind (?:it|that)\b", "behind {a}"),
-                      (r"\b(left|right) of (?:it|that)\b", r"\1 of {a}")]
 
 
 def term_phrase(text: str) -> Optional[str]:
@@ -214,7 +212,7 @@ def plan_phrase(text: str) -> Optional[str]:
                    r"get|see)\s+", "", steps[0])
     first = re.sub(r"\s+by (?:size|colou?r|distance|position)$", "", first)
     last = steps[-1]
-    for pattern, rep in _PRONOUN_RELATIONS:
+    for pattern, rep in PRONOUN_ANCHOR:
         if re.search(pattern, last):
             anchor = first if first.startswith(("the ", "a ")) else f"the {first}"
             last = re.sub(pattern, lambda m, rep=rep, a=anchor: m.expand(rep).replace("{a}", a), last)
