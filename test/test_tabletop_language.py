@@ -660,3 +660,16 @@ def test_a_scene_then_a_request_with_pronouns_set_y():
         "pick the ball, i.e. the one left of the box": "the ball left of the box",
     }
     _assert_reads_as(kept)
+
+
+def test_notation_reads_adversarial_symbol_runs_in_linear_time():
+    """Found on the last read: 1000 '*' (what a command may hold, max_command_length) took 2.4 s in
+    notation.py, the emphasis markers leaving 500 spaces for a pattern with '\\s*' on both sides of an optional
+    '('. A command's reading blocks its answer, so such input must stay cheap. Bound: 100x the 1 ms it takes."""
+    import time
+
+    from grounding_node.models.tabletop.notation import read_notation
+    for text in ("*" * 1000, "[12:00] " * 125, "_" * 1000, "( " * 500):
+        t0 = time.perf_counter()
+        read_notation(text)
+        assert time.perf_counter() - t0 < 0.1, text[:10]
