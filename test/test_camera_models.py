@@ -236,18 +236,23 @@ def test_depth_at_half_resolution_of_a_distorted_colour_camera():
 
 
 def test_size_uses_the_effective_focal_length_near_a_distorted_corner():
-    """A 10 cm x 6 cm fronto-parallel patch at 1 m near the corner of a strongly distorted camera: the box
-    around its projection gives its size within a few per cent, where z * pixels / fx is far off."""
+    """A 10 cm x 6 cm fronto-parallel patch at 1 m near the corner of a strongly distorted camera: the tight
+    box around its projection (what a detector draws; its straight edges image as curves) gives its size
+    within 1 mm, where z * pixels / fx is far off. (This test used to build the box from the patch's edge
+    midpoints, which cuts the curved image and matched the old midpoint-based extent only.)"""
     case = CASES[0]
     fx, fy, cx, cy = case.K
     centre = np.array([0.55, 0.3, 1.0])
-    edges = centre + np.array([[-0.05, 0, 0], [0.05, 0, 0], [0, -0.03, 0], [0, 0.03, 0]])
-    u, v = case.published_pixel(edges)
-    box = [u[0] + 0.5, v[2] + 0.5, u[1] + 0.5, v[3] + 0.5]          # pixel coordinate -> continuous edge
+    t = np.linspace(-1.0, 1.0, 4001)
+    outline = centre + np.concatenate([
+        np.c_[0.05 * t, np.full_like(t, -0.03), 0 * t], np.c_[0.05 * t, np.full_like(t, 0.03), 0 * t],
+        np.c_[np.full_like(t, -0.05), 0.03 * t, 0 * t], np.c_[np.full_like(t, 0.05), 0.03 * t, 0 * t]])
+    u, v = case.published_pixel(outline)
+    box = [u.min() + 0.5, v.min() + 0.5, u.max() + 0.5, v.max() + 0.5]   # pixel coordinate -> continuous edge
     w, h = case.published_size()
     depth = np.ones((h, w), np.float32)
     obj = estimate_object_3d(depth, box, case.intrinsics(), (w, h))
-    np.testing.assert_allclose(obj.size[:2], [0.10, 0.06], rtol=0.02)
+    np.testing.assert_allclose(obj.size[:2], [0.10, 0.06], atol=0.001)
     assert abs((box[2] - box[0]) / fx - 0.10) > 0.005              # the pinhole size is > 5 % off
 
 
