@@ -224,3 +224,26 @@ def test_prompts():
     assert (w % 28, h % 28) == (0, 0) and abs(w / h - 640 / 480) < 0.05
     w, h = qwen_smart_size(1920, 1080, max_pixels=1280 * 28 * 28)
     assert w * h <= 1280 * 28 * 28 and (w % 28, h % 28) == (0, 0)
+
+
+@pytest.mark.parametrize("family_parse", [
+    lambda t: P.parse_json_boxes(t, "1000"),
+    lambda t: P.parse_json_boxes(t, "pixels", (448, 336)),
+    P.parse_qwen2,
+])
+def test_a_fractional_answer_is_read_as_fractions_not_a_corner_speck(family_parse, caplog):
+    """Prompted loosely, Qwen-family checkpoints sometimes answer 0-1 fractions. Read on the family's
+    0-1000 (or pixel) scale, [0.1, 0.2, 0.5, 0.6] became a box 0.4 units wide at the image's corner (a 3D
+    point in the wrong place, no warning). Four coordinates all within [0, 1], some not whole, cannot be a
+    box on those scales (under a thousandth of the image), so they are fractions: 0.1 -> 102.4 of 1024."""
+    text = '[{"bbox_2d": [0.1, 0.2, 0.5, 0.6], "label": "mug"}]'
+    with caplog.at_level("WARNING"):
+        boxes = family_parse(text)
+    assert [b.box_1024 for b in boxes] == [pytest.approx((102.4, 204.8, 512.0, 614.4))]
+    assert "0-1 fractions" in caplog.text
+
+
+def test_whole_small_coordinates_stay_on_the_family_scale():
+    """[0, 0, 1, 1] is a whole-number answer on 0-1000 (a speck, but what the model said): not rescaled."""
+    boxes = P.parse_json_boxes('[{"bbox_2d": [0, 0, 1, 1]}]', "1000")
+    assert [b.box_1024 for b in boxes] == [pytest.approx((0.0, 0.0, 1.024, 1.024))]

@@ -78,6 +78,23 @@ def scaled_to_1024(x1: float, y1: float, x2: float, y2: float, scale: float) -> 
     return _ordered(x1 * s, y1 * s, x2 * s, y2 * s)
 
 
+def looks_fractional(coords: Sequence[float], text: str = "") -> bool:
+    """True when a box meant for a 0-1000 or pixel scale was answered as 0-1 fractions (and say so).
+
+    Loosely prompted Qwen-family checkpoints sometimes answer `[0.1, 0.2, 0.5, 0.6]`. Read on their own
+    scale that is a box under a thousandth of the image at its corner, which no detection is, and its 3D
+    point lands far from the object. Four coordinates within [0, 1] with one not whole can only be
+    fractions; whole numbers ([0, 0, 1, 1]) stay on the family's scale, as the model wrote them.
+    """
+    values = [float(v) for v in coords]
+    fractional = (all(0.0 <= v <= 1.0 for v in values) and any(v != int(v) for v in values)
+                  and values[2] > values[0] and values[3] > values[1])
+    if fractional:
+        log.warning("the model answered 0-1 fractions %s where its family uses a 0-1000 or pixel scale; "
+                    "read as fractions of the image (answer %.80r)", values, text)
+    return fractional
+
+
 def pixels_to_1024(box: Sequence[float], width: float, height: float) -> Box:
     """Pixel xyxy on an image of `width` x `height` -> 0-1024 (clipped: padding areas fall off the grid)."""
     return tuple(float(v) for v in pixels_to_box1024(box, width, height))
@@ -193,7 +210,9 @@ def parse_json_boxes(text: str, mode: str, input_size: Optional[Tuple[int, int]]
         if not finite_box(coords, text, limit=4.0 * (max(input_size) if mode == "pixels" else 1000.0)):
             continue
         with np.errstate(over="ignore", invalid="ignore"):
-            if mode == "pixels":
+            if looks_fractional(coords, text):
+                box = scaled_to_1024(*coords, scale=1.0)
+            elif mode == "pixels":
                 box = pixels_to_1024(coords, input_size[0], input_size[1])
             else:
                 box = scaled_to_1024(*coords, scale=1000.0)
@@ -225,7 +244,7 @@ def parse_qwen2_tokens(text: str) -> List[ParsedBox]:
                 label = name
         coords = [float(m.group(i)) for i in range(1, 5)]
         if finite_box(coords, text, limit=4000.0):
-            box = scaled_to_1024(*coords, scale=1000.0)
+            box = scaled_to_1024(*coords, scale=1.0 if looks_fractional(coords, text) else 1000.0)
             if finite_box(box, text):
                 out.append(ParsedBox(label, box, (m.start(), m.end())))
     return out
@@ -246,7 +265,8 @@ def parse_plain_boxes(text: str, scale: float = 1000.0) -> List[ParsedBox]:
             coords = [float(m.group(i)) for i in range(1, 5)]
             if not finite_box(coords, text, limit=4.0 * scale):
                 continue
-            box = scaled_to_1024(*coords, scale=scale)
+            fractions = scale != 1.0 and looks_fractional(coords, text)
+            box = scaled_to_1024(*coords, scale=1.0 if fractions else scale)
             if finite_box(box, text):
                 out.append(ParsedBox("", box, (m.start(), m.end())))
         if out:
