@@ -65,3 +65,11 @@ def test_without_distortion_the_size_is_the_pinhole_extent():
     depth = np.full((H, W), 0.7, np.float32)
     obj = estimate_object_3d(depth, [500.0, 40.0, 600.5, 100.0], intr, (W, H))
     np.testing.assert_allclose(obj.size[:2], [100.5 * 0.7 / 500.0, 60.0 * 0.7 / 505.0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("box", [[np.nan, 10, 50, 60], [10, 10, np.inf, 60], [10, 10, 50], "10 10 50 60"])
+def test_a_box_that_is_not_four_finite_numbers_is_a_clear_error(box):
+    """Direct callers of the core got "cannot convert float NaN to integer" (the pipeline filters such boxes)."""
+    intr = Intrinsics(500.0, 505.0, 322.3, 236.1, W, H)
+    with pytest.raises(ValueError, match="4 finite pixel coordinates"):
+        estimate_object_3d(np.ones((H, W), np.float32), box, intr, (W, H))

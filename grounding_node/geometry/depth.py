@@ -152,6 +152,13 @@ def estimate_object_3d(depth: np.ndarray, box_px, intr: Intrinsics, image_wh: Tu
     - ROIs over MAX_ESTIMATE_PIXELS are read on a jittered grid (one pixel per cell); `n_valid` is then the
       sampled valid fraction times the ROI's pixel count.
     """
+    try:
+        box = np.asarray(box_px, dtype=np.float64)
+    except (TypeError, ValueError):
+        box = np.empty(0)
+    if box.shape != (4,) or not np.all(np.isfinite(box)):
+        # the pipeline drops such boxes first; a direct caller got "cannot convert float NaN to integer"
+        raise ValueError(f"box_px must be 4 finite pixel coordinates [x0, y0, x1, y1], got {box_px!r}")
     dh, dw = depth.shape[:2]
     v0, v1, u0, u1 = roi_slices(box_px, roi_fraction, image_wh, (dw, dh))
     stride = max(1, int(np.ceil(np.sqrt((v1 - v0) * (u1 - u0) / MAX_ESTIMATE_PIXELS))))
@@ -177,7 +184,7 @@ def estimate_object_3d(depth: np.ndarray, box_px, intr: Intrinsics, image_wh: Tu
     if not np.all(np.isfinite(position)):   # a camera model that overflows: no position rather than inf
         return Object3D(False, valid_fraction=fraction, n_valid=n_valid)
     z_med = position[2]
-    x0, y0, x1, y1 = np.asarray(box_px, dtype=np.float64)
+    x0, y0, x1, y1 = box
     p10, p90 = np.percentile(z, [10.0, 90.0])
     size = np.array([*_box_extent(x0, y0, x1, y1, z_med, intr, image_wh), p90 - p10])
     return Object3D(True, position, size, fraction, n_valid)
