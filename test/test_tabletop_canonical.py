@@ -86,3 +86,18 @@ def test_every_generated_wording_is_a_trained_one_and_passes_untouched():
                     assert canonical_words(w) == w, text
                     n += 1
     assert n > 500
+
+
+def test_the_word_classes_are_the_generators():
+    """canonical.py keeps its own copy of the generator's word classes, because the model package must import
+    on a robot without the simulator's dependencies; this keeps the two copies from drifting apart (a colour
+    or shape word added to the generator and not here would never be read as one)."""
+    from grounding_node.models.tabletop import canonical as C
+    from grounding_node.sim import expressions as E
+    from grounding_node.sim.scene import COLORS, SHAPES
+    assert set(C.COLORS) == set(COLORS)
+    assert set(C.SIZES) == {w for words in E.SIZE_WORDS.values() for w in words}
+    shape_words = {w for s in SHAPES for w in E.SHAPE_WORDS[s]}
+    assert set(C.NOUNS) == shape_words | set(C.GENERIC[:2])
+    assert set(C.PLURALS) == {E.PLURALS[w] for w in C.NOUNS}
+    assert set(C.NOUNS + C.PLURALS + C.COLORS + C.SIZES + C.SUPERLATIVES + C.ORDINALS + C.FILLERS) == set(VOCABULARY)
