@@ -30,6 +30,7 @@ import rclpy
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.clock import Clock, ClockType
+from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
@@ -38,6 +39,7 @@ from rclpy.qos import (
     QoSDurabilityPolicy,
     QoSProfile,
     ReliabilityPolicy,
+    qos_policy_name_from_kind,
     qos_profile_sensor_data,
 )
 from rclpy.signals import SignalHandlerOptions
@@ -80,6 +82,12 @@ COMMAND_QOS = QoSProfile(history=HistoryPolicy.KEEP_ALL, reliability=Reliability
 # ~/ground requests: KEEP_ALL as well (the default depth 10 silently lost calls beyond it in a burst of
 # concurrent clients); each call is answered by an async callback, so none waits behind another.
 SERVICE_QOS = QoSProfile(history=HistoryPolicy.KEEP_ALL, reliability=ReliabilityPolicy.RELIABLE)
+# camera_info, a second subscription: a static calibration publisher (or a driver) may send it once, latched
+# (TRANSIENT_LOCAL), before the node starts; the volatile sensor-QoS subscription matches it but gets no history,
+# so the node stayed 2D-only forever. This one gets that history; live messages come through the sensor one.
+# It is incompatible with volatile publishers (most cameras), which is expected: that event is not logged.
+LATCHED_INFO_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                              durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
 WARN_PERIOD_S = 5.0
 MAX_TIMEOUT_S = P.SPECS["timeout"].range[1]
 # A job in the handler this long (seconds) shows as a stuck worker (ERROR) in diagnostics.
@@ -129,6 +137,7 @@ class GroundingNode(LifecycleNode):
         self._calls_lock = threading.Lock()
         self._calls: Dict[Future, float] = {}    # in-flight ~/ground calls -> answer-by deadline
         self._rectified = False
+        self._info_since_subscribe = False   # a camera_info arrived since the sensor subscriptions were made
         self._capture_service = None
         self._last_info_msg: Optional[CameraInfo] = None    # the raw message, for ~/capture's YAML
         self._last_result = None                            # (GroundingResult, stamp_ns) of the last success
@@ -163,13 +172,24 @@ class GroundingNode(LifecycleNode):
         self._worker.resume()
         self._subscribe_sensors()
         self._rectified = self._is_rectified()
-        self._command_sub = self.create_subscription(String, "command", self._on_command, COMMAND_QOS, raw=True)
+        self._command_sub = self.create_subscription(
+            String, "command", self._on_command, COMMAND_QOS, raw=True,
+            event_callbacks=SubscriptionEventCallbacks(incompatible_qos=self._on_command_qos_incompatible))
         self._wake_guard = self.create_guard_condition(self._subscribe_sensors)
         self._idle_timer = self.create_timer(0.5, self._check_idle, clock=self._steady)
         self._last_activity = time.monotonic()
         self._active = True
         self.get_logger().info(f"active: backend {self.stats.model}; waiting for image, depth_image, camera_info")
         return ret
+
+    def _on_command_qos_incompatible(self, event) -> None:
+        """A command publisher DDS will never deliver from (BEST_EFFORT, say): in the log and in /diagnostics,
+        where a user looking at an idle, healthy-looking node would look (rclpy's default was one log line)."""
+        policy = qos_policy_name_from_kind(event.last_policy_kind)
+        topic = self._command_sub.topic_name if self._command_sub is not None else "command"
+        self._warn("command_qos", f"a publisher of '{topic}' offers QoS incompatible with the node's ({policy}): "
+                                  "none of its commands will arrive; publish commands RELIABLE and VOLATILE or "
+                                  "TRANSIENT_LOCAL (e.g. ros2 topic pub --qos-reliability reliable)", error=True)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._deactivate_work("node deactivated before this command could run")
@@ -209,11 +229,16 @@ class GroundingNode(LifecycleNode):
         sensor = qos_profile_sensor_data
         # camera_info first: within one executor wake-up, callbacks run in creation order, so a tick's info is
         # taken before the image and depth that complete its frame (else that frame could get the previous K).
+        self._info_since_subscribe = False
         info_sub = self.create_subscription(CameraInfo, "camera_info", self._on_info, sensor)
+        latched_info_sub = self.create_subscription(
+            CameraInfo, "camera_info", self._on_latched_info, LATCHED_INFO_QOS,
+            event_callbacks=SubscriptionEventCallbacks(incompatible_qos=lambda _event: None))
         self._subs = [
             self.create_subscription(Image, "image", self._on_image, sensor),
             self.create_subscription(Image, "depth_image", self._on_depth, sensor),
             info_sub,
+            latched_info_sub,
         ]
         if self._sensors_paused:
             self._sync.resume()
@@ -425,7 +450,12 @@ class GroundingNode(LifecycleNode):
             stamp = self._stamp_ns(msg.header, "image")
             self._image_view_ms = (time.perf_counter() - t0) * 1000.0   # msg -> numpy (zero-copy view)
             received_ns = int(info.get("received_timestamp", 0)) if info else 0
+            jumps = self._sync.stats.time_jumps
             self._frame_done(self._sync.add_image(stamp, (msg.header, arr, msg.encoding, received_ns)))
+            if self._sync.stats.time_jumps != jumps:
+                self._warn("time_jump", f"image stamps jumped back by {self._sync.stats.last_jump_s:.3f} s (a bag "
+                                        "played in a loop, or the camera's clock was reset): colour/depth pairing "
+                                        "restarted on the new timeline")
 
     def _on_depth(self, msg: Image, info: dict) -> None:
         arr = self._view(msg, DEPTH_ENCODINGS, "depth_image") if self._active else None
@@ -434,9 +464,16 @@ class GroundingNode(LifecycleNode):
             received_ns = int(info.get("received_timestamp", 0)) if info else 0
             self._frame_done(self._sync.add_depth(stamp, (arr, msg.encoding, msg.header.frame_id, received_ns)))
 
+    def _on_latched_info(self, msg: CameraInfo) -> None:
+        """The latched publisher's history (its last message, sent before this subscription existed). Its live
+        messages also reach the sensor subscription, so only the history counts: anything after a first info."""
+        if not self._info_since_subscribe:
+            self._on_info(msg)
+
     def _on_info(self, msg: CameraInfo) -> None:
         if not self._active:
             return
+        self._info_since_subscribe = True
         self._last_info_msg = msg
         try:
             intr = intrinsics_from_camera_info(msg, rectified=self._rectified)
@@ -452,7 +489,7 @@ class GroundingNode(LifecycleNode):
                 self._warn("bad_camera_info", f"camera_info unusable ({intr.invalid_reason()}; "
                                               f"{msg.width}x{msg.height}): 3D positions are unavailable")
                 intr = None
-        self._sync.add_info(intr, stamp_to_ns(msg.header.stamp))
+        self._sync.add_info((intr, msg.header.frame_id), stamp_to_ns(msg.header.stamp))
 
     def _frame_done(self, frame: Optional[SyncedFrame]) -> None:
         s = self._sync.stats
@@ -598,6 +635,7 @@ class GroundingNode(LifecycleNode):
     # the worker's handler: ground one frame and publish (runs in the worker thread)
     def _handle_job(self, job: Job, synced: Optional[SyncedFrame], error: str):
         result, rgb, header = None, None, Header()
+        notes: List[str] = []   # what the frame's inputs cost the result (frame_ids), for the planner
         job.timing = {"wait_ms": (time.monotonic() - job.received_at) * 1000.0, "msg_to_numpy_ms": self._image_view_ms}
         if synced is not None:
             header, arr, encoding, received_ns = synced.image
@@ -613,7 +651,7 @@ class GroundingNode(LifecycleNode):
                 try:
                     t0 = time.perf_counter()
                     rgb = to_rgb8(arr, encoding)
-                    frame = self._to_frame(synced, rgb)
+                    frame = self._to_frame(synced, rgb, notes)
                     job.timing["to_frame_ms"] = (time.perf_counter() - t0) * 1000.0
                     result = ground_frame(self.backend, frame, job.parsed.phrases, self._settings)
                 except BaseException as exc:  # noqa: BLE001 - a failing model (even sys.exit) must not lose it
@@ -626,6 +664,7 @@ class GroundingNode(LifecycleNode):
             self._last_result = (result, synced.stamp_ns)
             for warning in result.warnings:
                 self._warn("phrase" if warning in result.phrase_warnings else "grounding", warning)
+            result.warnings = list(dict.fromkeys(notes + result.warnings))   # (notes were logged by _to_frame)
             located = sum(o.has_position for o in result.objects)
             self.stats.put(last_inference_ms=result.inference_ms)
             self.stats.add(located=located, unlocated=len(result.objects) - located)
@@ -689,9 +728,22 @@ class GroundingNode(LifecycleNode):
         self._timing_file.write(json.dumps(record) + "\n")
         self._timing_file.flush()
 
-    def _to_frame(self, synced: SyncedFrame, rgb) -> Frame:
+    def _note(self, key: str, text: str, notes: List[str]) -> None:
+        self._warn(key, text)
+        notes.append(text)
+
+    def _to_frame(self, synced: SyncedFrame, rgb, notes: List[str]) -> Frame:
+        """The core's Frame from a synced frame. Depth or camera_info whose frame_id names another frame than
+        the image's is another camera's view (an unaligned depth topic, the depth camera's camera_info): at the
+        same resolution nothing else shows it, and its 3D positions would be wrong, so it is not used. Aligned
+        depth carries the colour frame_id (realsense aligned_depth_to_color, depth_image_proc/register); an
+        empty frame_id says nothing and is trusted. Why it was dropped goes into `notes` (the result's warnings)."""
         header = synced.image[0]
         depth, depth_encoding, depth_frame = synced.depth[:3] if synced.depth is not None else (None, "32FC1", "")
+        image_frame = _frame_name(header.frame_id)
+        if not image_frame:
+            self._note("empty_frame_id", "the image has an empty frame_id: target and markers cannot be placed "
+                                         "(RViz, tf); set the camera driver's frame_id", notes)
         if synced.depth is None:
             offset = synced.unpaired_offset_s
             if offset is not None:
@@ -701,18 +753,34 @@ class GroundingNode(LifecycleNode):
             else:
                 self._warn("no_depth", "no depth paired with this frame (depth stream stopped or out of sync): "
                                        "2D only")
-        elif depth_frame != header.frame_id:
-            self._warn("depth_frame", f"depth frame_id '{depth_frame}' differs from the image's "
-                                      f"'{header.frame_id}': depth must be aligned (registered) to the colour image; "
-                                      "it is used as if it were, and positions are in the image's frame")
-        intr: Optional[Intrinsics] = synced.info
+        elif image_frame and _frame_name(depth_frame) and _frame_name(depth_frame) != image_frame:
+            self._note("depth_frame", f"depth frame_id '{depth_frame}' differs from the image's '{header.frame_id}': "
+                                      "depth not aligned (registered) to the colour image, 2D results only; use the "
+                                      "aligned depth topic (e.g. /camera/aligned_depth_to_color/image_raw)", notes)
+            depth = None
+        intr: Optional[Intrinsics]
+        intr, info_frame = synced.info if synced.info is not None else (None, "")
+        if intr is not None and image_frame and _frame_name(info_frame) and _frame_name(info_frame) != image_frame:
+            self._note("info_frame", f"camera_info frame_id '{info_frame}' differs from the image's "
+                                     f"'{header.frame_id}': another camera's calibration, 2D results only; remap "
+                                     "camera_info to the colour image's (e.g. /camera/color/camera_info)", notes)
+            intr = None
         h, w = rgb.shape[:2]
         if intr is None:
-            self._warn("no_camera_info", "no valid camera_info received yet: 2D results only")
+            if synced.info is None or synced.info[0] is None:
+                self._warn("no_camera_info", "no valid camera_info received yet: 2D results only")
         elif (intr.width, intr.height) != (w, h):
-            self._warn("info_size", f"camera_info is {intr.width}x{intr.height} but the image is {w}x{h}: "
-                                    "intrinsics scaled to the image")
-            intr = intr.scaled(w, h)
+            if abs(intr.width / intr.height - w / h) > 0.01 * w / h:
+                # another camera mode (a crop: K does not scale), or the driver was reconfigured and the new
+                # mode's camera_info has not come yet: as the core refuses depth of another aspect ratio
+                self._note("info_aspect", f"camera_info is for {intr.width}x{intr.height}, another aspect ratio "
+                                          f"than the {w}x{h} image (another camera mode; its camera_info has not "
+                                          "arrived?): 2D results only", notes)
+                intr = None
+            else:
+                self._warn("info_size", f"camera_info is {intr.width}x{intr.height} but the image is {w}x{h}: "
+                                        "intrinsics scaled to the image")
+                intr = intr.scaled(w, h)
         if depth is not None and depth.shape[:2] != (h, w):
             self._warn("depth_size", f"depth is {depth.shape[1]}x{depth.shape[0]}, image {w}x{h}: boxes are "
                                      "scaled into the depth image")
@@ -750,6 +818,11 @@ class GroundingNode(LifecycleNode):
             self._diag_pub.publish(diagnostic_array(self.stats, f"{self.get_name()}: grounding",
                                                     self.get_fully_qualified_name(),
                                                     self.get_clock().now().to_msg(), self._active))
+
+
+def _frame_name(frame_id: str) -> str:
+    """A frame_id as tf2 names it: ROS 1's leading '/' is not part of the name."""
+    return frame_id.strip().lstrip("/")
 
 
 def main(args: Optional[List[str]] = None) -> int:

@@ -120,9 +120,11 @@ def validate(values: Dict[str, Any]) -> List[str]:
             if not isinstance(value, bool):
                 reasons.append(f"{name} must be a bool")
                 continue
-        elif isinstance(spec.default, (int, float)) and not isinstance(value, bool):
+        elif isinstance(spec.default, (int, float)):
+            # a bool is an int to Python, and the dynamically typed float parameters take one from
+            # `ros2 param set ... false` or a YAML `true`: refused like any other non-number
             if not isinstance(value, (int, float)) or isinstance(value, bool):
-                reasons.append(f"{name} must be a number")
+                reasons.append(f"{name} must be a number, got {value!r}")
                 continue
             if not math.isfinite(value):
                 reasons.append(f"{name}={value} is not a finite number")

@@ -20,6 +20,11 @@ not mistaken for misstamped depth. An image completed 2D-only that way still wai
 so pairing resumes by itself when the stamps agree again (it latched: a depth arriving after its image could
 never pair again).
 
+When the image stamps jump back (a bag played with `--loop`, a camera whose clock was reset), pairing restarts:
+the pending images, depths and stamped infos of the old timeline are dropped (a short bag repeats its stamps
+exactly, so they would pair with the new loop's frames), and "never back in time" counts from the jump (it
+refused every pair of the new loop, whose stamps are all older than the old loop's last frame).
+
 The windows hold `window` messages per stream (16: 533 ms at 30 Hz, 178 ms at 90 Hz): they must span the
 latency difference between the streams (debayer/rectify on colour, registration on depth: 50-300 ms), else
 the exact depth has left before its image arrives and a neighbour's depth, or none, is used (it was 4: 133 ms).
@@ -63,6 +68,8 @@ class SyncStats:
     superseded: int = 0      # complete frames replaced before anyone used them
     unpaired_depth: int = 0  # images completed 2D-only although depth was flowing (stamps never within slop)
     stamp_offset_s: float = 0.0   # |image - newest depth| stamp difference when that last happened
+    time_jumps: int = 0      # image stamps went back by more than slop (bag loop, clock reset): pairing restarted
+    last_jump_s: float = 0.0   # by how much they went back, the last time
 
 
 class FrameSync:
@@ -92,6 +99,8 @@ class FrameSync:
         self._image_unpaired_since: Optional[float] = None   # arrival of the first image since the last pair
         self._latest: Optional[SyncedFrame] = None
         self._latest_used = True
+        self._newest_image_ns: Optional[int] = None      # stamp of the last image (time-jump detection)
+        self._completed_ns: Optional[int] = None         # stamp of the newest frame completed since a jump
         self._seq = 0
         self.stats = SyncStats()
 
@@ -113,6 +122,8 @@ class FrameSync:
             self._image_unpaired_since = None
             self._latest = None
             self._latest_used = True
+            self._newest_image_ns = None
+            self._completed_ns = None
 
     def resume(self) -> None:
         """After a pause of the sensor subscriptions: forget the old frames and restart the wait for the
@@ -140,6 +151,7 @@ class FrameSync:
     def add_image(self, stamp_ns: int, image: Any) -> Optional[SyncedFrame]:
         with self._lock:
             self.stats.images += 1
+            self._restart_if_time_jumped_back(stamp_ns)
             now = self._clock()
             if self._image_wait_since is None:
                 self._image_wait_since = now
@@ -181,7 +193,7 @@ class FrameSync:
             self.stats.sync_failures += sum(1 for i in range(best) if not self._images[i][2])
             for _ in range(best + 1):
                 self._images.popleft()
-            if self._latest is not None and image_stamp < self._latest.stamp_ns:
+            if self._completed_ns is not None and image_stamp < self._completed_ns:
                 # a newer image has completed since (2D-only): the pair proves the stamps agree again, but
                 # the latest frame never goes back in time (the same image completes again, with its depth)
                 self._unpaired_since = self._image_wait_since = self._image_unpaired_since = None
@@ -200,6 +212,22 @@ class FrameSync:
             return self._latest
 
     # -- internals (lock held) ---------------------------------------------------------------------
+    def _restart_if_time_jumped_back(self, stamp_ns: int) -> None:
+        """An image stamped more than slop before the previous image: the timeline restarted. Drop what
+        belongs to the old one (stamped after this image) and let the new timeline complete frames."""
+        newest, self._newest_image_ns = self._newest_image_ns, stamp_ns
+        if newest is None or newest - stamp_ns <= self.slop_ns:
+            return
+        self.stats.time_jumps += 1
+        self.stats.last_jump_s = (newest - stamp_ns) / 1e9
+        keep = stamp_ns + self.slop_ns
+        for items in (self._images, self._depths, self._infos):
+            kept = [item for item in items if item[0] <= keep]   # (payloads may be arrays: no ==)
+            items.clear()
+            items.extend(kept)
+        self._completed_ns = None
+        self._unpaired_since = self._image_wait_since = self._image_unpaired_since = None
+
     def _depth_flowing(self) -> bool:
         """Images have not been arriving for longer than depth_timeout without a depth among them. Before
         any depth this is a grace period counted from the first image, not from construction: the node builds
@@ -242,6 +270,7 @@ class FrameSync:
         if not self._latest_used:
             self.stats.superseded += 1
         self._latest, self._latest_used = frame, False
+        self._completed_ns = stamp_ns
         self.stats.complete += 1
         if depth is None:
             self.stats.complete_without_depth += 1
