@@ -58,7 +58,7 @@ def test_big_endian_depth_is_swapped():
 
 
 @pytest.mark.parametrize("msg,fragment", [
-    (Image(height=2, width=2, encoding="yuv422", step=4, data=bytes(8)), "unsupported encoding"),
+    (Image(height=2, width=2, encoding="nv21", step=4, data=bytes(8)), "unsupported encoding"),
     (Image(height=2, width=2, encoding="rgb8", step=6, data=bytes(5)), "data length"),
     (Image(height=2, width=2, encoding="rgb8", step=4, data=bytes(8)), "step"),
     (Image(height=0, width=2, encoding="rgb8", step=6, data=b""), "empty"),

@@ -78,3 +78,24 @@ def test_an_unsupported_colour_encoding_says_how_to_fix_it():
     msg = Image(height=2, width=2, encoding="nv21", step=2, data=bytes(6))
     with pytest.raises(ImageConversionError, match="unsupported encoding 'nv21'.*rgb8"):
         image_to_numpy(msg)
+
+
+def uyvy(y: np.ndarray, u: int, v: int) -> bytes:
+    """UYVY bytes (sensor_msgs 'yuv422'): U Y0 V Y1."""
+    out = np.empty(y.shape[:-1] + (y.shape[-1] * 2,), np.uint8)
+    out[..., 1::4], out[..., 3::4] = y[..., 0::2], y[..., 1::2]
+    out[..., 0::4], out[..., 2::4] = u, v
+    return out.tobytes()
+
+
+@pytest.mark.parametrize("enc,pack", [("yuv422", uyvy), ("uyvy", uyvy), ("yuyv", yuyv)])
+def test_uyvy_and_the_newer_yuv_names_are_converted_to_rgb(enc, pack):
+    """sensor_msgs' 'yuv422' is UYVY (U Y0 V Y1; usb_cam's uyvy pixel format, Blackmagic and many capture cards)
+    and was refused; 'uyvy' and 'yuyv' are the names image_encodings gained in Jazzy for UYVY and YUY2."""
+    y = np.array([[60, 120, 180, 240]] * 2, np.uint8)
+    u, v = 160, 100                                    # a blue-green
+    msg = Image(height=2, width=4, encoding=enc, step=8, data=pack(y, u, v))
+    assert enc in COLOR_ENCODINGS
+    rgb = to_rgb8(image_to_numpy(msg), enc).reshape(-1, 3).astype(float)
+    want = np.array([bt601(float(yy), u, v) for yy in y.reshape(-1)])
+    np.testing.assert_allclose(rgb, want, atol=3)

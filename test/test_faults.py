@@ -198,7 +198,7 @@ def _malformed_stream(rng: np.random.Generator, now_ns: int):
     msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp_ns, 10**9)
     msg.header.frame_id = cam.FRAME_ID
     if kind == 0:      # unknown / random encoding
-        msg.encoding = ["yuv422", "bayer_rggb8", "", "rgb8; drop table", "64FC4"][int(rng.integers(0, 5))]
+        msg.encoding = ["nv21", "bayer_rggb8", "", "rgb8; drop table", "64FC4"][int(rng.integers(0, 5))]
         msg.step = w * 3
         msg.data = rng.integers(0, 256, h * w * 3, dtype=np.uint8).tobytes()
         return "image", msg

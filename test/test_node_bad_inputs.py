@@ -158,7 +158,7 @@ def test_malformed_images_dropped_counted_and_grounding_continues(stack):
     probe = stack()
     pub = probe.node.create_publisher(Image, f"{probe.ns}/image", qos_profile_sensor_data)
     bad = []
-    unsupported = Image(height=4, width=4, encoding="yuv422", step=8, data=bytes(32))
+    unsupported = Image(height=4, width=4, encoding="nv21", step=8, data=bytes(32))
     short = Image(height=480, width=640, encoding="rgb8", step=1920, data=bytes(1000))
     bad_step = Image(height=10, width=10, encoding="rgb8", step=5, data=bytes(50))
     bad_depth = Image(height=480, width=640, encoding="rgb8", step=1920, data=bytes(480 * 1920))

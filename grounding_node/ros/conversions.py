@@ -28,6 +28,9 @@ IMAGE_ENCODINGS: Dict[str, Tuple[np.dtype, int]] = {
     "32FC1": (np.dtype(np.float32), 1),
     # raw colour as drivers publish it (usb_cam, machine-vision cameras, OpenCV-based publishers)
     "yuv422_yuy2": (np.dtype(np.uint8), 2),
+    "yuyv": (np.dtype(np.uint8), 2),
+    "yuv422": (np.dtype(np.uint8), 2),
+    "uyvy": (np.dtype(np.uint8), 2),
     "bayer_rggb8": (np.dtype(np.uint8), 1),
     "bayer_bggr8": (np.dtype(np.uint8), 1),
     "bayer_gbrg8": (np.dtype(np.uint8), 1),
@@ -36,13 +39,17 @@ IMAGE_ENCODINGS: Dict[str, Tuple[np.dtype, int]] = {
     "8UC3": (np.dtype(np.uint8), 3),
     "8UC4": (np.dtype(np.uint8), 4),
 }
+# YUV 4:2:2 with two pixels per U/V pair: sensor_msgs' 'yuv422' is UYVY (U Y0 V Y1), 'yuv422_yuy2' is YUY2
+# (Y0 U Y1 V); 'uyvy' and 'yuyv' are the names image_encodings gained for the same two layouts
+_YUV422_TO_RGB = {"yuv422_yuy2": "COLOR_YUV2RGB_YUY2", "yuyv": "COLOR_YUV2RGB_YUY2",
+                  "yuv422": "COLOR_YUV2RGB_UYVY", "uyvy": "COLOR_YUV2RGB_UYVY"}
 # Untyped OpenCV images are read as cv_bridge reads them: OpenCV's own channel order.
 _UNTYPED_AS = {"8UC1": "mono8", "8UC3": "bgr8", "8UC4": "bgra8"}
 # ROS names a Bayer pattern from its top-left 2x2 block; OpenCV from the second row's second and third pixels
 # (cv_bridge's table), so the names differ.
 _BAYER_TO_RGB = {"bayer_rggb8": "COLOR_BayerBG2RGB", "bayer_bggr8": "COLOR_BayerRG2RGB",
                  "bayer_gbrg8": "COLOR_BayerGR2RGB", "bayer_grbg8": "COLOR_BayerGB2RGB"}
-COLOR_ENCODINGS = ("rgb8", "bgr8", "rgba8", "bgra8", "mono8", "mono16", "yuv422_yuy2", *_BAYER_TO_RGB,
+COLOR_ENCODINGS = ("rgb8", "bgr8", "rgba8", "bgra8", "mono8", "mono16", *_YUV422_TO_RGB, *_BAYER_TO_RGB,
                    *_UNTYPED_AS)
 DEPTH_ENCODINGS = ("16UC1", "32FC1", "mono16")
 
@@ -67,7 +74,7 @@ def image_to_numpy(msg: Image, allowed: Optional[Tuple[str, ...]] = None) -> np.
     h, w, step = int(msg.height), int(msg.width), int(msg.step)
     if h <= 0 or w <= 0:
         raise ImageConversionError(f"empty image {w}x{h}")
-    if enc == "yuv422_yuy2" and w % 2:
+    if enc in _YUV422_TO_RGB and w % 2:
         raise ImageConversionError(f"{enc} needs an even width (two pixels share U and V), got {w}x{h}")
     row_bytes = w * channels * dtype.itemsize
     if step < row_bytes:
@@ -91,7 +98,7 @@ def image_to_numpy(msg: Image, allowed: Optional[Tuple[str, ...]] = None) -> np.
 
 def to_rgb8(arr: np.ndarray, encoding: str) -> np.ndarray:
     """Any supported colour encoding -> contiguous HxWx3 uint8 RGB (what every backend takes). Raw driver
-    encodings (YUYV, Bayer) are converted with OpenCV: demosaicking by hand is slow and easy to get wrong."""
+    encodings (YUYV, UYVY, Bayer) are converted with OpenCV: demosaicking by hand is slow and easy to get wrong."""
     if encoding == "rgb8":
         return np.ascontiguousarray(arr)
     if encoding == "bgr8":
@@ -104,12 +111,11 @@ def to_rgb8(arr: np.ndarray, encoding: str) -> np.ndarray:
         return np.repeat(arr[..., None], 3, axis=2)
     if encoding in _UNTYPED_AS:
         return to_rgb8(arr, _UNTYPED_AS[encoding])
-    if encoding in _BAYER_TO_RGB or encoding == "yuv422_yuy2":
+    if encoding in _BAYER_TO_RGB or encoding in _YUV422_TO_RGB:
         import cv2  # only for raw driver encodings: the common ones stay numpy-only
 
-        if encoding == "yuv422_yuy2":
-            return cv2.cvtColor(np.ascontiguousarray(arr), cv2.COLOR_YUV2RGB_YUY2)
-        return cv2.cvtColor(np.ascontiguousarray(arr), getattr(cv2, _BAYER_TO_RGB[encoding]))
+        code = _YUV422_TO_RGB.get(encoding) or _BAYER_TO_RGB[encoding]
+        return cv2.cvtColor(np.ascontiguousarray(arr), getattr(cv2, code))
     if encoding == "mono16":
         # Display only: scale the used range to 8 bits.
         a = arr.astype(np.float32)
