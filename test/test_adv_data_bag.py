@@ -241,17 +241,18 @@ def test_bad_every_or_slop_is_a_message_not_a_traceback(tmp_path: Path, capsys, 
 
 # ---------------------------------------------------------------- a bad frame leaves nothing behind
 def test_an_encoding_change_mid_bag_leaves_nothing_written(tmp_path: Path, capsys):
-    """Three good frames, then the driver switches to yuv422: the run used to stop with three samples and
-    an annotations.jsonl left behind, which a rerun then refused without --append."""
+    """Three good frames, then the driver switches to nv21 (unsupported; yuv422 was the example until from-bag
+    learned it): the run used to stop with three samples and an annotations.jsonl left behind, which a rerun
+    then refused without --append."""
     bag = tmp_path / "b.mcap"
     b = _Bag(bag)
     for k in range(5):
         t = T0 + k * STEP
-        msg = _image(t, _rgb(k), "rgb8") if k < 3 else _image(t, np.zeros((H, W, 2), np.uint8), "yuv422")
+        msg = _image(t, _rgb(k), "rgb8") if k < 3 else _image(t, np.zeros((H, W, 2), np.uint8), "nv21")
         b.write("/c", "img", msg, t)
     b.close()
     rc, _, err = _cli(capsys, bag, "--image-topic", "/c", "--out", tmp_path / "o")
-    assert rc == 1 and "yuv422" in err and "/c" in err and "70.300000000" in err
+    assert rc == 1 and "nv21" in err and "/c" in err and "70.300000000" in err
     assert _files(tmp_path / "o") == [] and not (tmp_path / "o").exists()
 
 
@@ -265,7 +266,7 @@ def test_a_failed_append_keeps_the_dataset_exactly_as_it_was(tmp_path: Path, cap
     b = _Bag(bad)
     for k in range(4):
         t = T0 + (10 + k) * STEP
-        msg = _image(t, _rgb(k), "bgr8") if k < 2 else _image(t, np.zeros((1, 1), np.uint8), "yuv422")
+        msg = _image(t, _rgb(k), "bgr8") if k < 2 else _image(t, np.zeros((1, 1), np.uint8), "nv21")
         b.write("/c", "img", msg, t)
     b.close()
     rc, _, err = _cli(capsys, bad, "--image-topic", "/c", "--out", out, "--append")

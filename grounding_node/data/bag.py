@@ -28,18 +28,24 @@ import numpy as np
 
 from grounding_node.data.format import ANNOTATIONS, CAMERA_INFO_DIR, DEPTH_DIR, IMAGES_DIR
 from grounding_node.data.writer import depth_to_mm, write_sample
+from grounding_node.image_encodings import (
+    COLOR_ENCODINGS,
+    ImageConversionError,
+    canonical_encoding,
+    image_to_array,
+    to_rgb8,
+)
 
 IMAGE = "sensor_msgs/msg/Image"
 COMPRESSED = "sensor_msgs/msg/CompressedImage"
 CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
 
-# encoding -> (channels, numpy dtype)
-_ENCODINGS = {
-    "rgb8": (3, "u1"), "bgr8": (3, "u1"), "rgba8": (4, "u1"), "bgra8": (4, "u1"), "mono8": (1, "u1"),
-    "8uc1": (1, "u1"), "8uc3": (3, "u1"), "16uc1": (1, "u2"), "mono16": (1, "u2"), "32fc1": (1, "f4"),
-}
-COLOUR_ENCODINGS = ("rgb8", "bgr8", "rgba8", "bgra8", "mono8")
+# The encodings are the node's (grounding_node.image_encodings, shared so that a camera the node reads live can
+# be recorded and imported, with the same colours). Not colour here: mono16, which the node only shows scaled
+# per frame for display; a dataset of such frames would not be the camera's pixels.
+COLOUR_ENCODINGS = tuple(e for e in COLOR_ENCODINGS if e != "mono16")
 DEPTH_ENCODINGS = ("16UC1", "32FC1")
+_GREY = ("mono8", "8UC1")  # kept single-channel: lossless
 MCAP_MAGIC = b"\x89MCAP0\r\n"
 
 
@@ -82,32 +88,29 @@ def header_stamp_ns(cdr: bytes) -> int:
     return sec * 1_000_000_000 + nsec
 
 
-def image_to_numpy(msg: Any) -> Tuple[np.ndarray, str]:
-    """A decoded sensor_msgs/Image -> (HxW or HxWxC array, lower-case encoding); honours `step` padding and
-    `is_bigendian`."""
-    enc = str(msg.encoding).lower()
-    if enc not in _ENCODINGS:
+def _read_image(msg: Any) -> Tuple[np.ndarray, str]:
+    """(pixels, the encoding as the shared table spells it); the encoding is compared without case."""
+    enc = canonical_encoding(msg.encoding)
+    if enc is None:
         raise BagError(f"unsupported image encoding {msg.encoding!r} (supported colour: "
                        f"{', '.join(COLOUR_ENCODINGS)}; depth: {', '.join(DEPTH_ENCODINGS)})")
-    ch, kind = _ENCODINGS[enc]
-    h, w, step = int(msg.height), int(msg.width), int(msg.step)
-    if h == 0 or w == 0:
-        raise BagError(f"image is empty ({w}x{h} {msg.encoding})")
-    item = np.dtype(kind).itemsize
-    row = w * ch * item
-    buf = np.frombuffer(bytes(msg.data), dtype=np.uint8)
-    if step < row or buf.size < h * step - (step - row):
-        raise BagError(f"image data too short: {buf.size} bytes for {w}x{h} {msg.encoding} with step {step}")
-    if buf.size < h * step:  # some drivers leave the last row's padding out
-        buf = np.concatenate([buf, np.zeros(h * step - buf.size, np.uint8)])
-    rows = buf[: h * step].reshape(h, step)[:, :row]
-    dtype = np.dtype(kind).newbyteorder(">" if msg.is_bigendian else "<") if item > 1 else np.dtype(kind)
-    arr = np.ascontiguousarray(rows).view(dtype).reshape(h, w, ch).astype(np.dtype(kind).newbyteorder("="))
-    return (arr[:, :, 0] if ch == 1 else arr), enc
+    try:
+        # Offline, so copy: contiguous, native byte order, writable, independent of the decoded message.
+        return np.array(image_to_array(msg, encoding=enc, short_last_row_ok=True), order="C"), enc
+    except ImageConversionError as e:
+        raise BagError(str(e)) from None
+
+
+def image_to_numpy(msg: Any) -> Tuple[np.ndarray, str]:
+    """A decoded sensor_msgs/Image -> (HxW or HxWxC array, lower-case encoding); honours `step` padding and
+    `is_bigendian`, and accepts a last row without its padding (some drivers leave it out)."""
+    arr, enc = _read_image(msg)
+    return arr, enc.lower()
 
 
 def colour_to_rgb(msg: Any, schema: str) -> np.ndarray:
-    """Image or CompressedImage -> HxWx3 RGB uint8 (or HxW grey for mono8, kept single-channel: lossless)."""
+    """Image or CompressedImage -> HxWx3 RGB uint8 (or HxW grey for mono8/8UC1, kept single-channel: lossless).
+    Raw driver encodings (YUV 4:2:2, Bayer) and untyped 8UC3/8UC4 are read as the node reads them live."""
     if schema == COMPRESSED:
         import cv2
 
@@ -122,18 +125,12 @@ def colour_to_rgb(msg: Any, schema: str) -> np.ndarray:
         if img.ndim == 3:
             img = img[:, :, :3][:, :, ::-1]
         return np.ascontiguousarray(img)
-    arr, enc = image_to_numpy(msg)
-    if enc in ("rgb8", "8uc3"):
+    arr, enc = _read_image(msg)
+    if enc not in COLOUR_ENCODINGS:
+        raise BagError(f"colour topic has encoding {msg.encoding!r}; expected one of {', '.join(COLOUR_ENCODINGS)}")
+    if enc in _GREY:
         return arr
-    if enc == "bgr8":
-        return np.ascontiguousarray(arr[:, :, ::-1])
-    if enc == "rgba8":
-        return np.ascontiguousarray(arr[:, :, :3])
-    if enc == "bgra8":
-        return np.ascontiguousarray(arr[:, :, 2::-1])
-    if enc in ("mono8", "8uc1"):
-        return arr
-    raise BagError(f"colour topic has encoding {msg.encoding!r}; expected one of {', '.join(COLOUR_ENCODINGS)}")
+    return to_rgb8(arr, enc)
 
 
 def compressed_depth_to_mm(msg: Any) -> np.ndarray:

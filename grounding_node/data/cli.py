@@ -195,8 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     fb = sub.add_parser("from-bag", help="rosbag2 MCAP recording -> unannotated samples")
     fb.add_argument("bag", help="the .mcap file")
-    fb.add_argument("--image-topic", required=True, help="sensor_msgs/Image (rgb8/bgr8/rgba8/bgra8/mono8) "
-                                                         "or CompressedImage")
+    fb.add_argument("--image-topic", required=True, help="sensor_msgs/Image (rgb8/bgr8/rgba8/bgra8/mono8, "
+                                                         "YUV 4:2:2, bayer_*8, 8UC1/3/4) or CompressedImage")
     fb.add_argument("--depth-topic", default=None, help="sensor_msgs/Image 16UC1 (mm) or 32FC1 (m)")
     fb.add_argument("--info-topic", default=None, help="sensor_msgs/CameraInfo")
     fb.add_argument("--every", type=int, default=1, help="keep every N-th paired frame")
