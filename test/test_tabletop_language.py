@@ -673,3 +673,72 @@ def test_notation_reads_adversarial_symbol_runs_in_linear_time():
         t0 = time.perf_counter()
         read_notation(text)
         assert time.perf_counter() - t0 < 0.1, text[:10]
+
+
+def test_the_camera_picture_as_frame_of_reference_set_z():
+    """Blind set Z (remote operators watching the camera feed) on arrival (21dfc8d): 94.9 % (extremes 92.0).
+    "lower in the frame than the box" and "more in the foreground than" lost their relation, "the one deepest
+    in the shot" its extreme, "furthest image-left" its side, "in the feed, take the non-red mug" kept "in the",
+    and "the biggest mug you can see on screen" read "can" as a shape. Other fillings and wordings of the same
+    forms, not the set's lines; the near side of a table is low in the picture."""
+    cases = {
+        "On my monitor, grab the red cube that sits lower in the image than the ball.":
+            "the red cube in front of the ball",
+        "The can that is higher up in the picture than the small mug.": "the can behind the small mug",
+        "the ball further in the background than the green box": "the ball behind the green box",
+        "the cube that's closer in the foreground than the box": "the cube in front of the box",
+        "Which blue mug is deeper in the scene than the cube?": "the blue mug behind the cube",
+        "the ball that is most in the foreground": "the nearest ball",
+        "Of the cans in the video feed, take the one deepest in the frame.": "the farthest can",
+        "the cube nearest to the bottom edge of the screen": "the nearest cube",
+        "the small box closest to the top of the image": "the farthest small box",
+        "the mug lowest in the frame": "the nearest mug",
+        "the ball that's furthest screen-left": "the leftmost ball",
+        "grab the cup on the far left of the picture": "the leftmost cup",
+        "the cube on the viewer's right side, furthest right": "the rightmost cube",
+        "Counting blue cans from image right, I want number three.": "the third blue can from the right",
+        "Grab every red ball you can see on screen.": "all the red balls",
+        "From the robot's point of view, the can left of the box.": "the can left of the box",
+        "As the camera sees it, the second cup from the left.": "the second cup from the left",
+        "In the live feed, pick up the ball that isn't blue.": "the ball that is not blue",
+    }
+    _assert_reads_as(cases)
+
+
+def test_an_ordinal_told_as_skipping():
+    """Sets Y, Z and AA all told an ordinal as skipping ("skip the leftmost and take the next one"); it read as
+    the skipped one (the leftmost) or lost its noun. Set Y's four such lines were listed gaps. The side comes
+    from the skipped extreme, the starting side or the counting direction; the noun from the skipped ones,
+    the taken one or the scene named first."""
+    cases = {
+        "skip the rightmost cube and grab the next one": "the second cube from the right",
+        "Look at the red balls. Skip the leftmost and take the next one, counting to the right.":
+            "the second red ball from the left",
+        "Check the cans. Skip the two leftmost ones and pick up the next one, moving rightwards.":
+            "the third can from the left",
+        "starting from the right, skip two mugs and then take the next one": "the third mug from the right",
+        "starting at the left skip one box and grab the next box": "the second box from the left",
+        "skip the first one from the left and give me the following cube": "the second cube from the left",
+    }
+    _assert_reads_as(cases)
+    # no side at all: not an ordinal the model can count, left as it was said
+    assert "second" not in normalize_words("skip the cube and take the next one", VOCAB)
+
+
+def test_young_users_slang_set_aa():
+    """Blind set AA (slang, playful talk) on arrival (21dfc8d): 92.2 % (ordinals 77.3, attributes 87.9).
+    "bestie can u snag the mug" and "ok tin man go get the mug" reached the model as "can the mug" (a shape
+    word: "tin" is a can), "the big boi of the bunch", "the absolute unit of the cups" and "with the most
+    size" lost the superlative, "out of the things get the one furthest from the cam" swapped its noun."""
+    cases = {
+        "bro can u snag the small red cube for me lol": "the small red cube",
+        "ok tin man nab me the blue ball rn": "the blue ball",
+        "ngl i want the cup thats the smol one of the bunch": "the smallest cup",
+        "yo gimme the can thats the big guy of the group fr": "the largest can",
+        "the absolute unit of the green boxes": "the largest green box",
+        "the ball with the least size": "the smallest ball",
+        "bestie get the chonkiest red mug": "the largest red mug",
+        "out of all the cans gimme the smallest": "the smallest can",
+        "of the things, get the one closest to the cam": "the thing closest to the camera",
+    }
+    _assert_reads_as(cases)

@@ -95,15 +95,15 @@ BLIND = ("blind_a.tsv", "blind_b.tsv", "blind_c.tsv", "blind_d.tsv", "blind_e.ts
          "blind_h.tsv", "blind_i.tsv", "blind_j.tsv", "blind_k.tsv",
          "blind_l.tsv", "blind_m.tsv", "blind_n.tsv", "blind_o.tsv", "blind_p.tsv",
          "blind_q.tsv", "blind_r.tsv", "blind_s.tsv", "blind_t.tsv", "blind_u.tsv", "blind_v.tsv",
-         "blind_w.tsv", "blind_x.tsv", "blind_y.tsv")
+         "blind_w.tsv", "blind_x.tsv", "blind_y.tsv", "blind_z.tsv", "blind_aa.tsv", "blind_ab.tsv")
 # Lines of set E the normaliser does not read, each for a reason a rule would not fix in general: the
 # count described as a procedure ("count each mug as you move right; the second one you reach"), a
-# commentator's description instead of a request, words it has no sense for ("chonkiest"), "can?" as a
+# commentator's description instead of a request, a size word said after the request ("big loot"), "can?" as a
 # Singlish question tag after a request ("take that one can?": can is also a shape).
 PHRASE_GAPS = {
     "If you look at the {a} and then glance over to its right in the camera image, you'll find the {t} I mean, "
     "and that's the one I'd like you to pick up.": "a relation told as directions to look",
-    "grab the chonkiest {s}, big loot": "slang superlative",
+    "grab the chonkiest {s}, big loot": "'big loot' after the request adds a size word",
     "And the robot goes for the biggest {s} of the lot, what a big moment!": "commentary",
     "Out of every {s} you can see, please take whichever one is the largest, and by that I mean the biggest in "
     "size.": "'can' of 'you can see' is a shape word",
@@ -116,12 +116,6 @@ PHRASE_GAPS = {
     "Working from the right side of the camera view, count every {s} you pass, and pick up the third one.":
         "an ordinal told as a counting procedure",
     # set Y
-    "Check the {s}s. Skip the leftmost and take the next one, counting rightward.": "an ordinal told as skipping",
-    "Check the {s}s. Skip the rightmost and take the next one, counting leftward.": "an ordinal told as skipping",
-    "Check the {s}s. Skip the two leftmost ones and take the next one, counting rightward.":
-        "an ordinal told as skipping",
-    "Check the {s}s. Skip the two rightmost ones and take the next one, counting leftward.":
-        "an ordinal told as skipping",
     "You see the {n}s? Ignore any {w} {n}; grab the remaining one.": "a negation told as what to ignore",
     "Look at the {n}s. Leave the {w} one where it is; I want the one that isn't.":
         "a negation told as what to leave, with an elided 'isn't'",

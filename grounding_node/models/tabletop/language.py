@@ -52,6 +52,7 @@ from grounding_node.models.tabletop.canonical import (
     canonical_words,
     knows_vocabulary,
 )
+from grounding_node.models.tabletop.definitional import definitional_phrase
 from grounding_node.models.tabletop.discourse import single_request
 from grounding_node.models.tabletop.foreign import english
 from grounding_node.models.tabletop.notation import plain_letters, read_notation
@@ -88,6 +89,7 @@ SYNONYMS = {
     "dark": "", "light": "", "bright": "", "pale": "", "coloured": "", "colored": "", "painted": "",
     # sizes
     "huge": "large", "giant": "large", "massive": "large", "bigger": "large", "larger": "large",
+    "chonky": "large", "chonkiest": "largest", "smol": "small", "smollest": "smallest",
     "mini": "small", "smaller": "small", "teeny": "tiny", "wee": "little", "minute": "tiny",
     "smallest": "smallest", "littlest": "smallest", "teeniest": "tiniest", "greatest": "largest",
     "tallest": "largest", "tall": "large", "shortest": "smallest", "short": "small", "tinier": "small",
@@ -133,6 +135,11 @@ _LEAD = [
     # discourse markers (blind set V): "Right so, ...", "Oh, hmm, ...", "basically", "like, ..."
     r"right(?=\s*,|\s+(?:so|then|now|well|ok(?:ay)?|basically|like|anyway)\b)", r"oh", r"basically",
     r"actually", r"anyways?", r"like(?=\s*,)", r"hey there", r"for the last time", r"i said", r"eh",
+    # young users' vocatives, fillers and verbs (blind set AA): "bestie can u snag the ...", "ok tin man go get
+    # the ..." ("tin" is a can to the synonyms), "ngl i want ..."
+    r"bestie", r"bro", r"bruh", r"dude", r"fam", r"buddy", r"pal", r"homie", r"mate", r"chief", r"boss",
+    r"tin man", r"my (?:guy|dude|man|friend|bot)", r"lol", r"ngl", r"lowkey", r"highkey", r"tbh", r"imo", r"fr",
+    r"snag(?: me)?", r"nab(?: me)?", r"yoink", r"yeet", r"cop(?: me)?", r"hook me up with",
 ]
 _TRAIL = [r"please", r"thanks", r"thank you", r"for me", r"now", r"right now", r"quickly", r"if you can",
           r"if you could", r"would you", r"(?:that )?(?:you|i|we) (?:can )?see",
@@ -149,7 +156,8 @@ _TRAIL = [r"please", r"thanks", r"thank you", r"for me", r"now", r"right now", r
           r"(?:that )?you (?:come to|come across|reach|get to|find|meet|encounter)",
           r"(?:pick|grab|take|get|collect|fetch) (?:them|those|these)(?: all)?(?: up)?", r"them all",
           r"thanks a (?:bunch|lot|million|ton|heap)", r"ta(?: very much)?", r"many thanks", r"much appreciated",
-          r"how hard can (?:it|this|that) be", r"for the last time"]
+          r"how hard can (?:it|this|that) be", r"for the last time",
+          r"lol", r"lmao", r"fr(?: fr)?", r"ngl", r"rn", r"tbh", r"bestie", r"bro", r"fam", r"bruh", r"asap"]
 _LEAD_RE = re.compile(r"^(?:(?:" + "|".join(sorted(_LEAD, key=len, reverse=True)) + r")\b\s*,?\s*)+")
 _TRAIL_RE = re.compile(r"(?:\s*,?\s*\b(?:" + "|".join(sorted(_TRAIL, key=len, reverse=True)) + r"))+\s*$")
 
@@ -203,7 +211,80 @@ def _attrs(said: str) -> str:
     return " ".join(sorted(words, key=lambda w: w not in SIZES))
 
 
+# The camera's picture as the frame of reference (blind set Z): what a remote operator watching the feed says
+_FRAME = (r"(?:screen|image|picture|frame|feed|shot|monitor|display|video|viewer|view|viewfinder|"
+          r"(?:camera|live|video) (?:view|feed|image|frame|picture|shot))")
+_FRAME_RULES: List[Tuple[str, str]] = [
+    # "image-left", "screen right", "the viewer's left": the picture's sides, which are the model's
+    (r"\b(?:image|screen|picture|frame|camera|monitor|display|viewer(?:'?s)?) (left|right)\b", r"\1"),
+    # a table seen from above has its near side low in the picture: the foreground is near, the background and
+    # the top of the frame far ("at the bottom of the image" is read further on)
+    (r"\b(?:more|further|farther|closer) (?:in|into|toward|towards) the foreground than\b", "in front of"),
+    (rf"\blower (?:down )?(?:in|on) the {_FRAME} than\b", "in front of"),
+    (r"\b(?:more|further|farther|deeper) (?:in|into|toward|towards) the (?:background|distance) than\b", "behind"),
+    (rf"\b(?:higher (?:up )?(?:in|on)|deeper (?:in|into)) the (?:{_FRAME}|scene) than\b", "behind"),
+    (r"\b(?:the )?(?:most|furthest|farthest) (?:in|into|toward|towards) the foreground\b", "closest to the camera"),
+    (r"\b(?:the )?(?:deepest|furthest|farthest|most) (?:in|into|toward|towards) the (?:background|distance)\b",
+     "furthest from the camera"),
+    (rf"\b(?:the )?deepest (?:in|into) the (?:{_FRAME}|scene)\b", "furthest from the camera"),
+    (rf"\b(?:the )?lowest (?:down )?(?:in|on) the {_FRAME}\b", "closest to the camera"),
+    (rf"\b(?:the )?highest (?:up )?(?:in|on) the {_FRAME}\b", "furthest from the camera"),
+    (rf"\b(?:closest|nearest) to the bottom(?: edge| side)? of the {_FRAME}\b", "closest to the camera"),
+    (rf"\b(?:closest|nearest) to the top(?: edge| side)? of the {_FRAME}\b", "furthest from the camera"),
+    # a side of the picture is a side ("on the far right of the image", "the left edge of the frame")
+    (rf"(?<=left)((?: side| end| edge)?) of the {_FRAME}\b", r"\1"),
+    (rf"(?<=right)((?: side| end| edge)?) of the {_FRAME}\b", r"\1"),
+    # where the picture is, or whose view it is, never says which object
+    (rf"(?<!top )(?<!bottom )(?<!edge )(?<!side )(?<!corner )(?<!half )(?<!part )(?<!end )"
+     rf"\b(?:that is |that are )?(?:(?:you|i|we) (?:can )?see )?(?:in|on|within|across|from) (?:the |my |your |this )?"
+     rf"{_FRAME}\b(?! than)", ""),
+    (r"\bas (?:the robot|the camera|you|it|i|we) (?:sees?|views?|shows?) (?:it|them|things|the table)\b", ""),
+    (r"\bfrom (?:the )?(?:camera'?s|camera|robot'?s|robot|viewer'?s|your|my|our) (?:point of view|perspective|"
+     r"viewpoint|view|side)\b", ""),
+]
+_FRAME_RULES_C = [(re.compile(p), r) for p, r in _FRAME_RULES]
+
+_ORDINAL_AFTER = {1: "second", 2: "third", 3: "fourth"}
+# "skip the leftmost and take the next one", "starting on the left skip one mug and grab the next one" (blind
+# sets Y, Z, AA): an ordinal told as skipping. The side comes from the skipped extreme, the starting side or
+# the counting direction ("counting rightward" starts at the left); the noun from the skipped ones, the
+# taken one or a scene named first ("check the mugs, skip ...").
+_SKIP_RE = re.compile(
+    rf"(?:\b(?:check|look at|see|find|consider|order|sort|line up) (?:all )?(?:the )?(?P<pre>(?:\w+ ){{0,2}}?"
+    rf"(?:{_NOUNS})),? )?"
+    r"(?:\b(?:starting|counting|going|working|beginning) (?:on|from|at) the (?P<side1>left|right)(?: hand)?"
+    r"(?: side| end| edge)?,? )?"
+    r"\bskip(?:ping)? (?:over |past )?(?:the )?(?:(?:very )?first )?(?P<n>one|two|1|2)? ?"
+    r"(?:(?P<ext>left|right) ?most ?|(?:ones? )?(?:on|from|at) the (?P<side2>left|right),? )?"
+    rf"(?P<noun>(?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS}))?,? ?(?:and|then|,)(?: then)? "
+    r"(?:take|grab|get|pick(?: up)?|select|choose|fetch|go for|give me|hand me|bring me) the (?:next|following)"
+    rf"(?: (?P<noun2>(?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})))?"
+    r"(?:,? (?:counting|going|moving|working|heading) (?P<dir>rightwards?|leftwards?|to the (?:right|left)|"
+    r"left to right|right to left|from the (?:left|right)))?")
+
+
+def _skip_ordinal(m: "re.Match") -> str:
+    side = m["ext"] or m["side1"] or m["side2"]
+    if not side and m["dir"]:
+        d = m["dir"]
+        side = "left" if d.startswith("right") or d in ("to the right", "left to right", "from the left") else "right"
+    if not side:
+        return m[0]
+    skipped = {"two": 2, "2": 2}.get(m["n"] or "", 1)
+    named = [n for n in (m["noun"], m["noun2"], m["pre"]) if n and n.split()[-1] not in ("one", "ones")]
+    noun = (named[0] if named else "thing").split()
+    noun[-1] = _SINGULAR.get(noun[-1], noun[-1])
+    return f"the {_ORDINAL_AFTER[skipped]} {' '.join(noun)} from the {side}"
+
+
 _PHRASE_RULES: List[Tuple[str, str]] = [
+    # young users' superlatives (blind set AA): "the big boi of the bunch", "the lil baby of the group", "the
+    # absolute unit of the cups", "the cup with the most size"
+    (r"\bthe (big|large|small|little|tiny|smol|chonky) (?:one|thing|boi|boy|guy|baby|unit|fella|dude)s? of the\b",
+     lambda m: f"the {_MOST.get(m[1]) or {'smol': 'smallest', 'chonky': 'largest'}[m[1]]} of the"),
+    (r"\b(?:an? |the )?absolute (?:unit|beast|chonker|chonk|monster)\b", "the largest"),
+    (r"\bwith the (?:most|greatest|biggest|largest|max(?:imum)?) (?:size|volume|bulk)\b", "that is the largest"),
+    (r"\bwith the (?:least|smallest|min(?:imum)?) (?:size|volume|bulk)\b", "that is the smallest"),
     # blind set T: the anchor named first in a refusal, then the request on "its" side ("not the box! I want the
     # cup to its left"): "it" is the object refused
     (r"^not (?:the )?((?:\w+ ){0,3}?\w+), (?:(?:i (?:want|need|mean|said)|give me|grab|get|take) )?"
@@ -347,13 +428,16 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     # "every (single) one of the cups" = all of them
     (r"\b(?:every|each)(?: single)? (?:one|thing) of\b", "all of"),
     # "of the things left of the box, i would like the cup": the topic is a relation, the head comes last
-    (rf"^(?:out )?of (?:all )?the (?:things|objects|items|ones) (.+?),? {_VERB}?the ((?:(?!\bthe\b).)+)$",
-     r"the \2 \1"),
+    (rf"^(?:out )?of (?:all )?the (?:things|objects|items|ones) (?!the |{_VERB})(.+?),? {_VERB}?"
+     r"the ((?:(?!\bthe\b).)+)$", r"the \2 \1"),
     # "looking at each cup, i want the one furthest to the left": the group names the noun of "one"
     (rf"^(?:looking at|of|among|amongst|out of|from|considering|between|comparing) (?:all |each |every |the )*"
      rf"(?:the )?((?:(?:{_COLORS}|{_SIZES}) )*)({_NOUNS}),? {_VERB}?(?:the )?(.*?\b(?:one|thing)\b.*)$",
      lambda m: "the " + re.sub(r"\b(?:one|thing)\b", m.group(1) + _SINGULAR.get(m.group(2), m.group(2)),
                                m.group(3), count=1)),
+    # "out of all the mugs, give me the largest": the group names the noun of a bare superlative
+    (rf"^(?:of|among|amongst|out of|from) (?:all )?(?:the )?((?:(?:{_COLORS}|{_SIZES}) )*)({_NOUNS}),? {_VERB}?"
+     rf"(?:the )?({_SUPERLATIVES})$", lambda m: f"the {m[3]} {m[1]}{_SINGULAR.get(m[2], m[2])}"),
     # "no, not the red cup; i want the cup of another colour"
     (rf"^(?:no,? )?not the ({_ATTR}) ({_NOUNS}),? {_VERB}?(?:the |a |an )?(?:{_NOUNS}|one|thing)? ?"
      rf"(?:of|in|with) (?:a |an |the )?(?:other|another|different) (?:colou?r|size)$", r"the \2 that is not \1"),
@@ -576,7 +660,7 @@ _CONTRACTIONS = [(r"\bthat's\b", "that is"), (r"\bit's\b", "it is"), (r"\bwhat's
                  (r"\bwheres\b", "where is"), (r"\bwhats\b", "what is"),
                  # texting
                  (r"\bu\b", "you"), (r"\bur\b", "your"), (r"\bpl[sz]\b", "please"), (r"\bthx\b", "thanks"),
-                 (r"\bya\b", "you"),
+                 (r"\bya\b", "you"), (r"\bgimme\b", "give me"), (r"\blemme\b", "let me"), (r"\blil\b", "little"),
                  # Scots and dropped g's: "fae the left", "tae the right", "could ye", "countin'", "in front o'"
                  (r"\bfae\b", "from"), (r"\btae\b", "to"), (r"\bye\b", "you"), (r"\b(\w+)in'(?!\w)", r"\1ing"),
                  (r"(?<!\w)o'(?!\w)", "of"), (r"(?<!\w)'em\b", "them"), (r"\bcam\b", "camera"),
@@ -777,7 +861,7 @@ def _without_restatement(t: str) -> str:
 
 def normalize_phrase(text: str) -> str:
     """Everyday phrase -> canonical wording (a string; unknown words are kept here, see `normalize_words`)."""
-    text = read_notation(text)
+    text = read_notation(definitional_phrase(text))   # before notation: it reads "left to right" as counting
     text = (structured_phrase(text) or term_phrase(text) or plan_phrase(text) or single_request(text)
             or text.replace("!=", " not "))
     t = self_correction(_clean(text))
@@ -795,6 +879,9 @@ def normalize_phrase(text: str) -> str:
     t = re.sub(r"\s+", " ", t.replace("-", " ")).strip()
     t = _zero_based(t)
     t = _spatial_typos(t)
+    for pat, rep in _FRAME_RULES_C:
+        t = pat.sub(rep, t)
+    t = _SKIP_RE.sub(_skip_ordinal, t)
     # speech: hesitations anywhere, and a word or two said twice ("the the", "behind the um behind the")
     t = re.sub(r"\s+", " ", re.sub(r"\b(?:um+|uh+|erm?|hmm+|ah+|lah|leh|lor|hor)\b,?", " ", t)).strip()
     t = re.sub(r"(?<!most )\b((?:\w+ ){0,2}\w+)(?: \1\b)+", r"\1", t)   # not "most small small ball"
