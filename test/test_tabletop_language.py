@@ -742,3 +742,48 @@ def test_young_users_slang_set_aa():
         "of the things, get the one closest to the cam": "the thing closest to the camera",
     }
     _assert_reads_as(cases)
+
+
+def test_shop_floor_jargon_set_ac():
+    """Blind set AC (warehouse and pick-cell operators) on arrival (a363621): 88.8 % (ordinals 40.0). "LH of the
+    box" and "second from RH" lost their side ("LH"/"RH" were unknown), "fwd of the box (camera side)" its
+    relation, "outermost cup on the LH side" its extreme, "the largest unit among the cups" its noun, "skip the
+    first two cups from the left, pick the next cup" read as the leftmost. Other fillings and wordings."""
+    cases = {
+        "pick the red ball RH of the can": "the red ball right of the can",
+        "grab the cube to the LH side of the green box, over": "the cube left of the green box",
+        "job 12: small mug third from RH": "the third small mug from the right",
+        "counting balls from the RHS, take number two": "the second ball from the right",
+        "next pick: can, fwd of the blue cube (camera side)": "the can in front of the blue cube",
+        "next pick: ball, aft of the mug (away from camera)": "the ball behind the mug",
+        "the box on my side of the large can": "the box in front of the large can",
+        "the cube on the far side of the red ball": "the cube behind the red ball",
+        "job 7: outermost blue cube on the RH side": "the rightmost blue cube",
+        "next pick: smallest unit among the red boxes": "the smallest red box",
+        "skip the first two cans from the right, pick the next can": "the third can from the right",
+        "skip the leftmost ball and pick the next ball to its right": "the second ball from the left",
+        "job 88: red cube #2 counting from right, count red cubes only": "the second red cube from the right",
+    }
+    _assert_reads_as(cases)
+
+
+def test_telegraphic_keyword_input_set_ad():
+    """Blind set AD (word tiles, keyword strings, hashtags) on arrival (a363621): 90.8 % (negations 81.6,
+    ordinals 81.3). "#cube #3rdfromright", "#ball #notblue" and "#infrontof" lost what they said (run-together
+    hashtags), "target cup / anchor box / target right of anchor" lost which was which, "cube nearer camera
+    than box" and "cup / front of / box" their relation, "want. ball. far right one." its side."""
+    cases = {
+        "#cube #3rdfromright": "the third cube from the right",
+        "#ball #notblue": "the ball that is not blue",
+        "#smallcan #infrontof #redbox": "the small can in front of the red box",
+        "target: green ball. anchor: mug. target left of anchor.": "the green ball left of the mug",
+        "anchor red cube / target can / target behind anchor": "the can behind the red cube",
+        "small cube nearer camera than ball": "the small cube in front of the ball",
+        "cup / front of / green box": "the cup in front of the green box",
+        "want. ball. far right one.": "the rightmost ball",
+        "want. blue cube. closest one.": "the nearest blue cube",
+        "red balls: right to left, 3rd": "the third red ball from the right",
+    }
+    _assert_reads_as(cases)
+    # a hashtag that is not all model words is left to the other readers, not split into a wrong reading
+    assert meaning("#mug #fragile") == meaning("the mug")

@@ -140,6 +140,8 @@ _LEAD = [
     r"bestie", r"bro", r"bruh", r"dude", r"fam", r"buddy", r"pal", r"homie", r"mate", r"chief", r"boss",
     r"tin man", r"my (?:guy|dude|man|friend|bot)", r"lol", r"ngl", r"lowkey", r"highkey", r"tbh", r"imo", r"fr",
     r"snag(?: me)?", r"nab(?: me)?", r"yoink", r"yeet", r"cop(?: me)?", r"hook me up with",
+    # shop-floor and keyword input (blind sets AC, AD): "job 404: ...", "next pick: ...", "want. mug. ..."
+    r"job(?: (?:no |number )?\d+)?", r"(?:next )?pick(?: list)?(?: \d+)?", r"want", r"need", r"confirm",
 ]
 _TRAIL = [r"please", r"thanks", r"thank you", r"for me", r"now", r"right now", r"quickly", r"if you can",
           r"if you could", r"would you", r"(?:that )?(?:you|i|we) (?:can )?see",
@@ -157,7 +159,8 @@ _TRAIL = [r"please", r"thanks", r"thank you", r"for me", r"now", r"right now", r
           r"(?:pick|grab|take|get|collect|fetch) (?:them|those|these)(?: all)?(?: up)?", r"them all",
           r"thanks a (?:bunch|lot|million|ton|heap)", r"ta(?: very much)?", r"many thanks", r"much appreciated",
           r"how hard can (?:it|this|that) be", r"for the last time",
-          r"lol", r"lmao", r"fr(?: fr)?", r"ngl", r"rn", r"tbh", r"bestie", r"bro", r"fam", r"bruh", r"asap"]
+          r"lol", r"lmao", r"fr(?: fr)?", r"ngl", r"rn", r"tbh", r"bestie", r"bro", r"fam", r"bruh", r"asap",
+          r"count (?:the )?(?:\w+ ){0,3}?\w+ only", r"confirm(?:ed)?", r"over and out"]
 _LEAD_RE = re.compile(r"^(?:(?:" + "|".join(sorted(_LEAD, key=len, reverse=True)) + r")\b\s*,?\s*)+")
 _TRAIL_RE = re.compile(r"(?:\s*,?\s*\b(?:" + "|".join(sorted(_TRAIL, key=len, reverse=True)) + r"))+\s*$")
 
@@ -245,6 +248,7 @@ _FRAME_RULES: List[Tuple[str, str]] = [
 _FRAME_RULES_C = [(re.compile(p), r) for p, r in _FRAME_RULES]
 
 _ORDINAL_AFTER = {1: "second", 2: "third", 3: "fourth"}
+_ORDINAL_WORD = {"2nd": "second", "3rd": "third"}
 # "skip the leftmost and take the next one", "starting on the left skip one mug and grab the next one" (blind
 # sets Y, Z, AA): an ordinal told as skipping. The side comes from the skipped extreme, the starting side or
 # the counting direction ("counting rightward" starts at the left); the noun from the skipped ones, the
@@ -256,15 +260,18 @@ _SKIP_RE = re.compile(
     r"(?: side| end| edge)?,? )?"
     r"\bskip(?:ping)? (?:over |past )?(?:the )?(?:(?:very )?first )?(?P<n>one|two|1|2)? ?"
     r"(?:(?P<ext>left|right) ?most ?|(?:ones? )?(?:on|from|at) the (?P<side2>left|right),? )?"
-    rf"(?P<noun>(?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS}))?,? ?(?:and|then|,)(?: then)? "
+    rf"(?P<noun>(?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS}))?(?: (?:from|on|at) the (?P<side3>left|right))?,? ?"
+    r"(?:and|then|,)(?: then)? "
     r"(?:take|grab|get|pick(?: up)?|select|choose|fetch|go for|give me|hand me|bring me) the (?:next|following)"
     rf"(?: (?P<noun2>(?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})))?"
+    r"(?: (?:to|on) (?:its|the) (?P<dir2>left|right))?"
     r"(?:,? (?:counting|going|moving|working|heading) (?P<dir>rightwards?|leftwards?|to the (?:right|left)|"
     r"left to right|right to left|from the (?:left|right)))?")
 
 
 def _skip_ordinal(m: "re.Match") -> str:
-    side = m["ext"] or m["side1"] or m["side2"]
+    # "... the next one to its right": counting rightward starts at the left
+    side = m["ext"] or m["side1"] or m["side2"] or m["side3"] or (m["dir2"] and _OPPOSITE[m["dir2"]])
     if not side and m["dir"]:
         d = m["dir"]
         side = "left" if d.startswith("right") or d in ("to the right", "left to right", "from the left") else "right"
@@ -278,6 +285,39 @@ def _skip_ordinal(m: "re.Match") -> str:
 
 
 _PHRASE_RULES: List[Tuple[str, str]] = [
+    # keyword input (blind set AD): "target mug, anchor box, target left of anchor"; either may be defined first,
+    # and "anchor left of target" is the target right of the anchor
+    (r"^(?:(?:the )?target,? )?(?P<t>(?:\w+ ){0,3}?\w+),? (?:the )?anchor,? (?P<a>(?:\w+ ){0,3}?\w+),? "
+     r"(?:the )?target,? "
+     r"(?:is )?(?P<r>(?:\w+ ){0,3}?\w+),? (?:the )?anchor$", r"the \g<t> \g<r> the \g<a>"),
+    (r"^(?:the )?anchor,? (?P<a>(?:\w+ ){0,3}?\w+),? (?:the )?target,? (?P<t>(?:\w+ ){0,3}?\w+),? (?:the )?target,? "
+     r"(?:is )?(?P<r>(?:\w+ ){0,3}?\w+),? (?:the )?anchor$", r"the \g<t> \g<r> the \g<a>"),
+    # sides of another object seen from the camera (blind sets AC, AD): "on my side of", "on the camera side of",
+    # "fwd of the box (camera side)", "aft of the box (away from camera)", "on the far side of"
+    (r"\bon (?:my|our|the near|the camera s?|the camera's|camera|this) side of\b", "in front of"),
+    (r"\bon (?:the far|the other|the back|the rear) side of\b", "behind"),
+    (r"\b(?:fwd|forward|aft|back) of (the (?:\w+ ){0,3}?\w+),? (?:on the |the )?(?:camera|near) side\b",
+     r"in front of \1"),
+    (r"\b(?:fwd|forward|aft|back) of (the (?:\w+ ){0,3}?\w+),? (?:away from|far from) (?:the )?camera\b", r"behind \1"),
+    (r"\b(?:furthest|farthest|most) (?:fwd|forward),? (?:on the |the )?camera side\b", "closest to the camera"),
+    (r"\b(?:furthest|farthest) (?:out )?on the far side\b", "furthest from the camera"),
+    (r"\bbeyond (?=the )", "behind "),
+    (r"\bpast (the (?:\w+ ){0,3}?\w+),? (?:away from (?:me|us|the camera))\b", r"behind \1"),
+    (r"\b(nearer|closer) (?:to )?camera than\b", r"\1 to the camera than"),
+    (r"\b(farther|further) (?:away )?from camera than\b", r"\1 from the camera than"),
+    (r"(?<!\bin )(?<!\bthe )(?<!\bat )(?<!\bto )\bfront of\b", "in front of"),
+    (r"\boutermost ((?:\w+ ){0,3}?\w+) on the (left|right)(?: hand)?(?: side| end| edge)?\b", r"\2most \1"),
+    # "the largest unit among the cups", "smallest one out of the red cubes": a superlative of a named group
+    (rf"\b({_SUPERLATIVES}) (?:one|thing|unit|item|piece|part|sku)s? (?:among|amongst|of|out of) (?:all )?(?:the )?",
+     r"\1 of the "),
+    (rf"\b({_SUPERLATIVES}) (?:among|amongst|out of) (?:all )?(?:the )?", r"\1 of the "),
+    # "want, mug, far left one": a side with no article
+    (r"(?<!\bthe )(?<!\bon )\bfar (left|right)(?: one| thing)?(?=\s*(?:,|$))", r"furthest to the \1"),
+    # "green things, counting from the left, second" (the ordinal last, with no noun)
+    (rf"^(?:the )?((?:(?:{_COLORS}|{_SIZES}) )*)({_NOUNS})[, ]+(?:counting |going |starting )?from the (left|right)"
+     r"(?: side)?[, ]+"
+     r"(?:the |number )?(second|third|2nd|3rd)(?: one)?$",
+     lambda m: f"the {_ORDINAL_WORD.get(m[4], m[4])} {m[1]}{_SINGULAR.get(m[2], m[2])} from the {m[3]}"),
     # young users' superlatives (blind set AA): "the big boi of the bunch", "the lil baby of the group", "the
     # absolute unit of the cups", "the cup with the most size"
     (r"\bthe (big|large|small|little|tiny|smol|chonky) (?:one|thing|boi|boy|guy|baby|unit|fella|dude)s? of the\b",
@@ -675,7 +715,11 @@ _CONTRACTIONS = [(r"\bthat's\b", "that is"), (r"\bit's\b", "it is"), (r"\bwhat's
                  # only where no other reading fits; "write"/"rite" never name anything on a table
                  (r"\b(?:write|rite|wright)\b", "right"), (r"\blef\b", "left"), (r"\bbe hind\b", "behind"),
                  (r"\bfronta\b", "front of"), (r"\binfront\b", "in front"), (r"\b(left|right)of\b", r"\1 of"),
-                 (r"\bfrontof\b", "in front of"), (r"\bclosure\b(?= (?:to|than)\b)", "closer"),
+                 (r"\bfrontof\b", "in front of"), (r"\binfrontof\b", "in front of"),
+                 # shop-floor shorthand (blind set AC): left-/right-hand side, "LHS", "L/H"
+                 (r"\b(?:lhs|l h s)\b", "left side"), (r"\b(?:rhs|r h s)\b", "right side"),
+                 (r"\b(?:lh|l h)\b", "left"), (r"\b(?:rh|r h)\b", "right"),
+                 (r"\bclosure\b(?= (?:to|than)\b)", "closer"),
                  (r"\bfather\b(?= (?:from|than|away|back)\b)", "farther"),
                  (r"\b(near|far|large|small|close|tini|tiny) est\b",
                   lambda m: {"far": "farthest", "tini": "tiniest", "tiny": "tiniest"}.get(m[1], m[1] + "est")),
@@ -859,9 +903,39 @@ def _without_restatement(t: str) -> str:
     return t.strip(" ,")
 
 
+# Words a hashtag may run together (blind set AD: "#2ndfromleft", "#notred", "#infrontof"): the model's words
+# and the rule words around them
+_TAG_WORDS = frozenset(COLORS + SIZES + NOUNS + PLURALS + SUPERLATIVES + ORDINALS + GENERIC + _RULE_WORDS + (
+    "1st", "2nd", "3rd", "first", "from", "the", "not", "non", "no", "in", "of", "to", "than", "all", "every",
+    "most", "closest", "furthest", "nearest", "biggest", "largest", "smallest", "tiniest", "camera", "except",
+    "but", "one", "ones", "near", "far", "front", "back", "big", "top", "bottom", "side"))
+_HASHTAG_RE = re.compile(r"#([A-Za-z0-9]{4,40})\b")
+
+
+def _tag_words(tag: str) -> "List[str] | None":
+    """"2ndfromleft" -> ["2nd", "from", "left"], by the fewest known words; None when it is not all known words
+    (a hashtag that is one word, or a name, is left to the notation reader)."""
+    low = tag.lower()
+    best: List["List[str] | None"] = [[]] + [None] * len(low)
+    for end in range(1, len(low) + 1):
+        for start in range(max(0, end - 9), end):
+            if best[start] is not None and low[start:end] in _TAG_WORDS:
+                cand = best[start] + [low[start:end]]
+                if best[end] is None or len(cand) < len(best[end]):
+                    best[end] = cand
+    return best[-1] if best[-1] and len(best[-1]) > 1 else None
+
+
+def _split_hashtags(text: str) -> str:
+    if "#" not in text:
+        return text
+    return _HASHTAG_RE.sub(lambda m: " ".join(_tag_words(m[1]) or ["#" + m[1]]), text)
+
+
 def normalize_phrase(text: str) -> str:
     """Everyday phrase -> canonical wording (a string; unknown words are kept here, see `normalize_words`)."""
-    text = read_notation(definitional_phrase(text))   # before notation: it reads "left to right" as counting
+    # definitions before notation: it reads "left to right" as counting
+    text = read_notation(definitional_phrase(_split_hashtags(text)))
     text = (structured_phrase(text) or term_phrase(text) or plan_phrase(text) or single_request(text)
             or text.replace("!=", " not "))
     t = self_correction(_clean(text))
