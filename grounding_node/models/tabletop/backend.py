@@ -30,6 +30,13 @@ def load_model(path, device: str = "cpu", dtype=None):
     return model, config
 
 
+def _flag(value) -> bool:
+    """A backend option as a bool: a YAML/ROS string "false", "0", "no" or "off" is False, not truthy."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("false", "0", "no", "off", "")
+    return bool(value)
+
+
 FAMILY = Family(
     name="tabletop",
     default_score_threshold=0.3,
@@ -40,6 +47,9 @@ FAMILY = Family(
 class TabletopBackend(GroundingBackend):
     name = "tabletop"
     families = (FAMILY,)
+    # set by `load` (on for the shipped checkpoint); off for one built around an in-memory model without it
+    # (`finetune.tabletop.backend_for`), which was not trained on the shipped checkpoint's frames alone
+    normalize_exposure: bool = False
 
     def load(self) -> None:
         import torch
@@ -59,6 +69,11 @@ class TabletopBackend(GroundingBackend):
         self.reads_depth = bool(self.cfg.depth_tokens)
         self.max_candidates = int(self.config.extra.get("max_candidates", 16))
         self.candidate_threshold = float(self.config.extra.get("candidate_threshold", 0.25))
+        # Lift frames darker than the training frames (`processing.normalize_exposure`). On by default only for
+        # the shipped checkpoint, whose training range it encodes; a fine-tuned one may have been trained on
+        # such frames as they are. Option `normalize_exposure: true/false` overrides.
+        self.normalize_exposure = _flag(self.config.extra.get("normalize_exposure",
+                                                              path.resolve() == DEFAULT_CHECKPOINT))
         self.path = path
 
     def _depth_features(self, depth: Optional[DepthInput], rgb_hw, size, lb, boxes):
@@ -115,13 +130,16 @@ class TabletopBackend(GroundingBackend):
         import torch
 
         from grounding_node.models.tabletop.processing import (
+            apply_gain,
             box_crops,
             boxes_to_1024,
             crops_tensor,
             decode_candidates,
             encode_phrases,
             input_size,
-            letterbox_image,
+            letterbox_uint8,
+            normalize_exposure,
+            to_tensor,
         )
 
         check_rgb(rgb)
@@ -138,8 +156,11 @@ class TabletopBackend(GroundingBackend):
         with torch.inference_mode():
             base = self.cfg.image_size
             size = input_size((rgb.shape[1], rgb.shape[0]), base, self.cfg.stride)   # aspect kept
-            image, lb = letterbox_image(rgb, size)
-            image = image.to(self.device, self.dtype)
+            img, lb = letterbox_uint8(rgb, size)
+            gain = 1.0
+            if self.normalize_exposure:   # only a frame darker than training's (processing.normalize_exposure)
+                img, gain = normalize_exposure(img, lb)
+            image = to_tensor(img).to(self.device, self.dtype)
             feats, det = self.model.encode_image(image)                      # once per frame
             cells, boxes, _ = decode_candidates(det[0].float(), self.max_candidates, self.candidate_threshold,
                                                 wh_scale=(base[0] / size[0], base[1] / size[1]))
@@ -148,7 +169,8 @@ class TabletopBackend(GroundingBackend):
             measured = self._depth_features(depth, rgb.shape[:2], size, lb, boxes) if self.reads_depth else None
             crops = None
             if self.cfg.crop_size:   # each candidate as the camera saw it, not as the network input shows it
-                crops = crops_tensor(box_crops(rgb, lb.to_frame(boxes.float().cpu().numpy()), self.cfg.crop_size))
+                crops = box_crops(rgb, lb.to_frame(boxes.float().cpu().numpy()), self.cfg.crop_size)
+                crops = crops_tensor(apply_gain(crops, gain))   # lifted like the frame
                 crops = crops[None].to(self.device, self.dtype)
             tokens = self.model.candidate_tokens(feats, cells[None], boxes[None].to(det.dtype), measured, crops)
             # a plural negation is scored as its halves (`PhraseReading.any_of`, `none_of`), in the same batch
