@@ -148,8 +148,10 @@ def normalize_exposure(img: np.ndarray, lb: Letterbox) -> Tuple[np.ndarray, floa
     is not undone: clipped pixels carry no colour to restore, and scaling the frame down regained nothing
     measurable."""
     inner = img[lb.y0:lb.y0 + lb.h, lb.x0:lb.x0 + lb.w]
-    peak = inner.max(axis=2)
-    counts = np.bincount(peak.ravel(), minlength=256)
+    # per-pixel max channel and its histogram: np.maximum and calcHist take 0.2 ms on a 424x240 input, where
+    # `inner.max(axis=2)` (a strided uint8 reduction) took 4 ms of a 25 ms budget
+    peak = np.maximum(np.maximum(inner[..., 0], inner[..., 1]), inner[..., 2])
+    counts = cv2.calcHist([np.ascontiguousarray(peak)], [0], None, [256], [0, 256]).ravel()
     p99 = int(np.searchsorted(np.cumsum(counts), 0.99 * peak.size))   # nearest rank ("inverted_cdf")
     if p99 == 0 or p99 >= EXPOSURE_DARK_P99:
         return img, 1.0
