@@ -787,3 +787,46 @@ def test_telegraphic_keyword_input_set_ad():
     _assert_reads_as(cases)
     # a hashtag that is not all model words is left to the other readers, not split into a wrong reading
     assert meaning("#mug #fragile") == meaning("the mug")
+
+
+def test_clock_face_and_grid_positions_set_ae():
+    """Blind set AE (positions told as to a blind or low-vision user: clock-face on the picture, columns, rows)
+    on arrival (ec75836). "the cup at 9 o'clock from the box" lost its relation, "the cup between the box and
+    the left edge of the picture" lost its anchor ("between" was dropped), and "the cup nearest the top edge of
+    the image" read as the NEAREST cup (it is the farthest). 12 o'clock is the top of the picture (far)."""
+    cases = {
+        "the red ball at 3 o'clock from the mug": "the red ball right of the mug",
+        "with 12 o'clock at the top of the picture, the can toward 12 o'clock of the cube": "the can behind the cube",
+        "the small cube at 6 o'clock from the green ball": "the small cube in front of the green ball",
+        "the box closest to 9 o'clock": "the leftmost box",
+        "counting cans from the 3 o'clock side of the image, the third one": "the third can from the right",
+        "the ball that lies between the red box and the right edge of the picture": "the ball right of the red box",
+        "the can between the cube and the bottom edge of the image": "the can in front of the cube",
+        "the cup nearest the top edge of the screen": "the farthest cup",
+        "the cup that has no other cup to its right in the picture": "the rightmost cup",
+        "the ball with no other ball above it in the picture": "the farthest ball",
+        "scanning rows from the top of the image down, the first red cube you hit": "the farthest red cube",
+        "line the blue balls up by column from the right; pick the 3rd": "the third blue ball from the right",
+        "from the cube, move up the screen away from the camera; the ball there": "the ball behind the cube",
+        "start at the mug, head toward the left edge of the picture; the can there": "the can left of the mug",
+    }
+    _assert_reads_as(cases)
+
+
+def test_indirect_requests_set_af():
+    """Blind set AF (wishes, hints, reasons, preferences; never a command) on arrival (ec75836). "... would be
+    perfect right now" and "counting cups from the left, the second one would be great" lost their ordinal,
+    "the cup in position two from the left" its place, "my dog likes big toys, so the biggest cup ..." gained
+    "big", "the small cup won't work for me, so the cup that's a different size" read as the small cup."""
+    cases = {
+        "I could really use the blue can right about now.": "the blue can",
+        "The ball in position three from the right would be ideal.": "the third ball from the right",
+        "Counting cubes from the right, the second one would do nicely.": "the second cube from the right",
+        "I'd rather have the box right after the leftmost box, going left to right.": "the second box from the left",
+        "My cat loves small things, so the smallest ball is the one for her.": "the smallest ball",
+        "The red cup won't work for me, so the cup that's a different colour would be perfect.":
+            "the cup that is not red",
+        "I'm sorting the shelf and the rightmost can should go first.": "the rightmost can",
+        "Honestly the cube that's further to the right than every other cube would be great.": "the rightmost cube",
+    }
+    _assert_reads_as(cases)

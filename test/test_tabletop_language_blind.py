@@ -96,7 +96,7 @@ BLIND = ("blind_a.tsv", "blind_b.tsv", "blind_c.tsv", "blind_d.tsv", "blind_e.ts
          "blind_l.tsv", "blind_m.tsv", "blind_n.tsv", "blind_o.tsv", "blind_p.tsv",
          "blind_q.tsv", "blind_r.tsv", "blind_s.tsv", "blind_t.tsv", "blind_u.tsv", "blind_v.tsv",
          "blind_w.tsv", "blind_x.tsv", "blind_y.tsv", "blind_z.tsv", "blind_aa.tsv", "blind_ab.tsv",
-         "blind_ac.tsv", "blind_ad.tsv")
+         "blind_ac.tsv", "blind_ad.tsv", "blind_ae.tsv", "blind_af.tsv")
 # Lines of set E the normaliser does not read, each for a reason a rule would not fix in general: the
 # count described as a procedure ("count each mug as you move right; the second one you reach"), a
 # commentator's description instead of a request, a size word said after the request ("big loot"), "can?" as a
@@ -123,6 +123,9 @@ PHRASE_GAPS = {
     # set AC: its writer was told the operator stands by the camera; nothing in the words says where the station is
     "the {t} closer to the operator station than the {a}": "a place ('the operator station') the model cannot see",
     "the {t} farther from the operator station than the {a}": "a place ('the operator station') the model cannot see",
+    # set AF
+    "My kid wants every {s} in the toy box, so I'd love to have them all.":
+        "'in the toy box' says where they are or go: the model has no such place ('toy' reads as a thing)",
     # set U
     "pick the {t} where x({t}) < x({a}), i.e. left of it": "a comparison of coordinates written as a formula",
     "pick the {t} where x({t}) > x({a}), i.e. right of it": "a comparison of coordinates written as a formula",

@@ -215,7 +215,13 @@ _REL_IT = (r"(?P<rel>(?:to|on) (?:its|the) (?P<s1>left|right)(?:(?:-| )hand)?(?:
            rf"(?P<front>in front of it|(?:closer|nearer)(?: to the camera| to me)?{_THAN_IT})|"
            rf"(?P<behind>behind it|(?:farther|further)(?: away)?(?: from the camera| from me)?{_THAN_IT})|"
            r"(?P<big>(?:larger|bigger|greater in size)(?: than it(?: is)?)?)|"
-           r"(?P<small>(?:smaller|tinier|littler)(?: than it(?: is)?)?))")
+           r"(?P<small>(?:smaller|tinier|littler)(?: than it(?: is)?)?)|"
+           # below/above in the picture (blind set AE): nearer/farther on a table seen from above; without "in
+           # the picture" they would be stacking, which the model has no word for
+           r"(?P<below>below it(?= in the (?:picture|image|frame)| on (?:the )?screen))|"
+           r"(?P<above>above it(?= in the (?:picture|image|frame)| on (?:the )?screen)))")
+# where the comparison is seen: "... to its left in the picture"
+_IN_PICTURE = r"(?: in the (?:picture|image|frame|camera view)| on (?:the )?screen)?"
 _NO = r"(?P<no>(?:there (?:is|are) )?(?:no other|none of the other|no|not (?:a single|one|any) other))"
 _EVERY = (r"(?P<every>every other|each other|all other|all the other|all of the other|any other|every one of the "
           r"other|each of the other|all remaining|every remaining)")
@@ -227,6 +233,8 @@ def _direction(m: "re.Match[str]") -> str:
     side = m["s1"] or m["s2"] or m["s3"]
     if side:
         return side
+    if m["below"] or m["above"]:
+        return "front" if m["below"] else "behind"
     return next(k for k in ("front", "behind", "big", "small") if m[k])
 
 
@@ -237,8 +245,8 @@ _EXTREME_IF_ALL = {"left": "rightmost", "right": "leftmost", "front": "farthest"
 
 # "the cup such that no other cup lies to its left", "for which every other cup lies to its right"
 _NONE_OR_ALL_RE = re.compile(
-    rf"the (?:unique |only |single )?(?P<np>{_NP}) (?:{_SUCH}|with|having) (?:{_NO}|{_EVERY}) (?P<np2>{_NP}) "
-    rf"{_REL_VERB}{_REL_IT}"
+    rf"the (?:unique |only |single )?(?P<np>{_NP}) (?:{_SUCH}|with|having|(?:that|which) (?:has|have)) "
+    rf"(?:{_NO}|{_EVERY}) (?P<np2>{_NP}) {_REL_VERB}{_REL_IT}{_IN_PICTURE}"
     + _END)
 
 

@@ -142,6 +142,11 @@ _LEAD = [
     r"snag(?: me)?", r"nab(?: me)?", r"yoink", r"yeet", r"cop(?: me)?", r"hook me up with",
     # shop-floor and keyword input (blind sets AC, AD): "job 404: ...", "next pick: ...", "want. mug. ..."
     r"job(?: (?:no |number )?\d+)?", r"(?:next )?pick(?: list)?(?: \d+)?", r"want", r"need", r"confirm",
+    # indirect requests (blind set AF): "I could really use ...", "I was kind of hoping to get my hands on ..."
+    r"honestly", r"i (?:could|can) (?:really )?(?:use|do with)",
+    r"i (?:was|am|'m) (?:kind of |sort of |really |just )?hoping (?:to (?:get|have|grab|use)(?: my hands on)?|for)",
+    r"(?:i would|i'd) (?:rather|prefer to|prefer|sooner) (?:have|get|take)", r"(?:i would|i'd) (?:rather|prefer)",
+    r"scan(?:ning)? (?:every|each|all(?: the)?) (?:quadrants?|rows?|columns?|parts? of the (?:image|picture))(?: and)?",
 ]
 _TRAIL = [r"please", r"thanks", r"thank you", r"for me", r"now", r"right now", r"quickly", r"if you can",
           r"if you could", r"would you", r"(?:that )?(?:you|i|we) (?:can )?see",
@@ -160,7 +165,14 @@ _TRAIL = [r"please", r"thanks", r"thank you", r"for me", r"now", r"right now", r
           r"thanks a (?:bunch|lot|million|ton|heap)", r"ta(?: very much)?", r"many thanks", r"much appreciated",
           r"how hard can (?:it|this|that) be", r"for the last time",
           r"lol", r"lmao", r"fr(?: fr)?", r"ngl", r"rn", r"tbh", r"bestie", r"bro", r"fam", r"bruh", r"asap",
-          r"count (?:the )?(?:\w+ ){0,3}?\w+ only", r"confirm(?:ed)?", r"over and out"]
+          r"count (?:the )?(?:\w+ ){0,3}?\w+ only", r"confirm(?:ed)?", r"over and out",
+          # what the speaker thinks of it (blind set AF): "... would be perfect right now", "... would do nicely"
+          r"(?:would|will|should|could|might) (?:be|do|work|suit(?: me)?)(?: (?:absolutely |really |just |so )?"
+          r"(?:perfect|great|ideal|nice|nicely|fine|good|lovely|best|brilliant|handy|helpful|right|wonderful|amazing))?"
+          r"(?: for (?:me|us|her|him|them|this))?(?: right now| now| today)?",
+          r"(?:is|would be) the one for (?:me|us|her|him|them)", r"should (?:come|go) first",
+          r"right about now", r"(?:so )?i(?: would|'d) (?:love|like) to have (?:it|them|that one)(?: all)?",
+          r"of all(?: of)? them"]
 _LEAD_RE = re.compile(r"^(?:(?:" + "|".join(sorted(_LEAD, key=len, reverse=True)) + r")\b\s*,?\s*)+")
 _TRAIL_RE = re.compile(r"(?:\s*,?\s*\b(?:" + "|".join(sorted(_TRAIL, key=len, reverse=True)) + r"))+\s*$")
 
@@ -217,7 +229,19 @@ def _attrs(said: str) -> str:
 # The camera's picture as the frame of reference (blind set Z): what a remote operator watching the feed says
 _FRAME = (r"(?:screen|image|picture|frame|feed|shot|monitor|display|video|viewer|view|viewfinder|"
           r"(?:camera|live|video) (?:view|feed|image|frame|picture|shot))")
+_CLOCK = {"9": ("left of", "furthest to the left", "left"), "3": ("right of", "furthest to the right", "right"),
+          "6": ("in front of", "closest to the camera", None), "12": ("behind", "furthest from the camera", None)}
 _FRAME_RULES: List[Tuple[str, str]] = [
+    # clock-face directions on the picture (blind set AE: how blind and low-vision users are guided): 12 o'clock
+    # is the top of the picture (far), 6 the bottom (near), 3 right, 9 left; a stated convention is dropped
+    (r"\bwith (?:12|6|3|9) o ?'? ?clock (?:at|as|on|being|for) (?:the )?(?:top|bottom|left|right)(?: hand)?"
+     r"(?: side| edge)?(?: of the (?:image|picture|frame|screen|view))?(?:,? (?:nearest|closest|farthest|furthest)"
+     r"(?: from| to)? (?:you|me|the camera))?,?", ""),
+    (r"\b(?:at|toward|towards|to|in the direction of) (12|6|3|9) o ?'? ?clock (?:from|of) ",
+     lambda m: _CLOCK[m[1]][0] + " "),
+    (r"\b(?:closest|nearest) to (12|6|3|9) o ?'? ?clock\b", lambda m: _CLOCK[m[1]][1]),
+    (r"\b(?:furthest|farthest|most) (?:toward|towards|to) (12|6|3|9) o ?'? ?clock\b", lambda m: _CLOCK[m[1]][1]),
+    (r"\bfrom the (3|9) o ?'? ?clock (?:side|end|edge)\b", lambda m: f"from the {_CLOCK[m[1]][2]}"),
     # "image-left", "screen right", "the viewer's left": the picture's sides, which are the model's
     (r"\b(?:image|screen|picture|frame|camera|monitor|display|viewer(?:'?s)?) (left|right)\b", r"\1"),
     # a table seen from above has its near side low in the picture: the foreground is near, the background and
@@ -235,8 +259,18 @@ _FRAME_RULES: List[Tuple[str, str]] = [
     (rf"\b(?:closest|nearest) to the bottom(?: edge| side)? of the {_FRAME}\b", "closest to the camera"),
     (rf"\b(?:closest|nearest) to the top(?: edge| side)? of the {_FRAME}\b", "furthest from the camera"),
     # a side of the picture is a side ("on the far right of the image", "the left edge of the frame")
-    (rf"(?<=left)((?: side| end| edge)?) of the {_FRAME}\b", r"\1"),
-    (rf"(?<=right)((?: side| end| edge)?) of the {_FRAME}\b", r"\1"),
+    (rf"(?<=left)((?: hand)?(?: side| end| edge)?) of the {_FRAME}\b", r"\1"),
+    (rf"(?<=right)((?: hand)?(?: side| end| edge)?) of the {_FRAME}\b", r"\1"),
+    # between an object and an edge of the picture is on that side of it (blind set AE; "between" was dropped)
+    (rf"\bbetween (the (?:\w+ ){{0,3}}?\w+) and the (left|right)(?: hand)?(?: edge| side| end)?(?: of the {_FRAME})?\b",
+     r"\2 of \1"),
+    (rf"\bbetween (the (?:\w+ ){{0,3}}?\w+) and the bottom(?: edge| side| end)?(?: of the {_FRAME})?\b",
+     r"in front of \1"),
+    (rf"\bbetween (the (?:\w+ ){{0,3}}?\w+) and the top(?: edge| side| end)?(?: of the {_FRAME})?\b", r"behind \1"),
+    # "nearest the top edge of the image" is the farthest (it read as the nearest)
+    (rf"\b(?:closest|nearest) (?:to )?the bottom(?: edge| side)?(?: of the {_FRAME})?\b", "closest to the camera"),
+    (rf"\b(?:closest|nearest) (?:to )?the top(?: edge| side)?(?: of the {_FRAME})?\b", "furthest from the camera"),
+    (r"\b(furthest|farthest) over (?=on |to )", r"\1 "),
     # where the picture is, or whose view it is, never says which object
     (rf"(?<!top )(?<!bottom )(?<!edge )(?<!side )(?<!corner )(?<!half )(?<!part )(?<!end )"
      rf"\b(?:that is |that are )?(?:(?:you|i|we) (?:can )?see )?(?:in|on|within|across|from) (?:the |my |your |this )?"
@@ -248,7 +282,7 @@ _FRAME_RULES: List[Tuple[str, str]] = [
 _FRAME_RULES_C = [(re.compile(p), r) for p, r in _FRAME_RULES]
 
 _ORDINAL_AFTER = {1: "second", 2: "third", 3: "fourth"}
-_ORDINAL_WORD = {"2nd": "second", "3rd": "third"}
+_ORDINAL_WORD = {"2nd": "second", "3rd": "third", "two": "second", "three": "third", "2": "second", "3": "third"}
 # "skip the leftmost and take the next one", "starting on the left skip one mug and grab the next one" (blind
 # sets Y, Z, AA): an ordinal told as skipping. The side comes from the skipped extreme, the starting side or
 # the counting direction ("counting rightward" starts at the left); the noun from the skipped ones, the
@@ -269,6 +303,14 @@ _SKIP_RE = re.compile(
     r"left to right|right to left|from the (?:left|right)))?")
 
 
+def _DIRECTION_AS_RELATION(direction: str) -> str:
+    """A way to move from the anchor, in the picture -> the model's relation to it."""
+    for side in ("left", "right"):
+        if side in direction:
+            return f"{side} of"
+    return "in front of" if direction.startswith("down") else "behind"
+
+
 def _skip_ordinal(m: "re.Match") -> str:
     # "... the next one to its right": counting rightward starts at the left
     side = m["ext"] or m["side1"] or m["side2"] or m["side3"] or (m["dir2"] and _OPPOSITE[m["dir2"]])
@@ -285,6 +327,51 @@ def _skip_ordinal(m: "re.Match") -> str:
 
 
 _PHRASE_RULES: List[Tuple[str, str]] = [
+    # a reason or a story before the request (blind set AF): "my dog likes big toys, so the biggest mug ...",
+    # "i am lining things up and the leftmost cup ...": only what follows names the object
+    (r"^(?:my|our|i|i am|i'm|we|we are|we're|the kids?|this)\b[^,;]*?,? so (?=(?:i|the|that|any|every|all)\b)", ""),
+    (r"^(?:i am|i'm|we are|we're) \w+ing(?: \w+){0,4} and (?=the\b)", ""),
+    # "the mug in position two from the left"
+    (r"\b(?:in |at )?(?:position|place|slot|spot) (two|three|2|3|second|third) (?:counting )?from the (left|right)",
+     lambda m: f"{_ORDINAL_WORD.get(m[1], m[1])} from the {m[2]}"),
+    # "the cup right after the leftmost cup (going left to right)" is the second from that side
+    (rf"\bthe ((?:\w+ ){{0,3}}?\w+) (?:right |just |immediately )after the (left|right)most (?:\w+ ){{0,3}}?"
+     rf"(?:{_NOUNS})(?:,? (?:going|counting|moving) (?:from )?(?:left|right) to (?:the )?(?:left|right))?",
+     r"the second \1 from the \2"),
+    # "line the cups up by column from the left; pick the 2nd"
+    (rf"^(?:line|order|sort|arrange|rank|count|number) (?:up )?(?:the |all (?:the )?)?((?:(?:{_COLORS}|{_SIZES}) )*)"
+     rf"({_NOUNS})(?: up)?(?: by (?:column|position|row|place))? from the (left|right)(?: to (?:the )?(?:left|right))?"
+     r"[,; ]+(?:(?:then )?(?:pick|take|grab|get|select|choose) )?(?:the |number )?(second|third|2nd|3rd)(?: one)?$",
+     lambda m: f"the {_ORDINAL_WORD.get(m[4], m[4])} {m[1]}{_SINGULAR.get(m[2], m[2])} from the {m[3]}"),
+    # directions from the anchor (blind sets AE, E): "start at the box, move toward the left edge of the screen;
+    # the cup there", "from the box, move down the screen toward the camera; the cup there"
+    (r"^(?:(?:start(?:ing)? )?(?:at|from)) (the (?:\w+ ){0,3}?\w+),? (?:then )?"
+     r"(?:move|head|go|look|glance|travel|slide)(?: over)? "
+     r"(?P<dir>(?:toward|towards|to) the (?:left|right)(?: hand)?(?: edge| side| end)?|down(?: the \w+)?"
+     r"(?: toward| towards| to) the camera|up(?: the \w+)?(?: away from| further from) the camera)[,; ]+"
+     r"(?:(?:i want|pick|take|grab|get) )?(the (?:\w+ ){0,3}?\w+)(?: there| that you reach| you reach)?$",
+     lambda m: f"{m[3]} {_DIRECTION_AS_RELATION(m['dir'])} {m[1]}"),
+    # "scanning rows from the bottom of the picture up, the first cup you hit": the nearest
+    (rf"^scanning (?:rows |columns |the (?:picture|image|screen) )?from the (bottom|top|left|right)(?: edge| side)?"
+     rf"(?: of the {_FRAME})?(?: up| down| across)?,? the first ((?:\w+ ){{0,3}}?(?:{_NOUNS}))"
+     r"(?: (?:you|that you|we) (?:hit|see|find|reach|come to|meet))?$",
+     lambda m: f"the {dict(bottom='nearest', top='farthest', left='leftmost', right='rightmost')[m[1]]} {m[2]}"),
+    # "more to the left than every other mug": the leftmost
+    (rf"\b(?:that is )?(?:more |further |farther )?(?:to the )?(left|right) (?:of|than) (?:every|each|all|any)"
+     rf"(?: of the)? other (?:\w+ ){{0,3}}?(?:{_NOUNS})\b", r"furthest to the \1"),
+    # "counting mugs from the left, the second one"
+    (rf"^(?:counting|going through|looking at) (?:the )?((?:(?:{_COLORS}|{_SIZES}) )*)({_NOUNS}) from the (left|right)"
+     r"(?: hand)?(?: side| end| edge)?[, ]+(?:(?:i want|pick|take|grab|get) )?(?:the |number )?(second|third|2nd|3rd)"
+     r"(?: one)?$",
+     lambda m: f"the {_ORDINAL_WORD.get(m[4], m[4])} {m[1]}{_SINGULAR.get(m[2], m[2])} from the {m[3]}"),
+    # "skip the red one; i want the other mug, the one that's a different colour", "the small mug won't work, so
+    # the mug that's a different size": the object not of that colour or size
+    (rf"^(?:skip|not|ignore|leave|forget|no)?,? ?(?:the )?({_ATTR}) (?:one|thing|{_NOUNS})"
+     r"(?: (?:will not|won't|does not|is not|is no) (?:work|do|good|right|fit)(?: for (?:me|us))?)?[,; ]+(?:so )?"
+     r"(?:i want |give me |get me )?"
+     rf"(?:the other |the |a )?({_NOUNS}|one|thing)(?:,? the one)? (?:that is |of |in |with )?(?:a |an |the )?"
+     r"(?:different|other|another) (?:colou?r|size)$",
+     lambda m: f"the {_SINGULAR.get(m[2], m[2]) if m[2] not in ('one', 'thing') else 'thing'} that is not {m[1]}"),
     # keyword input (blind set AD): "target mug, anchor box, target left of anchor"; either may be defined first,
     # and "anchor left of target" is the target right of the anchor
     (r"^(?:(?:the )?target,? )?(?P<t>(?:\w+ ){0,3}?\w+),? (?:the )?anchor,? (?P<a>(?:\w+ ){0,3}?\w+),? "
@@ -476,8 +563,9 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
      lambda m: "the " + re.sub(r"\b(?:one|thing)\b", m.group(1) + _SINGULAR.get(m.group(2), m.group(2)),
                                m.group(3), count=1)),
     # "out of all the mugs, give me the largest": the group names the noun of a bare superlative
-    (rf"^(?:of|among|amongst|out of|from) (?:all )?(?:the )?((?:(?:{_COLORS}|{_SIZES}) )*)({_NOUNS}),? {_VERB}?"
-     rf"(?:the )?({_SUPERLATIVES})$", lambda m: f"the {m[3]} {m[1]}{_SINGULAR.get(m[2], m[2])}"),
+    (rf"^(?:of|among|amongst|out of|from) (?:all )?(?:the )?((?:(?:{_COLORS}|{_SIZES}) )*)({_NOUNS}),? "
+     rf"(?:{_VERB}|go for )?(?:the )?({_SUPERLATIVES}|littlest)$",
+     lambda m: f"the {m[3]} {m[1]}{_SINGULAR.get(m[2], m[2])}"),
     # "no, not the red cup; i want the cup of another colour"
     (rf"^(?:no,? )?not the ({_ATTR}) ({_NOUNS}),? {_VERB}?(?:the |a |an )?(?:{_NOUNS}|one|thing)? ?"
      rf"(?:of|in|with) (?:a |an |the )?(?:other|another|different) (?:colou?r|size)$", r"the \2 that is not \1"),
@@ -734,7 +822,8 @@ _CONTRACTIONS_C = [(re.compile(p), r) for p, r in _CONTRACTIONS]
 # "the leftmost of the red cubes" left "the leftmost red cubes", a plural the generator never says after a
 # superlative: the noun is made singular
 _SUPERLATIVE_PLURAL_C = re.compile(
-    rf"\b((?:the )?(?:leftmost|rightmost|nearest|farthest|largest|biggest|smallest|tiniest) )(?:of (?:all )?(?:the )?)?"
+    rf"\b((?:the )?(?:leftmost|rightmost|nearest|farthest|largest|biggest|smallest|tiniest|second|third) )"
+    rf"(?:of (?:all )?(?:the )?)?"
     rf"((?:(?:{'|'.join(COLORS + SIZES)}) )*)({'|'.join(sorted(_SINGULAR, key=len, reverse=True))})\b")
 _PLURAL_NOUNS = {"cubes", "blocks", "boxes", "bricks", "cans", "cylinders", "balls", "spheres", "mugs", "cups",
                  "objects", "things"}
