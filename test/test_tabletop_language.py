@@ -830,3 +830,14 @@ def test_indirect_requests_set_af():
         "Honestly the cube that's further to the right than every other cube would be great.": "the rightmost cube",
     }
     _assert_reads_as(cases)
+
+
+def test_a_purpose_for_someone_else_is_not_a_can():
+    """Found on the last read of this session: "I want the red cup, so the robot can wash it" reached the model as
+    "the red cup the can" (the purpose's "can" read as a shape) when the purpose's subject was not a pronoun."""
+    _assert_reads_as({
+        "I want the red cup, so the robot can wash it": "the red cup",
+        "grab the small box so the arm can stack it": "the small box",
+        "the blue ball, so it can be sorted": "the blue ball",
+    }, exact=True)
+    assert normalize_words("the can so the robot can crush it", VOCAB) == ["the", "can"]

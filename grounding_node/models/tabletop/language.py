@@ -909,7 +909,8 @@ def _without_context(text: str) -> str:
     return text.strip(" ,")
 
 
-_PURPOSE_RE = re.compile(r",?\s*\b(?:so|so that|in order that) (?:i|we|you|they|he|she|someone|somebody) "
+_PURPOSE_RE = re.compile(r",?\s*\b(?:so|so that|in order that) (?:i|we|you|they|he|she|it|someone|somebody|"
+                         r"the (?:robot|arm|gripper|system|team|kids?|customer|operator|next station))(?: later)? "
                          r"(?:can|could|may|might|will|would)\b.*$|,?\s*\bin order to\b.*$")
 _CORRECTION_RE = re.compile(
     r",\s*(?:no,? (?:sorry|wait|hang on|i mean)|sorry,? i mean|no wait|i mean|sorry|no|actually|"
