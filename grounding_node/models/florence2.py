@@ -59,6 +59,9 @@ class Florence2Backend(GenerativeBackend):
         super().load()
         self.task = str(self.config.extra.get("task", "auto"))
         florence2_prompt("x", self.task)  # validate the option at load time, not per frame
+        # The encoder reads the image tokens and the prompt through learned positions: no more than this.
+        text_config = getattr(self.model.config, "text_config", self.model.config)
+        self.text_limit = int(getattr(text_config, "max_position_embeddings", 0) or 0)
         self._family = replace(FAMILY, prompt=lambda phrases: florence2_prompt(phrases[0].strip(), self.task))
 
     def ground(self, rgb: np.ndarray, phrases: Sequence[str]) -> List[List[Detection]]:
@@ -69,7 +72,20 @@ class Florence2Backend(GenerativeBackend):
         requests = self.family.requests(phrases)
         prompts = [prompt for _, prompt in requests]
         inputs = self.processor(text=prompts, images=[image] * len(prompts), return_tensors="pt", padding=True)
+        self.check_length(inputs, requests)
         result: List[List[Detection]] = [[] for _ in phrases]
         for (indices, _), gen in zip(requests, self.generate(inputs)):
             detections_from_text(gen, self.tokenizer, self.family, phrases, indices, result)
         return result
+
+    def check_length(self, inputs, requests) -> None:
+        """Refuse, naming the phrase, a prompt the encoder cannot read: image tokens + prompt beyond its
+        `max_position_embeddings` (1024) failed inside the model with "IndexError: index out of range"."""
+        limit = getattr(self, "text_limit", 0)
+        if not limit or "attention_mask" not in inputs:
+            return
+        lengths = [int(n) for n in inputs["attention_mask"].sum(dim=1)]
+        for (indices, _), length in zip(requests, lengths):
+            if length > limit:
+                raise ValueError(f"florence2: phrase {indices[0] + 1} makes a prompt of {length} tokens with the "
+                                 f"image's; the model reads at most {limit}: shorten it")

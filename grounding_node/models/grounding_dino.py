@@ -9,6 +9,10 @@ box (IDEA's `predict()`: `logits.max(dim=1)`; transformers' `post_process_ground
 `torch.max(prob, dim=-1)`); a box goes to its best phrase. Boxes are the model's normalised centre
 boxes, converted exactly to the 0-1024 grid (the processor's own post-processing is the same
 conversion scaled to pixels).
+The caption must fit the model's text length (`max_text_len`, 256 tokens): the processor does not cut it,
+and a longer one crashed inside the model, so it is refused with a clear error before the model runs.
+A phrase with no word to read ("?", "...") gets no boxes (and a phrase warning) instead of failing the
+command: it is left out of the caption.
 """
 
 from __future__ import annotations
@@ -70,6 +74,18 @@ class GroundingDinoBackend(GroundingBackend):
         self.floor = float(extra.get("candidate_threshold", 0.05))
         self.max_per_phrase = int(extra.get("max_candidates", 20))
         self.nms_iou = float(extra.get("nms_iou", 0.5))
+        self.text_limit = int(getattr(self.model.config, "max_text_len", 256))
+
+    def readable(self, phrase: str) -> bool:
+        """True when the phrase keeps a token in the caption: not only periods and question marks, which
+        are the caption's separators (the model cannot ground a phrase it has no token of)."""
+        text = grounding_dino_caption([phrase])[0][:-1]
+        ids = self.processor.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return any(tok not in self.separator_ids for tok in ids)
+
+    def phrase_warnings(self, phrases: Sequence[str]) -> List[str]:
+        return [f"'{p.strip()}' not grounded: it has no word for {self.name} to read" for p in phrases
+                if not self.readable(p)]
 
     def token_spans(self, caption: str, phrase_spans, input_ids: Sequence[int]) -> List[List[int]]:
         """Each phrase's token positions in `input_ids` (the processor's), through the tokenizer's offsets."""
@@ -85,9 +101,16 @@ class GroundingDinoBackend(GroundingBackend):
         check_rgb(rgb)
         if not phrases:
             return []
-        caption, phrase_spans = grounding_dino_caption(phrases)
+        result: List[List[Detection]] = [[] for _ in phrases]
+        asked = [i for i, p in enumerate(phrases) if self.readable(p)]
+        if not asked:
+            return result
+        caption, phrase_spans = grounding_dino_caption([phrases[i] for i in asked])
         inputs = self.processor(images=to_pil(rgb), text=caption, return_tensors="pt")
         ids = inputs["input_ids"][0].tolist()
+        if len(ids) > self.text_limit:
+            raise ValueError(f"grounding_dino: the caption of {len(asked)} phrases is {len(ids)} tokens; the model "
+                             f"reads at most {self.text_limit}: send fewer or shorter phrases")
         spans = self.token_spans(caption, phrase_spans, ids)
         with torch.inference_mode():
             out = self.model(**move_inputs(inputs, self.device, self.dtype))
@@ -95,4 +118,7 @@ class GroundingDinoBackend(GroundingBackend):
             boxes = out.pred_boxes[0].float().cpu().numpy()                             # (Q, 4) cxcywh, 0..1
         per_phrase = np.stack([probs[:, toks].max(axis=1) for toks in spans], axis=1).astype(np.float32)
         boxes_1024 = cxcywh_to_1024(boxes).reshape(-1, 4)
-        return select_per_phrase(per_phrase, boxes_1024, self.floor, self.max_per_phrase, self.nms_iou)
+        for i, dets in zip(asked, select_per_phrase(per_phrase, boxes_1024, self.floor, self.max_per_phrase,
+                                                    self.nms_iou)):
+            result[i] = dets
+        return result

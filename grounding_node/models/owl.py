@@ -3,6 +3,9 @@
 One forward pass per frame: the image is encoded once and every phrase is a query against the same
 box predictions. OWLv2 pads the image to a square before predicting, so its normalised boxes are
 stretched back onto the image (`owl_square_scale`); OWL-ViT v1 resizes without padding.
+The text encoder reads 16 tokens (start and end included): a longer phrase is read as CLIP reads text,
+its first tokens, and `phrase_warnings` says so (the processor pads to 16 without truncating, so such a
+phrase crashed the whole command inside the model).
 """
 
 from __future__ import annotations
@@ -42,6 +45,21 @@ class OwlBackend(GroundingBackend):
         self.floor = float(extra.get("candidate_threshold", 0.05))
         self.max_per_phrase = int(extra.get("max_candidates", 20))
         self.nms_iou = float(extra.get("nms_iou", 0.3))
+        text_config = getattr(self.model.config, "text_config", None)
+        self.text_limit = int(getattr(text_config, "max_position_embeddings", 16))
+
+    def _token_count(self, phrase: str) -> int:
+        return len(self.processor.tokenizer(phrase.strip(), verbose=False)["input_ids"])
+
+    def phrase_warnings(self, phrases: Sequence[str]) -> List[str]:
+        """Phrases longer than the text encoder's `text_limit` tokens: only their first tokens are read."""
+        out = []
+        for phrase in phrases:
+            count = self._token_count(phrase)
+            if count > self.text_limit:
+                out.append(f"'{phrase.strip()}' is {count} tokens; {self.name} reads {self.text_limit} "
+                           f"(start and end included), so only its first {self.text_limit - 2} were grounded")
+        return out
 
     def ground(self, rgb: np.ndarray, phrases: Sequence[str]) -> List[List[Detection]]:
         import torch
@@ -50,7 +68,8 @@ class OwlBackend(GroundingBackend):
         if not phrases:
             return []
         h, w = rgb.shape[:2]
-        inputs = self.processor(text=[[p.strip() for p in phrases]], images=to_pil(rgb), return_tensors="pt")
+        inputs = self.processor(text=[[p.strip() for p in phrases]], images=to_pil(rgb), return_tensors="pt",
+                                truncation=True, max_length=self.text_limit)
         with torch.inference_mode():
             out = self.model(**move_inputs(inputs, self.device, self.dtype))
             scores = torch.sigmoid(out.logits[0].float()).cpu().numpy()         # (N, P)
