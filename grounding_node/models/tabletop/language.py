@@ -53,10 +53,12 @@ from grounding_node.models.tabletop.canonical import (
     knows_vocabulary,
 )
 from grounding_node.models.tabletop.definitional import definitional_phrase
+from grounding_node.models.tabletop.destinations import strip_destination
 from grounding_node.models.tabletop.discourse import single_request
 from grounding_node.models.tabletop.foreign import english
 from grounding_node.models.tabletop.notation import plain_letters, read_notation
 from grounding_node.models.tabletop.records import plan_phrase, structured_phrase, term_phrase
+from grounding_node.models.tabletop.verbose import plain_description
 
 _COLORS = "|".join(COLORS)   # the word classes live in canonical.py
 _SIZES = "|".join(SIZES)
@@ -231,6 +233,7 @@ _FRAME = (r"(?:screen|image|picture|frame|feed|shot|monitor|display|video|viewer
           r"(?:camera|live|video) (?:view|feed|image|frame|picture|shot))")
 _CLOCK = {"9": ("left of", "furthest to the left", "left"), "3": ("right of", "furthest to the right", "right"),
           "6": ("in front of", "closest to the camera", None), "12": ("behind", "furthest from the camera", None)}
+_TABLE = r"(?:table|tabletop|table top|workspace|work area|surface|desk|bench)"
 _FRAME_RULES: List[Tuple[str, str]] = [
     # clock-face directions on the picture (blind set AE: how blind and low-vision users are guided): 12 o'clock
     # is the top of the picture (far), 6 the bottom (near), 3 right, 9 left; a stated convention is dropped
@@ -256,6 +259,15 @@ _FRAME_RULES: List[Tuple[str, str]] = [
     (rf"\b(?:the )?deepest (?:in|into) the (?:{_FRAME}|scene)\b", "furthest from the camera"),
     (rf"\b(?:the )?lowest (?:down )?(?:in|on) the {_FRAME}\b", "closest to the camera"),
     (rf"\b(?:the )?highest (?:up )?(?:in|on) the {_FRAME}\b", "furthest from the camera"),
+    # the table's own front and back (blind set AG: "lift the cube at the very back of the table"): the camera
+    # looks from the front, so the front of the table is the near side
+    (r"\b(?:(?:that is|located|placed|sitting|lying|standing) )?(?:at|in|on|along|by) the (?:very |far )?"
+     rf"(?:front|near)(?: edge| end| side)? of the {_TABLE}\b", "closest to the camera"),
+    (r"\b(?:(?:that is|located|placed|sitting|lying|standing) )?(?:at|in|on|along|by) the (?:very |far )?"
+     rf"(?:back|rear|far)(?: edge| end| side)? of the {_TABLE}\b", "furthest from the camera"),
+    # ... and "on the far / near side of the table", which notation.py has said as "on behind / in front of"
+    (rf"\b(?:at|in|on|along|by) (?:the )?(behind|in front of) the {_TABLE}\b",
+     lambda m: "furthest from the camera" if m[1] == "behind" else "closest to the camera"),
     (rf"\b(?:closest|nearest) to the bottom(?: edge| side)? of the {_FRAME}\b", "closest to the camera"),
     (rf"\b(?:closest|nearest) to the top(?: edge| side)? of the {_FRAME}\b", "furthest from the camera"),
     # a side of the picture is a side ("on the far right of the image", "the left edge of the frame")
@@ -1034,6 +1046,8 @@ def normalize_phrase(text: str) -> str:
     # ...; place it on the tray")
     t = _PURPOSE_RE.sub("", t)
     t = _without_context(t)
+    t = strip_destination(t)   # "push the mug to the left": where it goes is not which one it is
+    t = plain_description(t)   # "the mug that occupies the leftmost positioning": the leftmost mug
     # "do not"/"does not" never matter to a tabletop referent except as negation
     t = re.sub(r"\b(do|does) not\b", "not", t)
     t = re.sub(r"\bnot\b", " not ", t)

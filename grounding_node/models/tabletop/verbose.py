@@ -1,0 +1,166 @@
+"""Formal, wordy descriptions, as a language model writes when asked to rephrase a request, said plainly.
+
+"The mug that occupies the leftmost positioning among all the mugs", "the cup located at a greater distance
+from the viewer than the box", "the second cube when the cubes are counted starting from the leftmost one",
+"the mug which does not possess a red coloration": planners built on language models write this way, and
+so do the people who copy their style. Each says one of the model's meanings with filler verbs ("can be
+observed", "appears to be", "is resting"), nominalisations ("placement", "positioning", "dimensions") and
+comparisons spelled out ("when compared with", "in comparison to"). A blind set in that register
+(test/phrasings/blind_ah.tsv) reached the model with its meaning in about two lines in three.
+
+`plain_description` rewrites those forms into the wordings the rest of the normaliser reads. It runs on the
+cleaned text (lower case, sentence ends as commas) before the request words are stripped. Every rule needs
+its whole form, so a phrase without one is returned as it is; the generator's own wordings never contain one
+(test_tabletop_language.py checks the normalised text of every generated wording is unchanged).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, List, Tuple, Union
+
+from grounding_node.models.tabletop.canonical import COLORS, NOUNS, PLURALS, SIZES
+
+_ATTR = "|".join(COLORS + SIZES)
+_NOUN = "|".join(sorted(NOUNS + PLURALS + ("block", "blocks", "brick", "bricks", "cylinder", "cylinders", "sphere",
+                                           "spheres", "cup", "cups", "items", "item", "objects", "object", "things",
+                                           "thing", "elements", "element", "pieces", "piece"),
+                        key=len, reverse=True))
+_GROUP = rf"(?:(?:{_ATTR}) )*(?:{_NOUN})"
+_VIEWER = r"(?:the )?(?:viewer|observer|camera|camera's position|lens|onlooker|vantage point|robot|me|us)"
+# who looks, in the words only this register uses (the generator says "me" and "the camera")
+_OBSERVER = r"(?:the )?(?:viewer|observer|onlooker|vantage point|camera's position|point of view)"
+_FILLER_VERB = r"(?:resting|sitting|lying|standing|placed|located|situated|positioned|found|set|lies|sits|rests)"
+_OBSERVED = (r"(?:observed|seen|found|spotted|located|identified|noticed|detected|viewed|perceived|discerned|"
+             r"made out)")
+_ON_TABLE = (r"(?: (?:on|upon|atop|across) the (?:table|tabletop|table top|surface|work ?surface|workspace)|"
+             r" (?:with)?in the (?:scene|workspace|image|picture|frame|view|camera view|field of view|"
+             r"camera's field of view|visible area)| present| visible| in view| in sight)")
+_TABLE = r"(?:table|tabletop|table top|workspace|work area|surface|desk|bench)"
+_SUPERLATIVE = {"smaller": "smallest", "tinier": "smallest", "littler": "smallest", "larger": "largest",
+                "bigger": "largest", "nearer": "nearest", "closer": "nearest", "farther": "farthest",
+                "further": "farthest"}
+_COMPARE = (r"(?:when |as )?(?:compared (?:with|to)|in comparison (?:with|to)|relative to|with respect to|"
+            r"in relation to|as opposed to)")
+_ORDINALS = {"first": "first", "second": "second", "third": "third"}
+
+_SINGULAR = dict(zip(PLURALS, NOUNS)) | {"blocks": "block", "bricks": "brick", "cylinders": "cylinder",
+                                         "spheres": "sphere", "cups": "cup", "items": "item", "objects": "object",
+                                         "things": "thing", "elements": "element", "pieces": "piece"}
+
+
+def _singular(group: str) -> str:
+    """"red mugs" -> "red mug": a group's head said once."""
+    words = group.split()
+    return " ".join(words[:-1] + [_SINGULAR.get(words[-1], words[-1])])
+
+
+Rule = Tuple[str, Union[str, Callable[["re.Match"], str]]]
+
+_RULES: List[Rule] = [
+    # filler verbs of seeing and classifying: "that can be observed on the table", "which can be found",
+    # "that can be described as the", "the items that can be classified as mugs"
+    (rf"\b(?:that|which) (?:can|could|may|might) be {_OBSERVED}(?:{_ON_TABLE})?(?= |$|,)", "that is"),
+    (r"\b(?:the )?(?:element|item|object|piece|thing|one)s? (?:that|which) (?:can|could|may|might) be "
+     r"(?:described|classified|categori[sz]ed|identified|characteri[sz]ed|labell?ed|recogni[sz]ed|considered) as "
+     r"(?:the |a |an |being )?", "the "),
+    (rf"\b(?:all|each|every)(?: single)?(?: one)? of the (?:items|objects|things|elements|pieces) (?:that|which) "
+     rf"(?:can|could|may|might) be (?:described|classified|categori[sz]ed|identified|considered|labell?ed) as "
+     rf"(?:being )?(?=(?:{_ATTR}|{_NOUN})\b)", "all the "),
+    (rf"\b(?:positioned|placed|located|situated|sitting|resting|found) (?:among|amongst) the (?:items|objects|things|"
+     rf"elements|pieces)(?:{_ON_TABLE})?", ""),
+    (rf"\bthat is(?:{_ON_TABLE})(?= |$|,)", ""),
+    (rf"\b({_NOUN})(?:{_ON_TABLE})(?=$|,)", r"\1"),
+    # "of the objects present, ...", "among the objects, ...": the group is every object
+    (r"^(?:(?:of|among|amongst|from) (?:all )?(?:of )?the (?:objects|items|things|elements|pieces)"
+     r"(?: present| visible| on the table| in the scene| shown)?),\s*", ""),
+    # hedges: "that appears to be the leftmost one", "the one that seems to be placed further right"
+    (r"\b(?:that|which) (?:appears|seems|looks) to be(?: (?:placed|positioned|located|situated))?\b", "that is"),
+    (r"\b(?:appears|seems|looks) to be\b", "is"),
+    # nominalised positions: "whose placement is to the left", "whose position lies rightward", "occupies a
+    # position nearer to"
+    (r"\bwhose (?:placement|position|location|positioning)(?: (?:is|lies|sits|rests|falls))?\b", "that is"),
+    (r"\b(?:that|which) (?:occupies|holds|has|takes up) (?:a |the )?(?:position|place|spot|location)\b", "that is"),
+    (r"\boccupying (?:a |the )?(?:position|place|spot|location)\b", "that is"),
+    (r"\b(?:that |which )?(?:occupies|occupying|represents|representing|holds|holding|takes|taking|has|having|"
+     r"with) the (\w+most|\w+est) (?:position(?:ing)?|placement|place|spot|location|dimensions?|size)\b",
+     r"that is the \1"),
+    (r"\b(?:occupies|occupying|represents|representing|holds|holding) the (\w+most|\w+est)\b", r"is the \1"),
+    (r"\bwhose placement represents\b", "that is"),
+    # "leftward of", "rightwards relative to"
+    (r"\b(left|right)wards? of\b", r"\1 of"),
+    (r"\b(left|right)wards? (?=than|relative to|compared|in comparison|when compared|as compared|with respect to)",
+     r"to the \1 "),
+    # spelled-out comparisons: "further to the left than", "nearer to the viewer in comparison to", "at a greater
+    # distance from the viewer than", "more distant from the observer compared with"
+    (r"\bthan that of\b", "than"),
+    (rf"\b{_COMPARE} the (?:position|location|placement|positioning) of\b", "than"),
+    (rf"\b(?:than )?{_COMPARE}\b", "than"),
+    (r"\b(?:than )?(?:further|farther|more)(?: over)?(?: to(?:wards?)? the)? (left|right)(?: side)?(?: than)\b",
+     r"\1 of"),
+    (r"\b(?:to|on) the (left|right)(?: hand)?(?: side)? than\b", r"\1 of"),
+    # (said as the generator's "closer than" / "farther away than", which the rest reads)
+    (rf"\b(?:nearer|closer) to {_OBSERVER} than\b", "closer than"),
+    (rf"\b(?:at a )?(?:greater|larger|bigger|longer) distance (?:away )?from {_VIEWER} than\b", "farther away than"),
+    (rf"\bmore distant from {_VIEWER} than\b", "farther away than"),
+    (rf"\b(?:at a )?(?:smaller|shorter|lesser|lower) distance (?:away )?from {_VIEWER} than\b", "closer than"),
+    (rf"\b(?:further|farther) (?:away )?from {_OBSERVER} than\b", "farther away than"),
+    (rf"\b(?:behind|in front of) ((?:the )?{_GROUP}) from {_VIEWER}(?:'s)? (?:point of view|perspective|"
+     r"viewpoint|vantage point|standpoint)\b", lambda m: m[0].split(" from ")[0]),
+    (r",?\s*from the (?:camera|viewer|observer|robot)(?:'s)? (?:point of view|perspective|viewpoint|vantage point|"
+     r"standpoint)\b", ""),
+    # extremes said as a verb of position: "located most to the left", "resting the furthest to the right"
+    (rf"\b(?:is |that is |which is )?(?:{_FILLER_VERB} )?(?:the )?(?:most|furthest|farthest) to the (left|right)\b",
+     r"furthest to the \1"),
+    (rf"\b(?:{_FILLER_VERB}) (?=(?:the )?(?:furthest|farthest|closest|nearest|most|\w+most|\w+est)\b)", ""),
+    (rf"\b(?:(?:{_FILLER_VERB}) )?(?:closest|nearest) to the (left|right) (?:edge|side|end)(?: of the {_TABLE})?\b",
+     r"furthest to the \1"),
+    # "smaller than all the other mugs", "closer to the camera than every other one": the superlative
+    (rf"\b(?:that is |which is )?(smaller|tinier|littler|larger|bigger|nearer|closer|farther|further)"
+     rf"(?: (?:to|from) (?:the camera|me|us|the robot|the viewer))?(?: away)? than (?:all|every|each|any)(?: of)?"
+     rf"(?: the)? (?:other|remaining)(?: (?:{_GROUP}|ones?))?\b", lambda m: _SUPERLATIVE[m[1]]),
+    (rf"\b(?:{_FILLER_VERB}) (?:farthest|furthest) back\b", "furthest from the camera"),
+    # "relative to the other mugs", "among all the mugs present", "of all the mugs on the table"
+    (rf"\s*,?\s*(?:relative to|compared (?:with|to)|in comparison (?:with|to)|than) (?:all )?(?:of )?the "
+     rf"(?:other|remaining|rest of the) {_GROUP}(?:{_ON_TABLE})?", ""),
+    (rf"\b(?:furthest|farthest|most) to the (left|right) (?:of|among|amongst|out of) (?:all )?(?:of )?the "
+     rf"(?:{_GROUP})(?:{_ON_TABLE})?(?=$|,| that| which)", r"furthest to the \1"),
+    (rf"\b(?:among|amongst|of|out of) (?:all )?(?:of )?the ({_GROUP})(?:{_ON_TABLE})(?=$|,| that| which)",
+     r"of all the \1"),
+    (rf"\b(\w+most|\w+est) (?:among|amongst) (?:all )?(?:of )?the ({_GROUP})(?=$|,| that| which)",
+     r"\1 of all the \2"),
+    # ordinals: "when the mugs are counted starting from the leftmost one", "counting the mugs from left to
+    # right, the one that comes second", "whose placement is third in the left-to-right ordering of the mugs",
+    # "that follows the leftmost mug when moving from left to right"
+    (rf"\b(first|second|third) ({_GROUP}) when (?:the )?(?:{_GROUP}) (?:are|is) (?:counted|numbered|ordered|ranked|"
+     rf"enumerated)(?: starting)? from the (left|right)(?:most)?(?: one| side| end| edge)?\b", r"\1 \2 from the \3"),
+    (rf"^,?\s*(?:when )?(?:counting|numbering|ordering|enumerating|ranking) (?:the |all the )?({_GROUP}) from "
+     rf"(?:counting from the )?(left|right)(?:[- ]to[- ](?:left|right))?,? the (?:one|thing|item|object|element) "
+     rf"(?:that|which) (?:comes|is|ranks|"
+     rf"appears|falls) (first|second|third)\b", lambda m: f"the {m[3]} {_singular(m[1])} from the {m[2]}"),
+    (rf"\b(?:that is |is )?(first|second|third) in the (left|right)[- ]to[- ](?:left|right) (?:ordering|order|sequence|"
+     rf"ranking|arrangement|numbering)(?: of (?:all )?(?:the )?{_GROUP})?", r"\1 from the \2"),
+    (rf"\b({_GROUP}) (?:that|which) (?:follows|comes after|is after|is next after) the (left|right)most "
+     rf"(?:{_GROUP}|one)(?: when (?:moving|going|counting|reading) from (?:left|right) to (?:left|right))?",
+     r"second \1 from the \2"),
+    # negation said as having a property: "does not possess a red coloration", "appears to be a color different
+    # from red", "possessing a size that differs from small"
+    (rf"\b(?:that |which )?(?:does not|doesn't|do not) (?:possess|have|exhibit|display|show|bear|feature)"
+     rf"(?: a| an| the)? ({_ATTR})(?: colou?r(?:ation|ing)?| size| hue| tint| shade)?\b", r"that is not \1"),
+    (rf"\b(?:that |which )?(?:is |has |possesses |possessing |having |exhibits |exhibiting |of )?(?:a |an )?"
+     rf"(?:colou?r(?:ation)?|hue|size|shade|tint)(?: that is| which is| that|which)? "
+     rf"(?:different|differs|differing|distinct|other) (?:from|to|than) ({_ATTR})\b", r"that is not \1"),
+    (rf"\b(?:that )?is not (?:a |an )?({_ATTR}) (?:in )?(?:colou?r(?:ation|ing)?|size|hue|shade|tint)\b",
+     r"that is not \1"),
+    (r"\bthat is that is not\b", "that is not"),
+    # "with the largest dimensions" (rules above) and "the littlest one": the superlative alone
+    (r"\bthe (littlest|tiniest|smallest|largest|biggest) one (?:among|amongst|of)\b", r"the \1 of"),
+]
+_RULES_C = [(re.compile(p), r) for p, r in _RULES]
+
+
+def plain_description(text: str) -> str:
+    """Cleaned text -> the same with the formal forms above said plainly (see the module's docstring)."""
+    for pat, rep in _RULES_C:
+        text = pat.sub(rep, text)
+    return re.sub(r"\s+", " ", text).strip()
