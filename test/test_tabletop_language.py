@@ -918,3 +918,36 @@ def test_formal_descriptions_set_ah():
         "Of the objects present, the ball that is located rightward of the box.": "the ball right of the box",
     }
     _assert_reads_as(cases)
+
+
+def test_learner_word_orders_set_ai():
+    """Blind set AI (English typed by speakers of Chinese, Japanese, Korean and Russian) on arrival (917a52e):
+    head-final and possessive chains put the anchor first and read as the target ("box's left side's cup" ->
+    "box left cup"), a topic group said first became a plural request or lost its noun ("cups among, most left
+    one" -> "the leftmost green"), "leftest" and "most near camera" lost the superlative, and "left from count,
+    second cube" read as "left of second cube"."""
+    cases = {
+        "red ball's right side's can take": "the can right of the red ball",
+        "small box left side the cube pick up": "the cube left of the small box",
+        "green mug front side ball give me": "the ball in front of the green mug",
+        "camera side of white can the block, grab": "the block in front of the white can",
+        "between camera and yellow cube the mug please": "the mug in front of the yellow cube",
+        "blue ball other side (far from camera) cup take": "the cup behind the blue ball",
+        "the being-right-of-the-black can sphere": "the sphere right of the black can",
+        "cylinders among, most right one pick up": "the rightmost cylinder",
+        "leftest red block grab": "the leftmost red block",
+        "in balls, the one most near to camera, give me": "the nearest ball",
+        "all box of them, the most far one please": "the farthest box",
+        "in all cans, size the most big, pick": "the largest can",
+        "right from count, third mug pick up": "the third mug from the right",
+        "the second one piece cube from left, grab": "the second cube from the left",
+        "left side's second ball give me": "the second ball from the left",
+        "cups, color is not green one, take that": "the cup that is not green",
+        "large box, size is different from small, give me": "the large box that is not small",
+        "please take sphere which is more near camera than all other spheres": "the nearest sphere",
+        # English word order reads as before: the anchor after its relation, a restatement after a comma
+        "the brick behind the cube": "the brick behind the cube",
+        "the ball, but not the large one": "the ball that is not large",
+        "could you take the left-most small ball?": "the leftmost small ball",
+    }
+    _assert_reads_as(cases)

@@ -56,6 +56,7 @@ from grounding_node.models.tabletop.definitional import definitional_phrase
 from grounding_node.models.tabletop.destinations import strip_destination
 from grounding_node.models.tabletop.discourse import single_request
 from grounding_node.models.tabletop.foreign import english
+from grounding_node.models.tabletop.learner import plain_learner_english
 from grounding_node.models.tabletop.notation import plain_letters, read_notation
 from grounding_node.models.tabletop.records import plan_phrase, structured_phrase, term_phrase
 from grounding_node.models.tabletop.verbose import plain_description
@@ -1048,6 +1049,7 @@ def normalize_phrase(text: str) -> str:
     t = _without_context(t)
     t = strip_destination(t)   # "push the mug to the left": where it goes is not which one it is
     t = plain_description(t)   # "the mug that occupies the leftmost positioning": the leftmost mug
+    t = plain_learner_english(t)   # "box's left side's cup", "cups among, most left one": English word order
     # "do not"/"does not" never matter to a tabletop referent except as negation
     t = re.sub(r"\b(do|does) not\b", "not", t)
     t = re.sub(r"\bnot\b", " not ", t)
