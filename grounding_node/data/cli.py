@@ -126,6 +126,8 @@ def _cmd_from_bag(args: argparse.Namespace) -> int:
     except (BagError, FileNotFoundError) as e:
         _err(str(e))
         return 1
+    for w in report.warnings:   # a truncated file: its frames before the cut were imported
+        _err(f"warning: {w}")
     print(report.to_text())
     if not report.written:
         # Not a success: a bag whose frames all lack a partner is usually a wrong topic or --slop, and
