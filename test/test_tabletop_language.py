@@ -951,3 +951,47 @@ def test_learner_word_orders_set_ai():
         "could you take the left-most small ball?": "the leftmost small ball",
     }
     _assert_reads_as(cases)
+
+
+def test_agent_narration_set_aj():
+    """Blind set AJ (an LLM agent's first-person narration: ReAct traces, plans, records) on arrival (6532604):
+    "Thought: ... Action: grasp" and "Okay, so the object I need is the ..." reached the model with the
+    trace's words ("the object is the mug ..."), "Plan: 1) find the box 2) pick the cup to its left" lost its
+    anchor (a plan numbered "1)" after a label), "target=mug; select=argmin(x)" and "sort=left_to_right;
+    index=2" lost what picks the object, "constraint=color != red" asked for the red mug, and "Counting cups
+    from my left: one, two. I'll grab that second one." lost its side."""
+    cases = {
+        "Thought: the user wants the small green can. Action: grasp": "the small green can",
+        "Thought: among the balls, the user wants the smallest one. Action: grasp": "the smallest ball",
+        "Okay, so the object I need is the cube that is second from the left.": "the second cube from the left",
+        "My target is the red box.": "the red box",
+        "I'll go for the yellow ball since that is what was asked.": "the yellow ball",
+        "Plan: 1) locate the white mug 2) grab the block to its right": "the block right of the white mug",
+        "Plan: 1) sort the cans from left to right 2) pick number three": "the third can from the left",
+        "Plan: 1) find all the cubes 2) compare sizes 3) pick the smallest": "the smallest cube",
+        "Plan: 1) find the balls 2) ignore the blue one 3) pick the one that is a different colour":
+            "the ball that is not blue",
+        "target=cylinder; select=argmax(x)": "the rightmost cylinder",
+        "target=box; select=argmin(distance_to_camera)": "the nearest box",
+        "target=ball; sort=right_to_left; index=2": "the second ball from the right",
+        "target=cup; constraint=color != green": "the cup that is not green",
+        "target=mug; constraint=size != large": "the mug that is not large",
+        "Counting spheres from my right: one, two, three. I'll grab the third.": "the third sphere from the right",
+        "Understood, I'll reach past the red can and pick up the ball behind it.": "the ball behind the red can",
+        "Looking across the cubes, I'll grab the one at the extreme left.": "the leftmost cube",
+        "I will now pick up all the small boxes, one at a time.": "all the small boxes",
+        # a plan whose last step says "pick it up" keeps its anchor (blind set Y)
+        "Find the red box. Which cube is on its left? That one; pick it up.": "the cube left of the red box",
+    }
+    _assert_reads_as(cases)
+
+
+def test_a_relation_said_again_set_ak():
+    """Blind set AK (replies to "Which one do you mean?") on arrival (6532604) read 150 of 152 lines; the two
+    others said the relation again as a last sentence ("The cup in front of the box. In front of it."), and
+    the last sentence alone was read: "in front of the box", with no object."""
+    _assert_reads_as({
+        "The ball behind the white cube. Behind it!": "the ball behind the white cube",
+        "The can to the left of the mug. Left of it.": "the can left of the mug",
+        "See the box. In front of it, the cup.": "the cup in front of the box",
+    })

@@ -58,6 +58,11 @@ PRONOUN_ANCHOR = [(r"\b(?:to |on )?its (left|right)(?: side| hand side)?\b", r"\
                     r"(?:it|that)\b", r"\1 than {a}")]
 
 
+# a last sentence that only says a relation to "it" again ("In front of it.", "Behind it!")
+_RESTATED_RE = re.compile(r"^(?:yes,? |yeah,? |right,? |just |exactly,? )?(in front of|behind|"
+                          r"(?:to the )?(?:left|right) of) (?:it|that)[.!]*$", re.IGNORECASE)
+
+
 def _singular(attrs: str, noun: str) -> str:
     return f"{attrs.lower()}{_SINGULAR.get(noun.lower(), noun.lower())}".strip()
 
@@ -73,6 +78,10 @@ def single_request(text: str) -> Optional[str]:
     if len(sentences) < 2:
         return None
     request, context = sentences[-1], " ".join(sentences[:-1])
+    said_again = _RESTATED_RE.match(request)
+    side = said_again and next(w for w in said_again[1].lower().split() if w in ("front", "behind", "left", "right"))
+    if side and re.search(rf"\b{side}\b", context, re.IGNORECASE):
+        return context   # "The cup in front of the box. In front of it.": the relation said again, for emphasis
     if _REQUEST_RE.search(context) or _REPAIR_RE.match(request):
         return None
     named = list(_NP_RE.finditer(context))

@@ -41,6 +41,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import List, Sequence, Tuple
 
+from grounding_node.models.tabletop.agent import agent_phrase
 from grounding_node.models.tabletop.canonical import (
     COLORS,
     GENERIC,
@@ -1038,7 +1039,7 @@ def _split_hashtags(text: str) -> str:
 def normalize_phrase(text: str) -> str:
     """Everyday phrase -> canonical wording (a string; unknown words are kept here, see `normalize_words`)."""
     # definitions before notation: it reads "left to right" as counting
-    text = read_notation(definitional_phrase(_split_hashtags(text)))
+    text = read_notation(definitional_phrase(_split_hashtags(agent_phrase(text))))
     text = (structured_phrase(text) or term_phrase(text) or plan_phrase(text) or single_request(text)
             or text.replace("!=", " not "))
     t = self_correction(_clean(text))

@@ -74,6 +74,8 @@ _BEING = {"left": "left of", "right": "right of", "behind": "behind", "in front"
 
 Rule = Tuple[str, Union[str, Callable[["re.Match"], str]]]
 _RULES: List[Rule] = [
+    # "all the mugs, one at a time", "one by one": how, not which
+    (r",?\s*\bone (?:at a time|by one|after (?:another|the other))\b", ""),
     # counters: "the second one piece mug", "one piece of", "biggest one mug"
     (r"\b(first|second|third|\w+est|\w+most) one piece(?: of)? ", r"\1 "),
     (rf"\b(\w+est|\w+most|first|second|third) one (?=(?:{_NP})\b)", r"\1 "),

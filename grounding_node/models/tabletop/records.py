@@ -25,8 +25,10 @@ import re
 from typing import List, Optional, Tuple
 
 from grounding_node.grounding.command import RECORD_HEAD_KEYS
+from grounding_node.models.tabletop.canonical import NOUNS, PLURALS
 from grounding_node.models.tabletop.discourse import PRONOUN_ANCHOR
 
+_SINGULAR_OF = dict(zip(PLURALS, NOUNS))
 Field = Tuple[str, str, str]   # (key, operator, value), the key's words joined by "_"
 
 HEAD_KEYS = RECORD_HEAD_KEYS   # the command parser keeps a record's fields together by the same keys
@@ -41,8 +43,10 @@ _ORDINAL_WORDS = {"0": "first", "zeroth": "first",   # a 0 can only be a zero-ba
 _EXTREME_OF = {("distance", "min"): "nearest", ("distance", "max"): "farthest", ("depth", "min"): "nearest",
                ("depth", "max"): "farthest", ("size", "max"): "largest", ("size", "min"): "smallest",
                ("volume", "max"): "largest", ("volume", "min"): "smallest", ("x", "min"): "leftmost",
-               ("x", "max"): "rightmost"}
+               ("x", "max"): "rightmost", ("y", "min"): "farthest", ("y", "max"): "nearest"}
 
+# fields whose value is itself a comparison ("constraint=color != red", "filter: size == small")
+_CONSTRAINT_KEYS = {"constraint", "constraints", "condition", "conditions", "filter", "where", "predicate", "rule"}
 _FIELD_RE = re.compile(r"^\s*([a-z_][a-z_ \-]*?)\s*(!=|==|=|:)\s*(.*?)\s*$")
 _CALL_RE = re.compile(r"^\s*([a-z_][\w\-]*)\s*\((.*)\)\s*[.;]?\s*$")
 _WHERE_RE = re.compile(r"^\s*(?:select|pick|find|get|grab|choose)\s+(.+?)\s+where\s+(.+?)\s*[.;]?\s*$")
@@ -130,6 +134,20 @@ def structured_phrase(text: str) -> Optional[str]:
         if not value or key in _VERB_KEYS:   # "color !=" with nothing after it says nothing
             continue
         side_in_key = next((w for w in words if w in ("left", "right")), "")
+        nested = _FIELD_RE.match(value) if key in _CONSTRAINT_KEYS else None
+        if nested and nested.group(2) in ("!=", "==", "="):   # "constraint=color != red": the field inside
+            key, op, value = _key(nested.group(1)), nested.group(2), nested.group(3).strip()
+            words = key.split("_")
+            negated = op == "!="
+        arg = re.fullmatch(r"arg ?(min|max) ?\( ?([\w ]+?) ?\)", value)   # "select=argmin(x)", "argmax(size)"
+        if arg:
+            kind = next((w for w in arg.group(2).split() if any(w == a for a, _ in _EXTREME_OF)), "")
+            extreme = _EXTREME_OF.get((kind, arg.group(1)), extreme)
+            continue
+        order = re.fullmatch(r"(?:from )?(left|right) to (?:left|right)", value)   # "sort=left_to_right"
+        if order and key not in HEAD_KEYS:
+            side = order.group(1)
+            continue
         if _is_head(key):
             head = f"{head} {value}".strip()
         elif {"color", "colour"} & set(words) or (words[-1] == "size" and not value.endswith(("est", "max", "min"))):
@@ -204,7 +222,7 @@ def plan_phrase(text: str) -> Optional[str]:
     The last step says what to pick; an earlier step names what its pronouns stand for: "it" ("pick it
     up"), "its left", "in front of it", or "the one" of a group ("1. Find all mugs. 2. Pick the one closest
     to the camera": the mug closest to the camera)."""
-    t = text.strip().lower()
+    t = re.sub(r"^(?:plan|steps|procedure|task plan)\s*:\s*", "", text.strip().lower())
     steps = [s.strip(" .,;") for s in _STEP_RE.split(t) if s.strip(" .,;")]
     if len(steps) < 2 or not _STEP_RE.match(t if t[0].isdigit() else " " + t):
         return None
@@ -212,6 +230,29 @@ def plan_phrase(text: str) -> Optional[str]:
                    r"get|see)\s+", "", steps[0])
     first = re.sub(r"\s+by (?:size|colou?r|distance|position)$", "", first)
     last = steps[-1]
+    # "1) order the cups from right to left 2) pick number two": the ordering's side, the last step's ordinal
+    order = re.match(r"^(?:order|sort|arrange|rank|number|count|line up)(?: all)? (?:the )?(.+?) from (?:the )?"
+                     r"(left|right)(?: to (?:the )?(?:left|right))?$", steps[0])
+    nth = re.search(r"\b(?:number|no|#|index|position) ?(one|two|three|1|2|3)\b|\b(first|second|third|1st|2nd|3rd)\b",
+                    last)
+    if order and nth:
+        said = nth.group(1) or nth.group(2)
+        words = order.group(1).split()
+        group = " ".join(words[:-1] + [_SINGULAR_OF.get(words[-1], words[-1])])
+        return f"the {_ORDINAL_WORDS.get(said, said)} {group} from the {order.group(2)}"
+    group = re.sub(r"^(?:all|each|every)(?: of)?(?: the)? |^the ", "", first)
+    # "2) skip the red one 3) pick the one that is a different colour": the negation told as what to skip
+    skipped = next((m.group(1) for step in steps[1:-1] for m in [re.search(
+        r"\b(?:skip|ignore|exclude|leave out|leave|avoid|discard|drop|rule out) (?:the |any |all )?(\w+) ones?\b",
+        step)] if m), None)
+    if skipped and re.search(r"\bthe (?:one|ones|thing)\b", last):
+        words = group.split()
+        return f"the {' '.join(words[:-1] + [_SINGULAR_OF.get(words[-1], words[-1])])} that is not {skipped}"
+    # "3) pick the biggest": the superlative of the group found first
+    bare = re.search(r"\b(?:pick|grab|take|get|select|choose|grasp)(?: up)? the (\w+(?:est|most))$", last)
+    if bare:
+        words = group.split()
+        return f"the {bare.group(1)} {' '.join(words[:-1] + [_SINGULAR_OF.get(words[-1], words[-1])])}"
     for pattern, rep in PRONOUN_ANCHOR:
         if re.search(pattern, last):
             anchor = first if first.startswith(("the ", "a ")) else f"the {first}"
@@ -221,7 +262,6 @@ def plan_phrase(text: str) -> Optional[str]:
             not re.search(r"\bthe (?:\w+ )?(?:one|thing)\b", last):
         return first   # "pick it up", "grasp it and lift it", "pick each one up"
     if re.search(r"\bthe (?:\w+ )?(?:one|thing)\b", last):
-        group = re.sub(r"^(?:all|each|every)(?: of)?(?: the)? |^the ", "", first)
         last = re.sub(r"\bwhose (?:colou?r|size) is\b", "that is", last)
         return f"of the {group}, {last}"
     return None
