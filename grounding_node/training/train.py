@@ -28,6 +28,7 @@ from grounding_node.models.tabletop.processing import (
     encode_phrases,
 )
 from grounding_node.sim.expressions import VOCABULARY
+from grounding_node.training.augment import augment
 from grounding_node.training.data import (
     CHUNK,
     Sample,
@@ -99,12 +100,16 @@ def batch_depth_features(boxes: torch.Tensor, depth: Sequence[Optional[Tuple[np.
 def batch_step(model: TabletopGrounder, batch: List[Sample], rng: np.random.Generator, exprs_per_image: int,
                cfg: TabletopConfig, type_weights: Optional[Dict[str, float]] = None,
                depth: Optional[Sequence[Optional[Tuple[np.ndarray, float]]]] = None,
-               depth_dropout: float = 0.25, crop_frames: Optional[Sequence[np.ndarray]] = None
-               ) -> Dict[str, torch.Tensor]:
+               depth_dropout: float = 0.25, crop_frames: Optional[Sequence[np.ndarray]] = None,
+               photometric: float = 0.0) -> Dict[str, torch.Tensor]:
     """One training batch's losses. `crop_frames`: per sample its frame at a camera resolution
-    (letterboxed like `Sample.rgb`), which a `crop_size` model cuts its candidate crops from."""
+    (letterboxed like `Sample.rgb`), which a `crop_size` model cuts its candidate crops from.
+    `photometric`: the probability that a frame is seen through a random camera response
+    (`augment.augment`: exposure, white balance, gamma); 0 draws nothing from `rng`, so runs without it
+    are unchanged."""
     dev = next(model.parameters()).device   # targets are built on the CPU, then moved where the model is
-    images = torch.from_numpy(np.stack([s.rgb for s in batch])).to(dev).permute(0, 3, 1, 2).float().div(255).sub(0.5)
+    frames = [augment(s.rgb, rng, photometric) for s in batch] if photometric > 0 else [s.rgb for s in batch]
+    images = torch.from_numpy(np.stack(frames)).to(dev).permute(0, 3, 1, 2).float().div(255).sub(0.5)
     feats, det = model.encode_image(images)
     b, _, h, w = det.shape
     heat, cells, wh, off, mask = detection_targets(batch, h, w)
@@ -195,7 +200,7 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
           stop_after: Optional[int] = None, roi_pool: int = 0, depth_tokens: bool = False,
           depth_dropout: float = 0.25, image_size: Optional[Tuple[int, int]] = None,
           crop_size: int = 0, new_lr_mult: float = 1.0, deep_roi: int = 0, first_scene: int = 0,
-          device: str = "cpu") -> Dict[str, float]:
+          device: str = "cpu", photometric: float = 0.0) -> Dict[str, float]:
     """Train (or fine-tune `init`) on scene seeds first_scene..first_scene+n_scenes-1 for `steps` steps on
     `device`; returns the first and final loss and the minutes taken. Checkpoints are written every
     `save_every` steps and at the end, always with CPU tensors."""
@@ -260,7 +265,8 @@ def train(out: Path, steps: int, n_scenes: int, seed: int, batch_size: int, expr
         idx = rng.choice(len(data), size=batch_size, replace=False)
         frames = [crop_frame(data[i], crop_jpegs[i]) for i in idx] if crop_jpegs is not None else None
         losses = batch_step(model, [data[i] for i in idx], rng, exprs_per_image, cfg, type_weights,
-                            [depth[i] for i in idx] if depth is not None else None, depth_dropout, frames)
+                            [depth[i] for i in idx] if depth is not None else None, depth_dropout, frames,
+                            photometric)
         loss = sum(weights[k] * v for k, v in losses.items())
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -526,7 +532,12 @@ def main(argv=None) -> int:
                     help="sample expressions of TYPE W times as often, e.g. ordinal=3")
     ap.add_argument("--average-with", type=Path, default=None, metavar="CKPT",
                     help="after training, replace --out by the average of its weights and CKPT's (same architecture)")
+    ap.add_argument("--photometric", type=float, default=0.0, metavar="P",
+                    help="probability that a training frame is seen through a random camera response (exposure, "
+                         "white balance, gamma: training/augment.py); 0 (default) leaves frames as rendered")
     args = ap.parse_args(argv)
+    if not 0.0 <= args.photometric <= 1.0:
+        ap.error(f"--photometric is a probability in [0, 1], not {args.photometric}")
     if args.first_scene < 0:
         ap.error(f"--first-scene must be 0 or more (scene seeds), not {args.first_scene}")
     weights = {k: float(v) for k, v in (item.split("=") for item in args.oversample)}
@@ -539,7 +550,8 @@ def main(argv=None) -> int:
                  stop_after=args.stop_after, roi_pool=args.roi_pool, depth_tokens=args.depth_tokens,
                  depth_dropout=args.depth_dropout,
                  image_size=args.image_size, crop_size=args.crop_tokens, new_lr_mult=args.new_lr_mult,
-                 deep_roi=args.deep_roi, first_scene=args.first_scene, device=args.device)
+                 deep_roi=args.deep_roi, first_scene=args.first_scene, device=args.device,
+                 photometric=args.photometric)
     print(f"done: loss {hist['first_loss']:.3f} -> {hist['final_loss']:.3f} in {hist['minutes']:.1f} min -> {args.out}")
     if args.average_with is not None:
         average_checkpoints(args.out, args.average_with, args.out)
