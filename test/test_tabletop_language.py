@@ -995,3 +995,47 @@ def test_a_relation_said_again_set_ak():
         "The can to the left of the mug. Left of it.": "the can left of the mug",
         "See the box. In front of it, the cup.": "the cup in front of the box",
     })
+
+
+def test_clefts_and_focus_set_al():
+    """Blind set AL (clefts, pseudo-clefts, fronting, existentials, focus) on arrival (902160d): "the thing to
+    grab is the ..." and "the ones I'm after are ..." left their frame words beside the object, "the box - the
+    cup to its left, that's the one" and "left of the box - that cup is the thing to grab" lost the relation,
+    "there's a cup further left than all the other cups; that one" read as a relation to the cups, and "in
+    second place from the right" lost its ordinal."""
+    cases = {
+        "The thing to take is the small red box.": "the small red box",
+        "What I need is the blue can.": "the blue can",
+        "It's the yellow cube that I want.": "the yellow cube",
+        "The ones I'm after are all the green balls.": "all the green balls",
+        "The white mug - the cylinder in front of it, that's the one.": "the cylinder in front of the white mug",
+        "Right of the red ball - that cube is the thing to grab.": "the cube right of the red ball",
+        "There's a can further right than all the other cans; that one.": "the rightmost can",
+        "There's a box farther away from the camera than all the other boxes; that one.": "the farthest box",
+        "The thing to grab is the ball in third place from the *left*.": "the third ball from the left",
+        "All the red cups: that's what you should collect.": "all the red cups",
+    }
+    _assert_reads_as(cases)
+
+
+def test_spelling_by_sound_set_am():
+    """Blind set AM (phonetic and dyslexic spelling) on arrival (902160d): "ryte", "lefft", "seckund", "thurd",
+    "neerist", "camra", "frum", "nott" were unknown words, dropped, so sides, ordinals and negations were
+    lost ("the mug that is nott red" was the red mug), and "closer to the camra then the box" lost its "than".
+    Words that are English are never respelled ("i need the red cube" keeps "need", not "not")."""
+    cases = {
+        "get the cube thats lefft frum the red ball": "the cube left of the red ball",
+        "the can on the ryte side of the box plz": "the can right of the box",
+        "grab the ball thats closer to the camra then the mug": "the ball in front of the mug",
+        "the cup thats furthur awey from you then the cube": "the cup behind the cube",
+        "pik up the seckund block from the riet": "the second block from the right",
+        "the sphere thats thurd from the lefft": "the third sphere from the left",
+        "counting frum the lef, the therd wun of the cans": "the third can from the left",
+        "of all the boxes, get the wun neerist the camra": "the nearest box",
+        "giv me the smollest ball": "the smallest ball",
+        "the cylinder wich is the larjist wun": "the largest cylinder",
+        "grab the mug that is nott yellow": "the mug that is not yellow",
+        "get the cube exept the large wun": "the cube that is not large",
+        "i nead the blue can": "the blue can",
+    }
+    _assert_reads_as(cases)

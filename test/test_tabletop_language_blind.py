@@ -97,12 +97,15 @@ BLIND = ("blind_a.tsv", "blind_b.tsv", "blind_c.tsv", "blind_d.tsv", "blind_e.ts
          "blind_q.tsv", "blind_r.tsv", "blind_s.tsv", "blind_t.tsv", "blind_u.tsv", "blind_v.tsv",
          "blind_w.tsv", "blind_x.tsv", "blind_y.tsv", "blind_z.tsv", "blind_aa.tsv", "blind_ab.tsv",
          "blind_ac.tsv", "blind_ad.tsv", "blind_ae.tsv", "blind_af.tsv",
-         "blind_ag.tsv", "blind_ah.tsv", "blind_ai.tsv", "blind_aj.tsv", "blind_ak.tsv")
+         "blind_ag.tsv", "blind_ah.tsv", "blind_ai.tsv", "blind_aj.tsv", "blind_ak.tsv",
+         "blind_al.tsv", "blind_am.tsv")
 # Lines of set E the normaliser does not read, each for a reason a rule would not fix in general: the
 # count described as a procedure ("count each mug as you move right; the second one you reach"), a
 # commentator's description instead of a request, a size word said after the request ("big loot"), "can?" as a
 # Singlish question tag after a request ("take that one can?": can is also a shape).
 PHRASE_GAPS = {
+    "Every single {s}: that's what you should collect.": "with {s} = 'object', 'every single object:' reads as a "
+    "planner's record field ('object' is a record key) and the rest as its value",
     "If you look at the {a} and then glance over to its right in the camera image, you'll find the {t} I mean, "
     "and that's the one I'd like you to pick up.": "a relation told as directions to look",
     "grab the chonkiest {s}, big loot": "'big loot' after the request adds a size word",

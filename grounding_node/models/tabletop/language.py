@@ -39,7 +39,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import List, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 from grounding_node.models.tabletop.agent import agent_phrase
 from grounding_node.models.tabletop.canonical import (
@@ -57,7 +57,7 @@ from grounding_node.models.tabletop.definitional import definitional_phrase
 from grounding_node.models.tabletop.destinations import strip_destination
 from grounding_node.models.tabletop.discourse import single_request
 from grounding_node.models.tabletop.foreign import english
-from grounding_node.models.tabletop.learner import plain_learner_english
+from grounding_node.models.tabletop.learner import nth_one_of, plain_learner_english
 from grounding_node.models.tabletop.notation import plain_letters, read_notation
 from grounding_node.models.tabletop.records import plan_phrase, structured_phrase, term_phrase
 from grounding_node.models.tabletop.verbose import plain_description
@@ -831,7 +831,13 @@ _CONTRACTIONS = [(r"\bthat's\b", "that is"), (r"\bit's\b", "it is"), (r"\bwhat's
                  (r"\bthe closet\b", "the closest"), (r"\bsec and\b", "second"),
                  (r"\bnumber (?:too|to)\b", "number two"),
                  (rf"\b(?:knot|naught|nought)\b(?= (?:the |a |an )?(?:{'|'.join(COLORS + SIZES)})\b)", "not"),
-                 (r"\bis nt\b", "is not"), (r"\baint\b", "is not")]
+                 (r"\bis nt\b", "is not"), (r"\baint\b", "is not"),
+                 # spelled by sound (blind set AM), where Metaphone's codes differ from the word's
+                 (r"\bwun\b", "one"), (r"\buther\b", "other"), (r"\bexs?ept\b", "except"), (r"\bbehynd\b", "behind"),
+                 (r"\bin ?frunt\b", "in front"),
+                 (r"\bnott\b", "not")]
+# "closer to the camera then the box": a comparison's "than" (after the sound-spellings are read: "neerer")
+_THEN_RE = re.compile(r"\b((?:closer|nearer|farther|further|bigger|smaller|larger|more|less)(?: [a-z']+){0,5}?) then\b")
 _CONTRACTIONS_C = [(re.compile(p), r) for p, r in _CONTRACTIONS]
 # "the leftmost of the red cubes" left "the leftmost red cubes", a plural the generator never says after a
 # superlative: the noun is made singular
@@ -870,11 +876,46 @@ def _spatial_typos(text: str) -> str:
     for w in text.split(" "):
         core = w.strip(",")
         if core.isalpha() and core not in SYNONYMS and core not in _RULE_WORDS:
-            fixed = _closest(core, _TYPO_TARGETS)
-            if fixed in _RULE_WORDS:   # "laarge" is large, not largest: every model word competes
+            fixed = _closest(core, _TYPO_TARGETS) or _sounds_like(core)   # a typist's slip first: "rde" is red
+            if fixed in _RULE_WORDS or fixed in _PHONETIC_WORDS:   # "laarge" is large, not largest
                 w = w.replace(core, fixed)
         out.append(w)
     return " ".join(out)
+
+
+# Words spelled by sound ("ryte", "seckund", "thurd", "neerist", "camra", "frum"; blind set AM): a word that is
+# not English and sounds like exactly one of these (Metaphone, `jellyfish`) is that word. Phonetic codes that
+# two targets share are one meaning ("furthist": farthest or furthest). Without jellyfish installed (it is in
+# requirements.txt) such spellings stay unread, as before.
+_PHONETIC_WORDS = ("leftmost", "rightmost", "nearest", "farthest", "closest", "largest", "biggest", "smallest",
+                   "tiniest", "littlest", "hugest", "left", "right", "behind", "front", "second", "third", "closer",
+                   "farther", "nearer", "from", "than", "except", "other", "which", "camera", "away", "back",
+                   "every", "most", "three", "first", "pick", "give", "table", "small", "large", "bigger", "smaller",
+                   "larger")
+
+
+@lru_cache(maxsize=1)
+def _phonetic_table() -> Dict[str, str]:
+    try:
+        from jellyfish import metaphone
+    except ImportError:
+        return {}
+    table: Dict[str, str] = {}
+    for word in _PHONETIC_WORDS:   # first listed wins a shared code ("farthest" before "furthest")
+        table.setdefault(metaphone(word), word)
+    return table
+
+
+def _sounds_like(word: str) -> str:
+    """The rule word a non-English `word` sounds like, or ""."""
+    if len(word) < 3 or word in NOT_TYPOS or word in english_words():
+        return ""
+    table = _phonetic_table()
+    if not table:
+        return ""
+    from jellyfish import metaphone
+
+    return table.get(metaphone(word), "")
 
 
 # What people say around a request (blind set M): an apology, the day's task, the robot's next action on "it",
@@ -1059,7 +1100,7 @@ def normalize_phrase(text: str) -> str:
         t = pat.sub(rep, t)
     t = re.sub(r"\s+", " ", t.replace("-", " ")).strip()
     t = _zero_based(t)
-    t = _spatial_typos(t)
+    t = nth_one_of(_THEN_RE.sub(r"\1 than", _spatial_typos(t)))
     for pat, rep in _FRAME_RULES_C:
         t = pat.sub(rep, t)
     t = _SKIP_RE.sub(_skip_ordinal, t)

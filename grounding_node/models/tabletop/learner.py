@@ -80,6 +80,7 @@ _RULES: List[Rule] = [
     (r"\b(first|second|third|\w+est|\w+most) one piece(?: of)? ", r"\1 "),
     (rf"\b(\w+est|\w+most|first|second|third) one (?=(?:{_NP})\b)", r"\1 "),
     (rf"\b(?:each|every) one (?=(?:{_NP})\b)", "every "),
+
     # "the being-left-of-the-box cup": a relative clause before its noun
     (rf"\bthe being[- ](left|right|behind|in[- ]front)(?:[- ]of)?[- ](?:the[- ])?(?P<a>{_NP}) (?P<t>{_NP})\b",
      lambda m: f"the {m['t']} {_BEING[m[1].replace('-', ' ')]} the {m['a']}"),
@@ -133,6 +134,15 @@ def _topic(m: "re.Match") -> str:
     if bare:
         return f"the {bare[1]} {noun}"
     return m[0]
+
+
+_NTH_ONE_OF = re.compile(rf"\b(first|second|third|\w+est|\w+most) (?:one|thing|piece) of (?:all )?(?:the )?({_NP})\b")
+
+
+def nth_one_of(text: str) -> str:
+    """"the third one of the mugs", "the biggest one of the balls" -> "the third mug", "the biggest ball". Run
+    after spelling is corrected ("the therd wun of the mugs"), so the normaliser calls it on its own."""
+    return _NTH_ONE_OF.sub(lambda m: f"{m[1]} {_singular(m[2])}", text)
 
 
 def plain_learner_english(text: str) -> str:

@@ -55,9 +55,36 @@ def _singular(group: str) -> str:
     return " ".join(words[:-1] + [_SINGULAR.get(words[-1], words[-1])])
 
 
+_ATTR_WORDS = rf"(?:(?:{_ATTR}) )*"
+_IT_RELATION = {"to its left": "left of", "on its left": "left of", "left of it": "left of", "to its right": "right of",
+                "on its right": "right of", "right of it": "right of", "in front of it": "in front of",
+                "behind it": "behind"}
+
 Rule = Tuple[str, Union[str, Callable[["re.Match"], str]]]
 
 _RULES: List[Rule] = [
+    # focus and clefts (blind set AL): "the thing to grab is ...", "what I need is ...", "it's the ... that I want",
+    # "the ones I'm after are ...", "...: that's what you should collect"
+    (r"^(?:so,? )?the (?:thing|one|object|item)s? (?:to|you should|i want you to|i'd like you to|you need to) "
+     r"(?:take|grab|pick(?: up)?|get|collect|fetch|lift|go for|select)(?: up)? (?:is|are)\b", ""),
+    (r"^(?:so,? )?the (?:thing|one|object|item)s? (?:i'm|i am|we're|we are|you're|you are) (?:after|looking for|"
+     r"asking for) (?:is|are)\b", ""),
+    (r"^(?:so,? )?what (?:i|we) (?:need|want|'m after|am after|'d like|would like) is\b", ""),
+    (r"^it(?:'s| is) (the .+?) (?:that|which) (?:i|we|you)\b.*$", r"\1"),
+    (r",\s*that(?:'s| is) (?:what|the one|the thing|it)(?: (?:you should|i want you to|to|i need you to|i'm after|"
+     r"i am after|i want))?(?: (?:take|grab|pick(?: up)?|get|collect|fetch|lift))?(?: up)?$", ""),
+    (r"^there(?:'s| is) an? (.+?),\s*(?:that|this) one$", r"the \1"),
+    # fronted: "the box, the cup to its left, that's the one" / "left of the box, that cup is the thing to grab"
+    (rf"^(?P<a>(?:the )?(?:{_ATTR_WORDS})?(?:{_NOUN})), (?P<t>the (?:{_ATTR_WORDS})?(?:{_NOUN})) "
+     r"(?P<rel>to its left|to its right|on its left|on its right|in front of it|behind it|left of it|right of it)$",
+     lambda m: f"{m['t']} {_IT_RELATION[m['rel']]} {m['a'] if m['a'].startswith('the ') else 'the ' + m['a']}"),
+    (rf"^(?P<rel>[^,]+?) (?P<a>the (?:{_ATTR_WORDS})?(?:{_NOUN})), (?:that|the|this) (?P<t>(?:{_ATTR_WORDS})?"
+     rf"(?:{_NOUN})) is the (?:thing|one|object)\b.*$", lambda m: f"the {m['t']} {m['rel']} {m['a']}"),
+    # "further left than all the other mugs": the leftmost (before "further left than" becomes "left of")
+    (rf"\b(?:further|farther|more) (?:to the )?(left|right) than (?:all|every|each|any)(?: of)?(?: the)? "
+     rf"(?:other|remaining)(?: (?:{_GROUP}|ones?))?\b", r"\1most"),
+    # "in second place from the right": the ordinal
+    (r"\b(?:in|at) (first|second|third) (?:place|position|spot)\b", r"\1"),
     # filler verbs of seeing and classifying: "that can be observed on the table", "which can be found",
     # "that can be described as the", "the items that can be classified as mugs"
     (rf"\b(?:that|which) (?:can|could|may|might) be {_OBSERVED}(?:{_ON_TABLE})?(?= |$|,)", "that is"),
@@ -116,7 +143,7 @@ _RULES: List[Rule] = [
     (rf"\b(?:(?:{_FILLER_VERB}) )?(?:closest|nearest) to the (left|right) (?:edge|side|end)(?: of the {_TABLE})?\b",
      r"furthest to the \1"),
     # "smaller than all the other mugs", "closer to the camera than every other one": the superlative
-    (rf"\b(?:that is |which is )?(smaller|tinier|littler|larger|bigger|nearer|closer|farther|further)"
+    (rf"\b(?:that is |which is )?(smaller|tinier|littler|larger|bigger|nearer|closer|farther|further)(?: away)?"
      rf"(?: (?:to|from) (?:the camera|me|us|the robot|the viewer))?(?: away)? than (?:all|every|each|any)(?: of)?"
      rf"(?: the)? (?:other|remaining)(?: (?:{_GROUP}|ones?))?\b", lambda m: _SUPERLATIVE[m[1]]),
     (rf"\b(?:{_FILLER_VERB}) (?:farthest|furthest) back\b", "furthest from the camera"),
@@ -161,6 +188,7 @@ _RULES_C = [(re.compile(p), r) for p, r in _RULES]
 
 def plain_description(text: str) -> str:
     """Cleaned text -> the same with the formal forms above said plainly (see the module's docstring)."""
+    text = text.strip(" ,")   # a final full stop is a comma here, and the rules anchor at the end
     for pat, rep in _RULES_C:
         text = pat.sub(rep, text)
     return re.sub(r"\s+", " ", text).strip()
