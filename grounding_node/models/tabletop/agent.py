@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import re
 
-from grounding_node.models.tabletop.canonical import COLORS, NOUNS, PLURALS, SIZES
+from grounding_node.models.tabletop.canonical import COLORS, NOUNS, PLURALS, SIZES, singular
 
 _ATTR = "|".join(COLORS + SIZES)
 _NOUN = "|".join(sorted(NOUNS + PLURALS, key=len, reverse=True))
 _GROUP = rf"(?:(?:{_ATTR}) )*(?:{_NOUN})"
-_SINGULAR = dict(zip(PLURALS, NOUNS))
 _ORDINAL = {"one": "first", "two": "second", "three": "third", "1": "first", "2": "second", "3": "third",
             "first": "first", "second": "second", "third": "third"}
 
@@ -69,9 +68,7 @@ def agent_phrase(text: str) -> str:
     """Raw text -> the same without an agent's trace frame and first-person wrappers (module docstring)."""
     m = _COUNTING.match(text)
     if m:
-        group = m["g"].lower().split()
-        noun = " ".join(group[:-1] + [_SINGULAR.get(group[-1], group[-1])])
-        return f"the {m['n'].lower()} {noun} from the {m['side'].lower()}"
+        return f"the {m['n'].lower()} {singular(m['g'].lower())} from the {m['side'].lower()}"
     out = text
     for pat, rep in _WRAPPERS_C:
         out = pat.sub(rep, out)

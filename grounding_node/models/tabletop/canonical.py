@@ -60,6 +60,19 @@ TRAINED = re.compile("|".join(f"(?:{f})" for f in (
 )))
 
 
+def singular(noun_phrase: str) -> str:
+    """"small red mugs" -> "small red mug": a noun phrase's head said once (the other words as they are). The
+    normaliser's modules all turn a group ("of the cups, ...") into the one it picks with this."""
+    words = noun_phrase.split()
+    if not words:
+        return noun_phrase
+    return " ".join(words[:-1] + [_SINGULAR_OF.get(words[-1], words[-1])])
+
+
+_SINGULAR_OF = dict(zip(PLURALS, NOUNS)) | {"items": "item", "elements": "element", "pieces": "piece",
+                                            "tins": "tin", "dice": "die"}
+
+
 def _abstract(words: Sequence[str]) -> str:
     return " ".join(_CLASS.get(w, w) for w in words)
 

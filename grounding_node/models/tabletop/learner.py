@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Callable, List, Tuple, Union
 
-from grounding_node.models.tabletop.canonical import COLORS, NOUNS, PLURALS, SIZES
+from grounding_node.models.tabletop.canonical import COLORS, NOUNS, PLURALS, SIZES, singular
 
 _ATTR = "|".join(COLORS + SIZES)
 _NOUN = "|".join(sorted(NOUNS + PLURALS, key=len, reverse=True))
@@ -30,11 +30,6 @@ _CAMERA = r"(?:the )?(?:camera|lens|me|you|robot)"
 # a side said of an anchor: "left side", "this side (camera side)", "other side (far from camera)", "back side"
 _NEAR_SIDE = rf"(?:front|this|near|camera)(?: side)?(?: camera side| near {_CAMERA}| close to {_CAMERA})?"
 _FAR_SIDE = rf"(?:back|other|far|rear)(?: side)?(?: far from {_CAMERA}| away from {_CAMERA})?"
-
-
-def _singular(np: str) -> str:
-    words = np.split()
-    return " ".join(words[:-1] + [_SINGULAR.get(words[-1], words[-1])])
 
 
 def _relation(side: str) -> str:
@@ -124,7 +119,7 @@ def _topic(m: "re.Match") -> str:
     group, rest = m["g"], m["rest"].strip()
     if not (m["pre"].strip() not in ("", "the") or m["post"] or group.split()[-1] in _SINGULAR):
         return m[0]   # "the mug, the red one" restates one object; a topic is a group
-    noun = _singular(group)
+    noun = singular(group)
     neg = _PROPERTY_NOT.match(rest)
     if neg:
         return f"the {noun} that is not {neg[1] or neg[2]}"
@@ -142,7 +137,7 @@ _NTH_ONE_OF = re.compile(rf"\b(first|second|third|\w+est|\w+most) (?:one|thing|p
 def nth_one_of(text: str) -> str:
     """"the third one of the mugs", "the biggest one of the balls" -> "the third mug", "the biggest ball". Run
     after spelling is corrected ("the therd wun of the mugs"), so the normaliser calls it on its own."""
-    return _NTH_ONE_OF.sub(lambda m: f"{m[1]} {_singular(m[2])}", text)
+    return _NTH_ONE_OF.sub(lambda m: f"{m[1]} {singular(m[2])}", text)
 
 
 def plain_learner_english(text: str) -> str:
@@ -160,5 +155,5 @@ def plain_learner_english(text: str) -> str:
     t = _TOPIC.sub(_topic, t)
     # "a size different from small" said of the object itself: "mug, size is different from small"
     t = re.sub(rf"^(?:the )?({_NP}),? (?:its )?(?:colou?r|size) (?:is )?(?:different from|not|other than) "
-               rf"({_ATTR})\b", lambda m: f"the {_singular(m[1])} that is not {m[2]}", t)
+               rf"({_ATTR})\b", lambda m: f"the {singular(m[1])} that is not {m[2]}", t)
     return re.sub(r"\s+", " ", t).strip()

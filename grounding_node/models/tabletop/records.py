@@ -25,10 +25,9 @@ import re
 from typing import List, Optional, Tuple
 
 from grounding_node.grounding.command import RECORD_HEAD_KEYS
-from grounding_node.models.tabletop.canonical import NOUNS, PLURALS
+from grounding_node.models.tabletop.canonical import singular
 from grounding_node.models.tabletop.discourse import PRONOUN_ANCHOR
 
-_SINGULAR_OF = dict(zip(PLURALS, NOUNS))
 Field = Tuple[str, str, str]   # (key, operator, value), the key's words joined by "_"
 
 HEAD_KEYS = RECORD_HEAD_KEYS   # the command parser keeps a record's fields together by the same keys
@@ -237,22 +236,18 @@ def plan_phrase(text: str) -> Optional[str]:
                     last)
     if order and nth:
         said = nth.group(1) or nth.group(2)
-        words = order.group(1).split()
-        group = " ".join(words[:-1] + [_SINGULAR_OF.get(words[-1], words[-1])])
-        return f"the {_ORDINAL_WORDS.get(said, said)} {group} from the {order.group(2)}"
+        return f"the {_ORDINAL_WORDS.get(said, said)} {singular(order.group(1))} from the {order.group(2)}"
     group = re.sub(r"^(?:all|each|every)(?: of)?(?: the)? |^the ", "", first)
     # "2) skip the red one 3) pick the one that is a different colour": the negation told as what to skip
     skipped = next((m.group(1) for step in steps[1:-1] for m in [re.search(
         r"\b(?:skip|ignore|exclude|leave out|leave|avoid|discard|drop|rule out) (?:the |any |all )?(\w+) ones?\b",
         step)] if m), None)
     if skipped and re.search(r"\bthe (?:one|ones|thing)\b", last):
-        words = group.split()
-        return f"the {' '.join(words[:-1] + [_SINGULAR_OF.get(words[-1], words[-1])])} that is not {skipped}"
+        return f"the {singular(group)} that is not {skipped}"
     # "3) pick the biggest": the superlative of the group found first
     bare = re.search(r"\b(?:pick|grab|take|get|select|choose|grasp)(?: up)? the (\w+(?:est|most))$", last)
     if bare:
-        words = group.split()
-        return f"the {bare.group(1)} {' '.join(words[:-1] + [_SINGULAR_OF.get(words[-1], words[-1])])}"
+        return f"the {bare.group(1)} {singular(group)}"
     for pattern, rep in PRONOUN_ANCHOR:
         if re.search(pattern, last):
             anchor = first if first.startswith(("the ", "a ")) else f"the {first}"

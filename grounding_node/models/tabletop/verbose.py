@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Callable, List, Tuple, Union
 
-from grounding_node.models.tabletop.canonical import COLORS, NOUNS, PLURALS, SIZES
+from grounding_node.models.tabletop.canonical import COLORS, NOUNS, PLURALS, SIZES, singular
 
 _ATTR = "|".join(COLORS + SIZES)
 _NOUN = "|".join(sorted(NOUNS + PLURALS + ("block", "blocks", "brick", "bricks", "cylinder", "cylinders", "sphere",
@@ -43,17 +43,6 @@ _SUPERLATIVE = {"smaller": "smallest", "tinier": "smallest", "littler": "smalles
 _COMPARE = (r"(?:when |as )?(?:compared (?:with|to)|in comparison (?:with|to)|relative to|with respect to|"
             r"in relation to|as opposed to)")
 _ORDINALS = {"first": "first", "second": "second", "third": "third"}
-
-_SINGULAR = dict(zip(PLURALS, NOUNS)) | {"blocks": "block", "bricks": "brick", "cylinders": "cylinder",
-                                         "spheres": "sphere", "cups": "cup", "items": "item", "objects": "object",
-                                         "things": "thing", "elements": "element", "pieces": "piece"}
-
-
-def _singular(group: str) -> str:
-    """"red mugs" -> "red mug": a group's head said once."""
-    words = group.split()
-    return " ".join(words[:-1] + [_SINGULAR.get(words[-1], words[-1])])
-
 
 _ATTR_WORDS = rf"(?:(?:{_ATTR}) )*"
 _IT_RELATION = {"to its left": "left of", "on its left": "left of", "left of it": "left of", "to its right": "right of",
@@ -164,7 +153,7 @@ _RULES: List[Rule] = [
     (rf"^,?\s*(?:when )?(?:counting|numbering|ordering|enumerating|ranking) (?:the |all the )?({_GROUP}) from "
      rf"(?:counting from the )?(left|right)(?:[- ]to[- ](?:left|right))?,? the (?:one|thing|item|object|element) "
      rf"(?:that|which) (?:comes|is|ranks|"
-     rf"appears|falls) (first|second|third)\b", lambda m: f"the {m[3]} {_singular(m[1])} from the {m[2]}"),
+     rf"appears|falls) (first|second|third)\b", lambda m: f"the {m[3]} {singular(m[1])} from the {m[2]}"),
     (rf"\b(?:that is |is )?(first|second|third) in the (left|right)[- ]to[- ](?:left|right) (?:ordering|order|sequence|"
      rf"ranking|arrangement|numbering)(?: of (?:all )?(?:the )?{_GROUP})?", r"\1 from the \2"),
     (rf"\b({_GROUP}) (?:that|which) (?:follows|comes after|is after|is next after) the (left|right)most "
