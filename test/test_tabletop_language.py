@@ -1039,3 +1039,52 @@ def test_spelling_by_sound_set_am():
         "i nead the blue can": "the blue can",
     }
     _assert_reads_as(cases)
+
+
+def test_european_learners_set_an():
+    """Blind set AN (English of German, French, Spanish, Italian, Portuguese and Dutch speakers) on arrival
+    (bbb21f7): "the more left cup" read as "the left cup", "more near of the camera (than)" lost its
+    comparison, "nearer to the camera as the box" its anchor, "is not of colour red" and "has not the colour
+    red" read as the red one, "what is for the box, on the camera side" (German "vor") lost the relation."""
+    cases = {
+        "take the more right ball": "the rightmost ball",
+        "give me the cube which is the most on the left of all cubes": "the leftmost cube",
+        "the can more near of the camera than the red box": "the can in front of the red box",
+        "I want the cup who is farer from the camera as the ball": "the cup behind the ball",
+        "catch the mug what is for the white cube, on the camera side": "the mug in front of the white cube",
+        "take me the box which is after the green can, more far from the camera": "the box behind the green can",
+        "I want the ball who is more near to the camera than all others balls": "the nearest ball",
+        "pick the cylinder the more great": "the largest cylinder",
+        "give me the smallest block of all blocks": "the smallest block",
+        "the sphere which is not of colour blue": "the sphere that is not blue",
+        "give me the cube that has not the colour yellow": "the cube that is not yellow",
+        "give me the can in the right of the mug": "the can right of the mug",
+        "you can pick up the purple ball please?": "the purple ball",
+        # kept as before (blind set J): "more at left of all" is the leftmost
+        "Pick mug that is more at left of all.": "the leftmost mug",
+    }
+    _assert_reads_as(cases)
+
+
+def test_table_geometry_set_ao():
+    """Blind set AO (positions told by the table's edges, ends and halves) on arrival (bbb21f7): "between the
+    box and the front edge of the table" and "closer to the back edge than the box" lost the relation, "the
+    mug closest to the back edge of the table" read as a relation to an edge, "at the left-hand end of the row
+    of cups" and "the second cup along from the left end of the row" lost the side, "the next cup after the
+    leftmost one" the ordinal, and "takes up the most room" the size."""
+    cases = {
+        "grab the ball that's between the red cube and the back edge of the table": "the ball behind the red cube",
+        "take the can closer to the front edge than the box": "the can in front of the box",
+        "lift the cube that's further right on the table than the mug": "the cube right of the mug",
+        "get the cup on the left side of the ball, as seen from the front edge": "the cup left of the ball",
+        "the box closest to the front edge of the table": "the nearest box",
+        "of all the balls, take the one nearest the far edge": "the farthest ball",
+        "pick up the can furthest over on the right side of the table": "the rightmost can",
+        "grab the cube at the left-hand end of the row of cubes": "the leftmost cube",
+        "get the third ball along from the right end of the row of balls": "the third ball from the right",
+        "the mug second closest to the left edge of the table": "the second mug from the left",
+        "grab the next block after the rightmost one": "the second block from the right",
+        "grab the sphere two places after the leftmost one": "the third sphere from the left",
+        "grab the cylinder that takes up the least room on the table": "the smallest cylinder",
+    }
+    _assert_reads_as(cases)

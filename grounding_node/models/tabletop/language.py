@@ -114,7 +114,9 @@ SYNONYMS = {
 # leading command words / politeness, longest first (matched repeatedly at the start)
 _LEAD = [
     r"hey", r"hi", r"ok(?:ay)?", r"robot", r"now", r"then", r"so", r"um+", r"uh+", r"well", r"please",
-    r"kindly", r"just", r"quickly", r"carefully", r"also", r"and", r"yo", r"alright", r"arm",
+    r"kindly", r"just", r"quickly",
+    r"you can(?= (?:pick|grab|take|get|give|bring|hand|fetch|lift|catch)\b)",
+    r"carefully", r"also", r"and", r"yo", r"alright", r"arm",
     r"you(?: should| must| need to| have to)?", r"up",
     r"if you (?:would|could) be so (?:kind|good) as to",
     r"might i ask you to", r"may i ask you to", r"if it is not too much (?:bother|trouble)",

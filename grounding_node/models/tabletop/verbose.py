@@ -44,6 +44,8 @@ _COMPARE = (r"(?:when |as )?(?:compared (?:with|to)|in comparison (?:with|to)|re
             r"in relation to|as opposed to)")
 _ORDINALS = {"first": "first", "second": "second", "third": "third"}
 
+_EDGE_RELATION = {"front": "in front of", "near": "in front of", "back": "behind", "far": "behind", "rear": "behind",
+                  "left": "left of", "right": "right of"}
 _ATTR_WORDS = rf"(?:(?:{_ATTR}) )*"
 _IT_RELATION = {"to its left": "left of", "on its left": "left of", "left of it": "left of", "to its right": "right of",
                 "on its right": "right of", "right of it": "right of", "in front of it": "in front of",
@@ -72,6 +74,56 @@ _RULES: List[Rule] = [
     # "further left than all the other mugs": the leftmost (before "further left than" becomes "left of")
     (rf"\b(?:further|farther|more) (?:to the )?(left|right) than (?:all|every|each|any)(?: of)?(?: the)? "
      rf"(?:other|remaining)(?: (?:{_GROUP}|ones?))?\b", r"\1most"),
+    # the table's own geometry (blind set AO): edges, ends of a row, halves; the camera is at the front edge
+    (r",?\s*as seen from (?:the )?(?:front edge|front|camera|near side|front of the table|where the camera is)"
+     rf"(?: of the {_TABLE})?", ""),
+    (rf"\bbetween (the [^,]+?) and the (front|near|back|far|rear|left|right)(?: hand)? (?:edge|side|end)(?: of the "
+     rf"{_TABLE})?\b", lambda m: f"{_EDGE_RELATION[m[2]]} {m[1]}"),
+    (rf"\b(?:closer|nearer) to the (front|near|back|far|rear) (?:edge|side|end)(?: of the {_TABLE})? than\b",
+     lambda m: "closer than" if m[1] in ("front", "near") else "farther away than"),
+    (rf"\b(?:closest|nearest)(?: to)? the (front|near|back|far|rear) (?:edge|side|end)(?: of the {_TABLE})?",
+     lambda m: "closest to the camera" if m[1] in ("front", "near") else "furthest from the camera"),
+    (rf"\b(?:furthest|farthest|most) over (?:on|to|at) the (left|right)(?:[- ]hand)?(?: side| end| edge)?"
+     rf"(?: of the {_TABLE})?", r"furthest to the \1"),
+    (rf"\bat the (left|right)(?:[- ]hand)? end of the (?:row|line)(?: of (?:the )?{_GROUP})?", r"furthest to the \1"),
+    (rf"\b(first|second|third) ({_GROUP}) (?:along |in )?from the (left|right)(?:[- ]hand)? end(?: of the (?:row|line)"
+     rf"(?: of (?:the )?{_GROUP})?)?", r"\1 \2 from the \3"),
+    (rf"\bthe ({_GROUP}) (second|third) (?:closest|nearest) to the (left|right)(?:[- ]hand)? (?:edge|side|end)"
+     rf"(?: of the {_TABLE})?", r"the \2 \1 from the \3"),
+    (rf"\b(?:the )?next ({_GROUP}) (?:after|along from|over from) the (left|right)most(?: one| {_GROUP})?",
+     r"the second \1 from the \2"),
+    (rf"\b(?:the )?({_GROUP}) (?:one|two) places? (?:after|along from|over from) the (left|right)most"
+     rf"(?: one| {_GROUP})?",
+     lambda m: f"the {'second' if ' one place' in m[0] else 'third'} {m[1]} from the {m[2]}"),
+    (r"\b(?:that )?takes? up the most (?:room|space)(?: on the table)?", "that is the largest"),
+    (r"\b(?:that )?takes? up the least (?:room|space)(?: on the table)?", "that is the smallest"),
+    (rf"\bmore (near|close|far)(?: away)?(?: (?:of|to|from) (?:the )?camera)? than (?:all|every|each|any)(?: of)?"
+     rf"(?: the)? others?(?: (?:{_GROUP}|ones?))?\b", lambda m: "nearest" if m[1] != "far" else "farthest"),
+    (r"\b(?:which |that )?is after (the [^,]+?),? more far(?: away)? from the camera\b", r"that is behind \1"),
+    # European learners' calques (blind set AN): "the more left cup", "the most in the left", "more near of the
+    # camera (than)", "nearer to the camera as", "is not of colour red", "has not the colour red", "in the right
+    # of", "the biggest mug of all mugs", "what is for the box, on the camera side" (German "vor")
+    (r"\bmore (?:near|close)(?: (?:of|to) (?:the )?camera)? (?:than|as)\b", "closer than"),
+    (r"\bmore far(?: away)?(?: (?:of|from) (?:the )?camera)? (?:than|as)\b", "farther away than"),
+    (r"\bmore (?:to|on) the (?:side of the camera|camera side) than\b", "closer than"),
+    (r"\bmore in front than\b", "in front of"), (r"\bmore behind than\b", "behind"),
+    (r"\b(nearer|closer|farther|further|farer)( (?:to|from) (?:the )?camera)? as (?=the |a |an )",
+     lambda m: f"{'farther' if m[1] == 'farer' else m[1]}{m[2] or ''} than "),
+    (r"\bmore (?:near|close) (?:of|to) (?:the )?camera\b", "closest to the camera"),
+    (r"\bmore far(?: away)? (?:of|from) (?:the )?camera\b", "furthest from the camera"),
+    (r"\bthe more (left|right) ", r"the \1most "),
+    (r"\b(?:the )?most (?:on|in|at) the (left|right)\b", r"the \1most"),
+    (rf"\bthe more (?:great|grand|big|large|huge) (?=(?:{_GROUP})\b)", "the largest "),
+    (rf"\bthe more (?:small|tiny|little|petite?) (?=(?:{_GROUP})\b)", "the smallest "),
+    (rf"\bthe ({_GROUP}) the more (?:great|grand|big|large|huge)\b", r"the largest \1"),
+    (rf"\bthe ({_GROUP}) the more (?:small|tiny|little|petite?)\b", r"the smallest \1"),
+    (rf"\b(?:is not|isn't) of (?:the )?(?:colou?r|size) ({_ATTR})\b", r"is not \1"),
+    (rf"\b(?:has not|hasn't|have not|haven't) (?:the |a )?(?:colou?r|size) ({_ATTR})\b", r"is not \1"),
+    (r"\b(?:in|at) (?:the )?(left|right) of\b(?! (?:all|them|every|each|the others?|any)\b)", r"\1 of"),
+    (rf"\b(\w+est|\w+most) ({_GROUP}) of all (?:the )?(?:{_GROUP})\b", r"\1 \2"),
+    (r"\b(?:is|stands|stays) for (the [^,]+?),? on the camera side\b", r"is in front of \1"),
+    (r"\b(?:is |stands |stays )?after (the [^,]+?),? (?:more far|farther|further)(?: away)? from the camera\b",
+     r"behind \1"),
     # "in second place from the right": the ordinal
     (r"\b(?:in|at) (first|second|third) (?:place|position|spot)\b", r"\1"),
     # filler verbs of seeing and classifying: "that can be observed on the table", "which can be found",
@@ -112,7 +164,8 @@ _RULES: List[Rule] = [
     (r"\bthan that of\b", "than"),
     (rf"\b{_COMPARE} the (?:position|location|placement|positioning) of\b", "than"),
     (rf"\b(?:than )?{_COMPARE}\b", "than"),
-    (r"\b(?:than )?(?:further|farther|more)(?: over)?(?: to(?:wards?)? the)? (left|right)(?: side)?(?: than)\b",
+    (rf"\b(?:than )?(?:further|farther|more)(?: over)?(?: to(?:wards?)? the)? (left|right)(?: side)?"
+     rf"(?: on the {_TABLE})?(?: than)\b",
      r"\1 of"),
     (r"\b(?:to|on) the (left|right)(?: hand)?(?: side)? than\b", r"\1 of"),
     # (said as the generator's "closer than" / "farther away than", which the rest reads)
@@ -139,7 +192,7 @@ _RULES: List[Rule] = [
     # "relative to the other mugs", "among all the mugs present", "of all the mugs on the table"
     (rf"\s*,?\s*(?:relative to|compared (?:with|to)|in comparison (?:with|to)|than) (?:all )?(?:of )?the "
      rf"(?:other|remaining|rest of the) {_GROUP}(?:{_ON_TABLE})?", ""),
-    (rf"\b(?:furthest|farthest|most) to the (left|right) (?:of|among|amongst|out of) (?:all )?(?:of )?the "
+    (rf"\b(?:furthest|farthest|most) to the (left|right) (?:of|among|amongst|out of) (?:all )?(?:of )?(?:the )?"
      rf"(?:{_GROUP})(?:{_ON_TABLE})?(?=$|,| that| which)", r"furthest to the \1"),
     (rf"\b(?:among|amongst|of|out of) (?:all )?(?:of )?the ({_GROUP})(?:{_ON_TABLE})(?=$|,| that| which)",
      r"of all the \1"),
