@@ -1088,3 +1088,19 @@ def test_table_geometry_set_ao():
         "grab the cylinder that takes up the least room on the table": "the smallest cylinder",
     }
     _assert_reads_as(cases)
+
+
+def test_requests_asked_as_what_we_may_do():
+    """Found on the last read of this session (and so at the session's starting code): "can we get the red cup"
+    reached the model as "can the red cup" (the shape "can" beside the cup), and "so we can take the blue cube"
+    as nothing at all (the purpose rule, meant for "... so I can check it" after a request, took the whole
+    phrase)."""
+    _assert_reads_as({
+        "can we get the red cup": "the red cup",
+        "may I grab the small box": "the small box",
+        "do you think we can get the green ball": "the green ball",
+        "so we can take the blue cube": "the blue cube",
+        "shall we pick the leftmost mug": "the leftmost mug",
+        "pick up the cup so I can check it": "the cup",
+    }, exact=True)
+    assert normalize_words("can we get the can", VOCAB) == ["the", "can"]

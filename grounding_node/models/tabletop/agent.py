@@ -38,7 +38,10 @@ _WRAPPERS = [
      r"(?:need|want|am after|'m after|after|am looking for|'m looking for|looking for|should (?:pick|grab|get)|"
      r"must (?:pick|grab|get)|have to (?:pick|grab|get)|will (?:pick|grab|get)) is\b", ""),
     (r"\b(?:my|our|the) (?:target|goal|objective|task) (?:object )?(?:is|will be|for this step is)\b", ""),
-    (rf"\b{_I}(?: now| next| then| first)?,? (?:go for|grab|grasp|pick(?: up)?|take|get|reach for|fetch|lift|"
+    # (the agent's own sentence: at the start or after a clause, not inside a question "can we get ...")
+    (rf"(?:^|(?<=[,.;:!?] )|(?<=[,.;:!?]))\s*(?:okay,? |ok,? |so,? |now,? |alright,? )?{_I}"
+     r"(?: now| next| then| first)?,? "
+     r"(?:go for|grab|grasp|pick(?: up)?|take|get|reach for|fetch|lift|"
      r"select|target|locate and (?:grasp|pick(?: up)?|grab))\b", ""),
     (r"\bnext,? (?:i|we) (?:need|have|want) to (?:locate|find|grasp|grab|pick(?: up)?|get)\b", ""),
     (r",?\s*(?:since|because|as) (?:that|this|it) (?:is|was) what (?:was|is|they|the user|you) (?:asked|wanted|"

@@ -128,7 +128,13 @@ _LEAD = [
     r"the robot (?:is asked to|should|must|will|has to)",
     r"(?:gather|round|collect)(?: up)?", r"robot(?: one| two| 1| 2)?", r"copy", r"roger",
     r"(?:could|can|would|will|might) you(?: please| kindly| just)?(?: be so (?:kind|good) as to)?(?: go ahead and)?",
-    r"(?:could|can|may) i (?:have|get)", r"go ahead and", r"i(?: would|'d| will|'ll)? (?:like|want|need)(?: you)?(?: to)?",  # noqa: E501
+    r"(?:could|can|may) i (?:have|get)",
+    # a request asked as what we may do: "can we get the red cup", "may I grab ...", "so we can take ..."
+    r"do you think",
+    r"(?:could|can|may|might|shall) (?:we|i)(?: please| just)? (?:have|get|take|grab|pick(?: up| out)?|fetch|lift|"
+    r"select|choose|use|see)",
+    r"(?:we|i) (?:can|could|should|may|might|shall)(?: please| just)? (?:have|get|take|grab|pick(?: up| out)?|fetch|"
+    r"lift|select|choose|use)", r"go ahead and", r"i(?: would|'d| will|'ll)? (?:like|want|need)(?: you)?(?: to)?",  # noqa: E501
     r"i'd love(?: you)?(?: to)?", r"let's", r"let me (?:have|see)", r"you should", r"try to", r"help me",
     r"(?:give|hand|bring|pass|fetch|get|show|find|toss|throw) (?:me|us)",
     r"pick(?: up)?", r"pick (?:out|up)", r"grab", r"take", r"get", r"fetch", r"grasp", r"hold", r"lift",
@@ -966,7 +972,7 @@ def _without_context(text: str) -> str:
     return text.strip(" ,")
 
 
-_PURPOSE_RE = re.compile(r",?\s*\b(?:so|so that|in order that) (?:i|we|you|they|he|she|it|someone|somebody|"
+_PURPOSE_RE = re.compile(r"(?<=\w),?\s+(?:so|so that|in order that) (?:i|we|you|they|he|she|it|someone|somebody|"
                          r"the (?:robot|arm|gripper|system|team|kids?|customer|operator|next station))(?: later)? "
                          r"(?:can|could|may|might|will|would)\b.*$|,?\s*\bin order to\b.*$")
 _CORRECTION_RE = re.compile(
