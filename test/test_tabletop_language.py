@@ -885,6 +885,10 @@ def test_destination_needs_a_moving_verb_and_an_object():
         assert strip_destination(text) == text, text
     assert strip_destination("slide the mug to the left") == "slide the mug"
     assert strip_destination("put the blue box in the tray, thanks") == "put the blue box, thanks"
+    # an object named as where to go, with no relation word, is only where to go
+    assert strip_destination("roll the ball over to the red cup") == "roll the ball"
+    assert strip_destination("push the cube towards the blue box") == "push the cube"
+    assert strip_destination("move the cup to the left of the box") == "move the cup to the left of the box"
 
 
 def test_formal_descriptions_set_ah():

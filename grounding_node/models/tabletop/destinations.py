@@ -13,8 +13,9 @@ the camera" the nearest one, and "slide the second rightmost mug to the left" th
 - moving verbs (push, slide, move, drag, shift, nudge, roll, bring, carry, ...) take directions only:
   "to the left", "towards the camera", "closer to the robot", "away from the edge", "left", "back";
   "push the mug on the left side" keeps its location, which is the object's own.
-A destination that names a shape, colour or size ("move the cup to the left of the box") is kept: it may be
-a relation that picks the object, and this module cannot tell; the phrase then reads as it did before. A
+A destination that names a shape, colour or size with a relation word ("move the cup to the left of the box")
+is kept: it may be a relation that picks the object, and this module cannot tell; the phrase then reads as
+it did before. Without one ("roll the ball over to the red cup") it is only where the object goes. A
 superlative's complement ("the mug closest to the left edge", "nearest to the camera") is never a
 destination. Runs on the normaliser's cleaned text (lower case, sentence ends as commas).
 """
@@ -30,6 +31,10 @@ _CONTENT = frozenset(COLORS + SIZES + NOUNS + PLURALS + (
     "block", "blocks", "brick", "bricks", "cylinder", "cylinders", "sphere", "spheres", "cup", "cups", "tin",
     "tins", "dice", "die", "violet", "navy", "crimson", "scarlet", "grey", "gray", "pink", "brown"))
 
+# words that make a destination with an object in it a possible relation ("to the left of the box", "next to the
+# cup"); "roll the ball over to the red cup" has none, so the cup is only where the ball goes
+_RELATIONAL = frozenset("left right front behind back near nearer closer farther further next beside between by of "
+                        "side".split())
 # what a moved object is called between the verb and its destination
 _OBJECT = frozenset(NOUNS + PLURALS + (
     "block", "blocks", "brick", "bricks", "cylinder", "cylinders", "sphere", "spheres", "cup", "cups", "tin", "tins",
@@ -81,8 +86,8 @@ def _destination(clause: str, after: int, placing: bool) -> "int | None":
         dest, before = clause[i:], clause[:i].rstrip()
         if _NP_BEFORE.search(before) or not (with_prep.fullmatch(dest) or bare.fullmatch(dest)):
             continue   # "from the right to the left": "right ..." ends a noun phrase, it starts no destination
-        if _CONTENT & set(dest.split()):
-            continue   # "to the left of the box": maybe a relation that picks the object
+        if _CONTENT & set(dest.split()) and _RELATIONAL & set(dest.split()):
+            continue   # "to the left of the box": maybe a relation that picks the object ("to the red cup" is not)
         if _HEAD_BEFORE.search(before) and not re.match(r"(?:a (?:bit|little|touch|tad) )?(?:closer|nearer|further|"
                                                          r"farther)\b", dest):
             continue   # "the mug closest to the camera": the superlative's complement
