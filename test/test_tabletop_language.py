@@ -949,8 +949,10 @@ def test_learner_word_orders_set_ai():
         "cups, color is not green one, take that": "the cup that is not green",
         "large box, size is different from small, give me": "the large box that is not small",
         "please take sphere which is more near camera than all other spheres": "the nearest sphere",
-        # English word order reads as before: the anchor after its relation, a restatement after a comma
+        # English word order reads as before: the anchor after its relation, a restatement after a comma, a side
+        # word after a plain noun (found on the last read: "the cube near the ball" became the ball in front of it)
         "the brick behind the cube": "the brick behind the cube",
+        "the red cube near the blue mug": "the red cube",
         "the ball, but not the large one": "the ball that is not large",
         "could you take the left-most small ball?": "the leftmost small ball",
     }

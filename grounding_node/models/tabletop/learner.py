@@ -28,8 +28,8 @@ _NP = rf"(?:(?:{_ATTR}) )*(?:{_NOUN})"
 _SINGULAR = dict(zip(PLURALS, NOUNS))
 _CAMERA = r"(?:the )?(?:camera|lens|me|you|robot)"
 # a side said of an anchor: "left side", "this side (camera side)", "other side (far from camera)", "back side"
-_NEAR_SIDE = rf"(?:front|this|near|camera)(?: side)?(?: camera side| near {_CAMERA}| close to {_CAMERA})?"
-_FAR_SIDE = rf"(?:back|other|far|rear)(?: side)?(?: far from {_CAMERA}| away from {_CAMERA})?"
+_NEAR_SIDE = r"(?:front|this|near|camera)"
+_FAR_SIDE = r"(?:back|other|far|rear)"
 
 
 def _relation(side: str) -> str:
@@ -81,8 +81,12 @@ _RULES: List[Rule] = [
      lambda m: f"the {m['t']} {_BEING[m[1].replace('-', ' ')]} the {m['a']}"),
     # the anchor, its side, then the target: "box's left side's cup", "box left side the cup", "box's left cup",
     # "box front side cup", "box's this side camera side cup", "box other side far from camera cup"
-    (rf"(?:^|(?<=, )|(?<=\bthe ))(?:the )?(?P<a>{_NP})(?:'s)? (?P<side>left|right|{_NEAR_SIDE}|{_FAR_SIDE})"
-     rf"(?: side)?(?:'s)? (?:the )?(?P<t>{_NP})\b", _anchor_first),
+    # (a side word alone after a plain noun is English: "the cube near the ball" is the cube; so either the word
+    # "side" or the anchor's possessive must say it)
+    (rf"(?:^|(?<=, )|(?<=\bthe ))(?:the )?(?P<a>{_NP})(?:'s)? (?P<side>left|right|{_NEAR_SIDE}|{_FAR_SIDE}) side"
+     rf"(?:'s)?(?: camera side| far from {_CAMERA}| away from {_CAMERA})? (?:the )?(?P<t>{_NP})\b", _anchor_first),
+    (rf"(?:^|(?<=, )|(?<=\bthe ))(?:the )?(?P<a>{_NP})'s (?P<side>left|right|front|back|this side|other side) "
+     rf"(?:the )?(?P<t>{_NP})\b", _anchor_first),
     (rf"\b(?:the )?(?P<side>camera|this|near|front|back|far|other) side of (?:the )?(?P<a>{_NP}),? (?:the )?"
      rf"(?P<t>{_NP})\b", _anchor_first),
     (rf"\bbetween {_CAMERA} and (?:the )?(?P<a>{_NP}),? (?:the )?(?P<t>{_NP})\b",
