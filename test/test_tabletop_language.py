@@ -1110,3 +1110,16 @@ def test_requests_asked_as_what_we_may_do():
         "pick up the cup so I can check it": "the cup",
     }, exact=True)
     assert normalize_words("can we get the can", VOCAB) == ["the", "can"]
+
+
+def test_what_you_can_see_is_not_a_can():
+    """Found on the last read of this session (at the session's starting code too): "the box you can see on the
+    right" reached the model as "the box can furthest to the right", and "the object you can grab most easily" as
+    "the can": seeing or reaching is not a property, and its "can" is no shape."""
+    _assert_reads_as({
+        "the box you can see on the right": "the rightmost box",
+        "the mug that you can see near the camera": "the nearest mug",
+        "the red ball I can reach": "the red ball",
+        "the can you can see": "the can",
+    })
+    assert normalize_words("the object you can grab most easily", VOCAB) == ["the", "object"]

@@ -110,8 +110,6 @@ PHRASE_GAPS = {
     "and that's the one I'd like you to pick up.": "a relation told as directions to look",
     "grab the chonkiest {s}, big loot": "'big loot' after the request adds a size word",
     "And the robot goes for the biggest {s} of the lot, what a big moment!": "commentary",
-    "Out of every {s} you can see, please take whichever one is the largest, and by that I mean the biggest in "
-    "size.": "'can' of 'you can see' is a shape word",
     "Start at the left edge of the camera picture and count each {s} as you move right; the second one you reach "
     "is the one I'd like.": "an ordinal told as a counting procedure",
     "Second {s} from the right, take that one can?": "'can?' as a question tag",

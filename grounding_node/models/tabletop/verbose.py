@@ -139,6 +139,10 @@ _RULES: List[Rule] = [
      rf"elements|pieces)(?:{_ON_TABLE})?", ""),
     (rf"\bthat is(?:{_ON_TABLE})(?= |$|,)", ""),
     (rf"\b({_NOUN})(?:{_ON_TABLE})(?=$|,)", r"\1"),
+    # "the box you can see on the right", "the mug that you can see near the camera": seeing is not a property,
+    # and its "can" is no shape (found on the last read)
+    (r"\b(?:that |which )?(?:you|i|we|the robot|the camera) (?:can|could|may) (?:see|spot|find|reach|grab|get|"
+     r"pick(?: up)?|make out|notice|view)(?: (?:most |more )?(?:easily|clearly|best))?(?= |$|,)", ""),
     # "of the objects present, ...", "among the objects, ...": the group is every object
     (r"^(?:(?:of|among|amongst|from) (?:all )?(?:of )?the (?:objects|items|things|elements|pieces)"
      r"(?: present| visible| on the table| in the scene| shown)?),\s*", ""),
