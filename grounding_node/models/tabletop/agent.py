@@ -21,8 +21,6 @@ from grounding_node.models.tabletop.canonical import COLORS, NOUNS, PLURALS, SIZ
 _ATTR = "|".join(COLORS + SIZES)
 _NOUN = "|".join(sorted(NOUNS + PLURALS, key=len, reverse=True))
 _GROUP = rf"(?:(?:{_ATTR}) )*(?:{_NOUN})"
-_ORDINAL = {"one": "first", "two": "second", "three": "third", "1": "first", "2": "second", "3": "third",
-            "first": "first", "second": "second", "third": "third"}
 
 _I = r"(?:i|i'm|i am|i'll|i will|i've|i have|i'd|i would|i need to|i should|i must|i can|let me|we|we'll|we will)"
 _WRAPPERS = [

@@ -42,7 +42,6 @@ _SUPERLATIVE = {"smaller": "smallest", "tinier": "smallest", "littler": "smalles
                 "further": "farthest"}
 _COMPARE = (r"(?:when |as )?(?:compared (?:with|to)|in comparison (?:with|to)|relative to|with respect to|"
             r"in relation to|as opposed to)")
-_ORDINALS = {"first": "first", "second": "second", "third": "third"}
 
 _EDGE_RELATION = {"front": "in front of", "near": "in front of", "back": "behind", "far": "behind", "rear": "behind",
                   "left": "left of", "right": "right of"}
