@@ -173,12 +173,13 @@ class TabletopBackend(GroundingBackend):
                 crops = crops_tensor(apply_gain(crops, gain))   # lifted like the frame
                 crops = crops[None].to(self.device, self.dtype)
             tokens = self.model.candidate_tokens(feats, cells[None], boxes[None].to(det.dtype), measured, crops)
-            # a plural negation is scored as its halves (`PhraseReading.any_of`, `none_of`), in the same batch
+            # a composed reading is scored as its trained parts, in the same batch: a plural negation or several
+            # excluded attributes as a set difference (`PhraseReading.any_of`, `none_of`)
             spans, queries = [], []
             for phrase in phrases:
                 r = self.reading(phrase)
-                parts = (*r.any_of, r.none_of) if r.any_of else (phrase,)
-                spans.append((len(queries), len(parts)))
+                parts = (*r.any_of, *r.none_of) if r.any_of else (phrase,)
+                spans.append((len(queries), len(r.any_of) or 1, len(r.none_of)))
                 queries.extend(parts)
             words = encode_phrases(queries, self.cfg.vocab, self.cfg.max_words).to(self.device)
             p = words.shape[0]
@@ -186,12 +187,20 @@ class TabletopBackend(GroundingBackend):
             cand_boxes = boxes[None].to(det.dtype).expand(p, -1, -1)
             logits = self.model.score(tokens.expand(p, -1, -1), mask, words, cand_boxes)  # one batch
             query_scores = torch.sigmoid(logits.float()).cpu().numpy()
-        scores = [query_scores[start] if n == 1 else
-                  np.minimum(query_scores[start:start + n - 1].max(axis=0), 1.0 - query_scores[start + n - 1])
-                  for start, n in spans]
+        scores = [_composed(query_scores[start:start + n_any + n_none], n_any) for start, n_any, n_none in spans]
         boxes_1024 = boxes_to_1024(boxes, lb)
         out: List[List[Detection]] = []
         for s in scores:
             order = np.argsort(-s)
             out.append([Detection(tuple(float(v) for v in boxes_1024[k]), float(s[k])) for k in order])
         return out
+
+
+def _composed(rows: np.ndarray, n_any: int) -> np.ndarray:
+    """Each candidate's score for one phrase from its parts' rows of scores: the first `n_any` rows pick (any
+    of them), the rest exclude (none of them may): min(max(any), 1 - max(none)), a fuzzy AND of an OR and a
+    NOR, since a part's sigmoid is its confidence and the weakest part bounds the whole."""
+    score = rows[:n_any].max(axis=0)
+    if len(rows) > n_any:
+        score = np.minimum(score, 1.0 - rows[n_any:].max(axis=0))
+    return score

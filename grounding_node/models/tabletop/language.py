@@ -232,6 +232,19 @@ _PLURAL_ALT = "|".join(PLURALS)
 _ATTRS = rf"((?:(?:{_COLORS}|{_SIZES})(?:,? and|,)? )*(?:{_COLORS}|{_SIZES}))"
 
 
+_EXCLUDED_JOIN_RE = re.compile(rf"(,? (?:n?or|and)(?: not| also not| neither)?| nor|,)(?: (?:the|a|an|any))? ({_ATTR})")
+
+
+def _excluded_attributes(m: "re.Match") -> str:
+    """"neither red nor blue" -> " that is not red or blue"; the match unchanged when a bare "and" or comma
+    joins attributes of two classes ("not red and small" may mean "small and not red")."""
+    first, said = m[1], _EXCLUDED_JOIN_RE.findall(m[2])
+    same_class = SIZES if first in SIZES else COLORS
+    if any(join.strip(" ,") in ("", "and") and attr not in same_class for join, attr in said):
+        return m[0]
+    return f" that is not {' or '.join([first] + [attr for _, attr in said])}"
+
+
 def _attrs(said: str) -> str:
     """"small and red", "red, small" -> "small red": the size before the colour, as the generator says it."""
     words = [w for w in re.split(r"[ ,]+", said) if w and w != "and"]
@@ -771,6 +784,14 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (r"\b(?:in front of|ahead of|at the front of|in the front of)\b", "in front of"),
     # "before" places only before an object ("the cup before the box"), never in "unclear before"
     (rf"\bbefore (?={_NP}\b)", "in front of "),
+    # several excluded attributes: "neither red nor blue", "not red or blue", "other than the red and blue
+    # ones", "not red and not blue" -> "that is not red or blue", which `read_phrase` grounds as one trained
+    # phrase per attribute (`PhraseReading.all_of`); "and" or a comma joins only attributes of one class, so
+    # "not red and small" stays as it was said
+    (rf"(?:,\s*)?\b(?:(?:that|which|who) (?:is|are) |(?:is|are) )?(?:neither|not|anything but|but|other than|"
+     rf"except(?: for)?|apart from|besides|but not|rather than|instead of) (?:the |a |an |any )?({_ATTR})"
+     rf"((?:(?:,? (?:n?or|and)(?: not| also not| neither)?| nor|,)(?: (?:the|a|an|any))? {_ATTR})+)"
+     rf"(?: ones?| things?)?\b", _excluded_attributes),
     # negation: "not the red one", "anything but red", "other than the red one", "except the red one"
     (rf"(?:,\s*)?\b(?:(?:that|which|who) (?:is|are) |(?:is|are) )?(?:not|anything but|but|other than|except(?: for)?|apart from|besides|but not|rather than|instead of) (?:the |a |an |any )?({_ATTR})(?: ones?| things?)?\b",  # noqa: E501
      r" that is not \1"),
@@ -778,8 +799,9 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
      r"that is not \1"),
     (rf"\bnon ?-? ?({_ATTR})\b", r"non \1"),
     (rf"^non ({_ATTR}) ", r"the non \1 "),   # an annotator's "non-red cube": the article the model read it with
-    # "neither red nor blue": the model takes one excluded attribute; the first is kept
-    (rf"\b(?:that is |which is |is )?neither ({_ATTR}) nor {_ATTR}\b", r"that is not \1"),
+    # "the non-red, non-blue cube" -> "the cube that is not red or blue" (see above)
+    (rf"\bnon ({_ATTR})((?:,? (?:and |or )?non {_ATTR})+) ((?:(?:{_ATTR}) )*(?:{_NOUNS}))\b",
+     lambda m: f"{m[3]} that is not {m[1]} or {' or '.join(re.findall(_ATTR, m[2]))}"),
     (r"(\b(?:in front of|closer than)\b.+?),? (?:the (?:one|thing) |that is |which is )?(?:(?:closer|nearer) to "
      r"(?:the )?camera|closest to the camera)$", r"\1"),
     (r"(\b(?:behind|farther away than)\b.+?),? (?:the (?:one|thing) |that is |which is )?(?:(?:further|farther) "
@@ -1240,11 +1262,16 @@ def _closest(word: str, vocab: Tuple[str, ...]) -> str:
     return match[0] if match else ""
 
 
+# "not red or blue or green", as the phrase rules write several excluded attributes (`_excluded_attributes`)
+_MORE_EXCLUDED_RE = re.compile(rf"\bnot ({_ATTR})((?: or {_ATTR})+)\b")
+
+
 @lru_cache(maxsize=8192)
 def _normalize_words_cached(text: str, vocab: Tuple[str, ...]) -> Tuple[str, ...]:
     known = set(vocab)
     out = []
-    for w in normalize_phrase(text).split():
+    # the model reads one excluded attribute: the others are grounded as phrases of their own (`read_phrase`)
+    for w in _MORE_EXCLUDED_RE.sub(r"not \1", normalize_phrase(text)).split():
         if w not in known:
             w = _closest(w, vocab)
         if w and w in known and not w.startswith("<"):
@@ -1318,10 +1345,11 @@ class PhraseReading:
     words: Tuple[str, ...]
     unknown: Tuple[str, ...] = ()
     refusal: str = ""
-    # a plural negation, grounded as a set difference (`plural_exclusion`): a candidate any of `any_of` picks
-    # and `none_of` does not
+    # a plural negation or several excluded attributes, grounded as a set difference (`plural_exclusion`): a
+    # candidate any of `any_of` picks and none of `none_of` does ("the cube that is neither red nor blue": the
+    # cubes, but not the red ones nor the blue ones; a singular phrase's best candidate is its answer)
     any_of: Tuple[str, ...] = ()
-    none_of: str = ""
+    none_of: Tuple[str, ...] = ()
 
 
 # one plural per shape, as the generator words them: "everything that is not red" is their union, since the
@@ -1410,8 +1438,43 @@ def _read_phrase_cached(text: str, vocab: Tuple[str, ...]) -> PhraseReading:
     words = _normalize_words_cached(text, vocab)
     if not knows_vocabulary(vocab):
         return PhraseReading(words, tuple(unknown))
+    refusal = _refusal(words, unknown, phrase)
+    more = _more_excluded(words, " ".join(phrase))
     any_of, none_of = plural_exclusion(words)
-    return PhraseReading(words, tuple(unknown), _refusal(words, unknown, phrase), any_of, none_of)
+    if more and not any_of:   # "the cube that is neither red nor blue": the cubes but the red and the blue ones
+        any_of, none_of = plural_exclusion(_as_plural(words))
+    if not any_of:
+        # the model reads one excluded attribute, and the set difference needs a plain noun phrase ("the
+        # leftmost cube that is neither red nor blue" is grounded without its second): said, not silent
+        return PhraseReading(words, tuple(unknown) + tuple(f"or {attr}" for attr in more), refusal)
+    excluded = [none_of] + [plural_exclusion(_as_plural(_excluding(words, attr)))[1] for attr in more]
+    return PhraseReading(words, tuple(unknown), refusal, any_of, tuple(dict.fromkeys(excluded)))
+
+
+def _more_excluded(words: Tuple[str, ...], phrase: str) -> List[str]:
+    """The excluded attributes after the first that `phrase` names ("not red or blue or green" -> ["blue",
+    "green"]); [] when it names one, or when `words` does not say "not <the first>" once."""
+    m = _MORE_EXCLUDED_RE.search(phrase)
+    if not m or sum(words[i:i + 2] == ("not", m[1]) for i in range(len(words))) != 1:
+        return []
+    return re.findall(_ATTR, m[2])
+
+
+def _excluding(words: Tuple[str, ...], attr: str) -> Tuple[str, ...]:
+    """`words` with `attr` in place of the attribute after "not"."""
+    i = words.index("not") + 1
+    return words[:i] + (attr,) + words[i + 1:]
+
+
+def _as_plural(words: Tuple[str, ...]) -> Tuple[str, ...]:
+    """"the cube that is not red" -> "all the cubes that is not red", as `plural_exclusion` reads it; any
+    other words unchanged (a superlative or a relation is not a set)."""
+    said = " ".join(words)
+    m = re.fullmatch(rf"the ((?:(?:{_ATTR}) )*)({'|'.join(NOUNS)}) (that is not {_ATTR})", said)
+    if not m:
+        return words
+    plural = PLURALS[NOUNS.index(m[2])]
+    return tuple(f"all the {m[1]}{plural} {m[3]}".split())
 
 
 def read_phrase(text: str, vocab: Sequence[str]) -> PhraseReading:
