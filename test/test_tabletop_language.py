@@ -1096,6 +1096,77 @@ def test_table_geometry_set_ao():
     _assert_reads_as(cases)
 
 
+def test_vlm_grounding_prompts_set_aq():
+    """Blind set AQ (prompts typed in the formats VLMs were trained on) on arrival (10f4710): "Find and output
+    the bounding box of the red cube" reached the model with the shape "box" in it, "Please provide the bounding
+    box coordinate of the region this sentence describes: ..." as "the box of the the the ...", "<ref>...</ref>",
+    "[refer]" and "<grounding>" as words, 'Which object matches the description: "the smallest cube"?' as "the
+    object", and "Counting the cubes from left to right, where is the second one?" and "the cube in position 2
+    when the cubes are ordered from left to right" lost the ordinal."""
+    cases = {
+        "Find and output the bounding box of the blue ball that is to the left of the can.":
+            "the blue ball left of the can",
+        "Please provide the bounding box coordinate of the region this sentence describes: the cube nearer to the "
+        "camera than the green mug.": "the cube in front of the green mug",
+        "<ref>the rightmost yellow cylinder</ref>": "the rightmost yellow cylinder",
+        "<|object_ref_start|>the small cup<|object_ref_end|>": "the small cup",
+        "[refer] cube behind green ball": "the cube behind the green ball",
+        "<grounding>the third sphere from the left": "the third sphere from the left",
+        "<CAPTION_TO_PHRASE_GROUNDING>the orange can": "the orange can",
+        'Which object matches the description: "the smallest block"?': "the smallest block",
+        "Give me the box for: second cylinder from the right": "the second cylinder from the right",
+        'Output JSON with the box of the "purple sphere", like {"bbox": [x1, y1, x2, y2]}.': "the purple sphere",
+        "Output JSON with the bounding box of the ball located behind the cube.": "the ball behind the cube",
+        "Locate the big ball and return its bounding box as [x_min, y_min, x_max, y_max].": "the big ball",
+        "Where is the can that is in front of the mug? Answer with [x1, y1, x2, y2].": "the can in front of the mug",
+        "Point to the white cube. Output the (x, y) pixel coordinate.": "the white cube",
+        "Find every cylinder in the image and output their bounding boxes.": "all the cylinders",
+        "Output JSON with a box for every instance of sphere.": "all the spheres",
+        "Where are the green balls? Give the boxes for each one.": "all the green balls",
+        "Which of the red things is nearest the camera? Answer with [x1, y1, x2, y2].": "the nearest red thing",
+        "Counting the balls from left to right, where is the second one? Answer with [x1, y1, x2, y2].":
+            "the second ball from the left",
+        "Counting the cans from right to left, which is the third one?": "the third can from the right",
+        "Counting the cubes from left to right, find the third one.": "the third cube from the left",
+        "Output JSON with the box of the cylinder in position 2 when the cylinders are ordered from right to left.":
+            "the second cylinder from the right",
+        "Output JSON with the box of the cube that is any colour except green.": "the cube that is not green",
+    }
+    _assert_reads_as(cases)
+    # a box in the request is the shape, not a frame
+    _assert_reads_as({"find the box left of the mug": "the box left of the mug",
+                      "the largest box of all the boxes": "the largest box",
+                      "give me the box for the red cube": "the box for the red cube",
+                      "pick up the cube and give me the box": "the cube and the box",
+                      "the box, then report back": "the box"}, exact=True)
+
+
+def test_speech_transcripts_set_ap():
+    """Blind set AP (commands as a speech recogniser transcribes them) on arrival (10f4710): a correction said
+    without a comma ("the leftmost no sorry the rightmost cup") reached the model with both words, "to the
+    write no sorry to the left of" with both sides, "hey bot can you get me the cube" with the shape "can", and
+    "i need the ball can you find it" with it too."""
+    cases = {
+        "the cylinder to the write no sorry to the left of the green box": "the cylinder left of the green box",
+        "okay robot the ball to the left no wait to the right of the cube": "the ball right of the cube",
+        "the can behind no sorry in front of the yellow mug": "the can in front of the yellow mug",
+        "the sphere in front of no wait behind the small cube": "the sphere behind the small cube",
+        "the left most no sorry the right most cylinder": "the rightmost cylinder",
+        "the nearest um no the farthest block": "the farthest block",
+        "the smallest no wait the biggest ball": "the largest ball",
+        "the second box from the left no sorry from the right": "the second box from the right",
+        "the third cup from the right oops from the left": "the third cup from the left",
+        "the second scratch that the third sphere from the left": "the third sphere from the left",
+        "hey bot can you uh can you get me the purple ball": "the purple ball",
+        "i need the white cube can you find it": "the white cube",
+        "i need the orange can could you grab that": "the orange can",
+    }
+    _assert_reads_as(cases)
+    # a lone "no" or "sorry" is not a correction without its comma, and a can before "can you" stays
+    _assert_reads_as({"the red can can you get it": "the red can",
+                      "the mug left of the box no": "the mug left of the box"}, exact=True)
+
+
 def test_requests_asked_as_what_we_may_do():
     """Found on the last read of this session (and so at the session's starting code): "can we get the red cup"
     reached the model as "can the red cup" (the shape "can" beside the cup), and "so we can take the blue cube"

@@ -57,6 +57,7 @@ from grounding_node.models.tabletop.definitional import definitional_phrase
 from grounding_node.models.tabletop.destinations import strip_destination
 from grounding_node.models.tabletop.discourse import single_request
 from grounding_node.models.tabletop.foreign import english
+from grounding_node.models.tabletop.instructions import strip_instruction
 from grounding_node.models.tabletop.learner import nth_one_of, plain_learner_english
 from grounding_node.models.tabletop.notation import plain_letters, read_notation
 from grounding_node.models.tabletop.records import plan_phrase, structured_phrase, term_phrase
@@ -113,7 +114,7 @@ SYNONYMS = {
 
 # leading command words / politeness, longest first (matched repeatedly at the start)
 _LEAD = [
-    r"hey", r"hi", r"ok(?:ay)?", r"robot", r"now", r"then", r"so", r"um+", r"uh+", r"well", r"please",
+    r"hey", r"hi", r"ok(?:ay)?", r"robot", r"(?:ro)?bot", r"now", r"then", r"so", r"um+", r"uh+", r"well", r"please",
     r"kindly", r"just", r"quickly",
     r"you can(?= (?:pick|grab|take|get|give|bring|hand|fetch|lift|catch)\b)",
     r"carefully", r"also", r"and", r"yo", r"alright", r"arm",
@@ -161,6 +162,7 @@ _LEAD = [
     r"scan(?:ning)? (?:every|each|all(?: the)?) (?:quadrants?|rows?|columns?|parts? of the (?:image|picture))(?: and)?",
 ]
 _TRAIL = [r"please", r"thanks", r"thank you", r"for me", r"now", r"right now", r"quickly", r"if you can",
+
           r"if you could", r"would you", r"(?:that )?(?:you|i|we) (?:can )?see",
           r"in (?:the|this) (?:scene|picture|image)",
           r"all of them", r"(?:each|every) one", r"(?:each|every) (?:last |single )?one of them", r"could you",
@@ -615,6 +617,11 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
      r"(?:the )?camera\b", "furthest from the camera"),
     (r"\b(?:with|at) (?:the )?(?:smallest|shortest|least|lowest|minimum|min) distance (?:from|to) (?:the )?camera\b",
      "closest to the camera"),
+    # "which of the green things is nearest the camera?": the one, named by its group (before "which ... is"
+    # below made it "the of the green things")
+    (rf"^(?:which|what)(?: one)? of (?:all )?the ((?:(?:{_COLORS}|{_SIZES}) )*)({_PLURAL_ALT}) is (?=(?:the )?"
+     r"(?:closest|nearest|farthest|furthest|biggest|largest|smallest|tiniest|leftmost|rightmost)\b)",
+     lambda m: f"the {m[1]}{NOUNS[PLURALS.index(m[2])]} "),
     # "whichever mug is closest to the camera"
     (r"^(?:whichever|which ever|whatever|which) (.+?) is (?=(?:closest|nearest|farthest|furthest|biggest|largest|"
      r"smallest|tiniest|leftmost|rightmost)\b)", r"the \1 "),
@@ -994,13 +1001,22 @@ def _without_context(text: str) -> str:
     return text.strip(" ,")
 
 
+# a second request about the same object, said without a full stop as a speech recogniser writes it: "i need
+# the mug can you find it" (before repeated words are merged: "the red can can you find it" keeps its can)
+_ASK_AGAIN_RE = re.compile(r"(?<=\w),?\s+(?:can|could|will|would) you (?:please )?(?:find|get|grab|see|spot|"
+                           r"pick(?: up)?|fetch|locate|reach|bring)(?: me)? (?:it|that|that one|them|this)"
+                           r"(?: for me)?(?: please)?\s*$")
 _PURPOSE_RE = re.compile(r"(?<=\w),?\s+(?:so|so that|in order that) (?:i|we|you|they|he|she|it|someone|somebody|"
                          r"the (?:robot|arm|gripper|system|team|kids?|customer|operator|next station))(?: later)? "
                          r"(?:can|could|may|might|will|would)\b.*$|,?\s*\bin order to\b.*$")
+# a spoken correction: after a comma, or (as a speech recogniser writes it, without one) a marker of two words
+# that can only be a correction ("no sorry", "no wait": "no" or "sorry" alone may be something else)
 _CORRECTION_RE = re.compile(
     r",\s*(?:no,? (?:sorry|wait|hang on|i mean)|sorry,? i mean|no wait|i mean|sorry|no|actually|"
-    r"rather|correction)\s*,?\s+")
-_FRAGMENT = (r"(?:(?:to|on|at) the )?(?:left|right|in front|behind|closer|nearer|farther|further|from the|"
+    r"rather|correction)\s*,?\s+|"
+    r"\s+(?:no,? (?:sorry|wait|hang on|no)|wait,? no|sorry,? i mean|i mean,? no|(?:uh|um|er),? no|oops|"
+    r"scratch that|make that|i meant)\s*,?\s+")
+_FRAGMENT = (r"(?:(?:to|on|at) the )?(?:left|right|write|rite|in front|behind|closer|nearer|farther|further|from the|"
              r"from (?:left|right)|counting|in back|before|ahead)\b")
 _FRAGMENT_START = re.compile("^" + _FRAGMENT)
 _FRAGMENT_START_ANYWHERE = re.compile(r"\b" + _FRAGMENT)
@@ -1110,7 +1126,7 @@ def _split_hashtags(text: str) -> str:
 def normalize_phrase(text: str) -> str:
     """Everyday phrase -> canonical wording (a string; unknown words are kept here, see `normalize_words`)."""
     # definitions before notation: it reads "left to right" as counting
-    text = read_notation(definitional_phrase(_split_hashtags(agent_phrase(text))))
+    text = read_notation(definitional_phrase(_split_hashtags(agent_phrase(strip_instruction(text)))))
     text = (structured_phrase(text) or term_phrase(text) or plan_phrase(text) or single_request(text)
             or text.replace("!=", " not "))
     t = self_correction(_clean(text))
@@ -1118,6 +1134,7 @@ def normalize_phrase(text: str) -> str:
     # its "can" is a shape word; nor do the context clauses around a request ("sorry, I was unclear before:
     # ...; place it on the tray")
     t = _PURPOSE_RE.sub("", t)
+    t = _ASK_AGAIN_RE.sub("", t)
     t = _without_context(t)
     t = strip_destination(t)   # "push the mug to the left": where it goes is not which one it is
     t = plain_description(t)   # "the mug that occupies the leftmost positioning": the leftmost mug

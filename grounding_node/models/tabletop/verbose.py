@@ -52,6 +52,9 @@ _IT_RELATION = {"to its left": "left of", "on its left": "left of", "left of it"
 
 Rule = Tuple[str, Union[str, Callable[["re.Match"], str]]]
 
+# a position said as a number ("in position 2")
+_NTH = {"1": "first", "2": "second", "3": "third", "one": "first", "two": "second", "three": "third"}
+
 _RULES: List[Rule] = [
     # focus and clefts (blind set AL): "the thing to grab is ...", "what I need is ...", "it's the ... that I want",
     # "the ones I'm after are ...", "...: that's what you should collect"
@@ -210,6 +213,21 @@ _RULES: List[Rule] = [
      rf"(?:counting from the )?(left|right)(?:[- ]to[- ](?:left|right))?,? the (?:one|thing|item|object|element) "
      rf"(?:that|which) (?:comes|is|ranks|"
      rf"appears|falls) (first|second|third)\b", lambda m: f"the {m[3]} {singular(m[1])} from the {m[2]}"),
+    # "counting the mugs from left to right, where is the second one?", "..., find the third one"
+    (rf"^,?\s*(?:when )?(?:counting|numbering|ordering|enumerating|ranking|going through) (?:the |all the )?"
+     rf"({_GROUP}) from (?:counting from )?(?:the )?(left|right)(?:[- ]to[- ](?:the )?(?:left|right))?(?:, ?)*"
+     rf"(?:where|which|what) is "
+     rf"the (first|second|third)(?: one)?$", lambda m: f"the {m[3]} {singular(m[1])} from the {m[2]}"),
+    (rf"^,?\s*(?:when )?(?:counting|numbering|ordering|enumerating|ranking|going through) (?:the |all the )?"
+     rf"({_GROUP}) from (?:counting from )?(?:the )?(left|right)(?:[- ]to[- ](?:the )?(?:left|right))?(?:, ?)*"
+     rf"(?:find|take|pick|get|grab|"
+     rf"select|choose|locate|give me) the (first|second|third)(?: one)?$",
+     lambda m: f"the {m[3]} {singular(m[1])} from the {m[2]}"),
+    # "the mug in position 2 when the mugs are ordered from left to right"
+    (rf"\b({_GROUP}) (?:in|at) (?:position|place|spot|slot|rank)(?: number)? (1|2|3|one|two|three) when (?:the )?"
+     rf"(?:{_GROUP}) (?:are|is) (?:counted|numbered|ordered|ranked|sorted|arranged|lined up|enumerated) from "
+     rf"(?:counting from )?(?:the )?(left|right)(?:[- ]to[- ](?:the )?(?:left|right))?\b",
+     lambda m: f"{_NTH[m[2]]} {m[1]} from the {m[3]}"),
     (rf"\b(?:that is |is )?(first|second|third) in the (left|right)[- ]to[- ](?:left|right) (?:ordering|order|sequence|"
      rf"ranking|arrangement|numbering)(?: of (?:all )?(?:the )?{_GROUP})?", r"\1 from the \2"),
     (rf"\b({_GROUP}) (?:that|which) (?:follows|comes after|is after|is next after) the (left|right)most "
