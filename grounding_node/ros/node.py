@@ -6,8 +6,10 @@ configure: the start-up parameters are validated by the same function as run-tim
            diagnostics, the `~/ground` service and the worker start.
 activate:  sensor and command subscriptions are created.
 deactivate: they are destroyed; queued commands and the one waiting for a frame get an error result, the
-           one in inference is answered before the publishers go down; `~/ground` stays and answers
-           "not active"; the frame slot is emptied.
+           one in inference is answered before the publishers go down (with an error when it is still in the
+           backend after 10 s; its late result is dropped, nothing is published while inactive); `~/ground`
+           stays and answers "not active"; the frame slot is emptied and the active command is forgotten
+           (continuous mode re-grounds the next command after activate, not one from before).
 shutdown:  (from any state, also on SIGINT/SIGTERM) as deactivate, then the worker and the service stop,
            and `backend.close()` runs; the process then exits 0.
 
@@ -69,7 +71,7 @@ from grounding_node.ros.diagnostics import NodeStats, diagnostic_array
 from grounding_node.ros.messages import result_to_msg
 from grounding_node.ros.publishers import RELIABLE_10, ResultPublishers
 from grounding_node.ros.sync import FrameSync, SyncedFrame
-from grounding_node.ros.worker import GroundingWorker, Job
+from grounding_node.ros.worker import ALREADY_ANSWERED, GroundingWorker, Job
 from phrase_grounding.srv import Capture, Ground
 
 # Commands: reliable KEEP_ALL. With KEEP_LAST(100) a burst of 1000 back-to-back commands lost ~850
@@ -107,6 +109,7 @@ class GroundingNode(LifecycleNode):
         self.values: Dict[str, Any] = P.normalise(declared) if not self.config_errors else \
             {s.name: s.default for s in P.PARAMS}
         self.add_on_set_parameters_callback(self._on_set_parameters)
+        self._guard_change_state()
         self.stats = NodeStats()
         self.finalized = False
         self.backend: Optional[GroundingBackend] = None
@@ -151,6 +154,30 @@ class GroundingNode(LifecycleNode):
 
     # ------------------------------------------------------------------------------------------------
     # lifecycle
+    def _guard_change_state(self) -> None:
+        """A transition that is invalid in the current state (`ros2 lifecycle set ... activate` on an active
+        node) must answer FAILURE. rclpy 7 (Jazzy) raises RCLError out of the change_state service callback
+        instead: the caller got no response and the exception left the executor's spin, which ended the node.
+        Kilted's rclpy logs and answers FAILURE; this gives Jazzy the same."""
+        from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
+
+        service = getattr(self, "_service_change_state", None)
+        if service is None:
+            return
+        original = service.callback
+
+        def on_change_state(request, response):
+            try:
+                return original(request, response)
+            except _rclpy.RCLError as exc:
+                label = request.transition.label or str(request.transition.id)
+                self.get_logger().error(f"lifecycle transition '{label}' refused in state "
+                                        f"'{self._state_machine.current_state[1]}': {exc}")
+                response.success = False
+                return response
+
+        service.callback = on_change_state
+
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         if self.config_errors:
             self.get_logger().error("invalid parameters, not configuring: " + "; ".join(self.config_errors)
@@ -207,11 +234,29 @@ class GroundingNode(LifecycleNode):
         self._sensors_paused = False
         # Queued jobs and the one waiting for a frame get `error`; the one in inference is published.
         self._worker.interrupt(error)
+        self._answer_overdue_job(error)
         if self._pubs is not None and self._publishing:   # RViz would keep the last cubes: markers have no lifetime
             for problem in self._pubs.clear(Header(stamp=self.get_clock().now().to_msg())):
                 self._warn("publish_extras", problem, error=True)
         self._publishing = False
         self._sync.reset()
+
+    def _answer_overdue_job(self, error: str) -> None:
+        """The job still in inference after `interrupt`'s bounded wait (a model slower than that): answer it
+        now, while the publishers are up, with `error`, and drop its late result. Without this its result came
+        after the publishers went down and was never published (a topic command got no answer at all)."""
+        job = self._worker.in_handler()
+        if job is None:
+            return
+        with job.lock:
+            if job.answered or job.done.is_set():
+                return
+            reason = f"{error} (it was still in inference; its result is dropped)"
+            msg = self._safe_finish(job, None, reason)
+            job.abandoned = reason
+        self.get_logger().warning(f"'{job.parsed.text}' (request {job.request_id}) answered with an error: still in "
+                                  "inference when the node went inactive")
+        job.finish(msg)
 
     def _is_rectified(self) -> bool:
         """The `rectified` parameter; 'auto' = the image topic's resolved name contains 'rect'."""
@@ -258,7 +303,7 @@ class GroundingNode(LifecycleNode):
         if after <= 0 or not self._subs or not self._active:
             return
         continuous = self._worker.continuous and self._worker.active_command is not None
-        if continuous or self._worker.pending or self._worker.running:
+        if continuous or self._worker.busy:   # busy: also a command waiting for its frame
             self._last_activity = time.monotonic()
             return
         with self._idle_lock:
@@ -672,6 +717,17 @@ class GroundingNode(LifecycleNode):
 
     def _finish(self, job: Job, result, error: str, header: Optional[Header] = None, rgb=None,
                 refused: bool = False):
+        """Build and publish the job's one answer; ALREADY_ANSWERED when it was answered already (abandoned)."""
+        with job.lock:
+            if job.abandoned:
+                self._warn("late_result", f"result of '{job.parsed.text}' (request {job.request_id}) came after it "
+                                          f"was answered ({job.abandoned}): dropped")
+                return ALREADY_ANSWERED
+            msg = self._publish_answer(job, result, error, header, rgb, refused)
+            job.answered = True
+            return msg
+
+    def _publish_answer(self, job: Job, result, error: str, header: Optional[Header], rgb, refused: bool):
         total_ms = (time.monotonic() - job.received_at) * 1000.0
         msg = result_to_msg(header or Header(), job.parsed.text, self.stats.model, result, total_ms, error,
                             command_warnings=job.parsed.warnings)

@@ -8,7 +8,9 @@ The promise it keeps: every submitted job reaches `handle` exactly once, in arri
 `done` event is set afterwards, whatever happens.
 - A command that finds the queue full is rejected at once by the caller with a 'busy' error.
 - `interrupt(error)` (deactivate, shutdown) answers the queued jobs and the one waiting for a frame with
-  `error`; the job in inference finishes normally.
+  `error`; the job in inference finishes normally, unless it outlasts the bounded wait: then the caller may
+  answer it from outside (`in_handler`, `Job.abandoned`) and the handler's late result is dropped
+  (`ALREADY_ANSWERED`), so it still gets exactly one answer.
 - The thread never dies: anything a handler raises, BaseException included (a backend calling
   `sys.exit()`), is reported through `on_error` and the job still gets `done`. A dead or stuck thread is
   visible through `alive` and `busy_for()`, which the node's diagnostics turn into an ERROR.
@@ -44,13 +46,28 @@ class Job:
     response: Any = None                    # set by the handler (the service waits on `done`)
     timing: dict = field(default_factory=dict)   # stage timings filled by the handler (timing_log)
     on_done: Optional[Callable[["Job"], None]] = None   # called once after `done` is set (any thread)
+    # Answering a job that is still in the handler (a deactivate that cannot wait for a slow model any longer)
+    # and the handler publishing its own result race each other: both hold `lock` while they check `abandoned`
+    # / `answered` and publish, so exactly one of the two answers goes out.
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    answered: bool = False                  # its answer was published (set by the handler)
+    abandoned: str = ""                     # answered already from outside the handler: why
 
     def finish(self, response: Any) -> None:
-        """Record the response, set `done`, then tell whoever waits asynchronously (the service)."""
-        self.response = response
-        self.done.set()
+        """Record the response, set `done`, then tell whoever waits asynchronously (the service). Once only:
+        a second call (a late handler after the job was answered) changes nothing."""
+        with self.lock:
+            if self.done.is_set():
+                return
+            self.response = response
+            self.done.set()
         if self.on_done is not None:
             self.on_done(self)
+
+
+# A handler's return value for a job that was already answered from outside it (`Job.abandoned`): the worker
+# then leaves `done` and `response` as that answer set them.
+ALREADY_ANSWERED = object()
 
 
 Handler = Callable[[Job, Optional[SyncedFrame], str], Any]
@@ -114,7 +131,10 @@ class GroundingWorker:
             n = len(self._jobs)
             self._cv.notify_all()
         deadline = time.monotonic() + wait_s
-        while self.alive and (self._taken is not None or self.pending) and time.monotonic() < deadline:
+        # (a job already answered from outside, `abandoned`, is not waited for again: cleanup after such a
+        # deactivate would block another `wait_s`)
+        while self.alive and ((self._taken is not None and not self._taken.abandoned) or self.pending) \
+                and time.monotonic() < deadline:
             time.sleep(0.005)
         self.drain(error)
         return n
@@ -131,6 +151,17 @@ class GroundingWorker:
     def running(self) -> bool:
         """A job is being handled right now."""
         return self._running_since is not None
+
+    @property
+    def busy(self) -> bool:
+        """Work is in hand: a job queued, waiting for a frame, or in the handler. (`running` alone missed the
+        job waiting for a frame: the node's idle check then dropped the sensor subscriptions under it.)"""
+        return self._taken is not None or self.pending > 0
+
+    def in_handler(self) -> Optional[Job]:
+        """The job the worker thread is handling right now (inference, publishing), or None."""
+        job = self._taken
+        return job if job is not None and self._running_since is not None else None
 
     def busy_for(self) -> float:
         """Seconds the current job has been in the handler (0 when idle): a stuck backend shows here."""
@@ -159,7 +190,7 @@ class GroundingWorker:
         with self._cv:
             jobs, self._jobs = list(self._jobs), deque()
         for job in jobs:
-            self._finish(job, None, error)
+            self._finish(job, None, error, track=False)
         return len(jobs)
 
     def clear_active(self) -> None:
@@ -266,17 +297,22 @@ class GroundingWorker:
                   request_id=active.request_id)
         self._finish(job, frame, "")
 
-    def _finish(self, job: Job, frame: Optional[SyncedFrame], error: str) -> None:
-        """Hand the job to the handler exactly once; whatever it raises, the job is still answered."""
+    def _finish(self, job: Job, frame: Optional[SyncedFrame], error: str, track: bool = True) -> None:
+        """Hand the job to the handler exactly once; whatever it raises, the job is still answered.
+        `track`: the worker thread's own job (`busy_for`, `in_handler`); `drain` runs in other threads and must
+        not mark the worker idle while its thread is still in inference."""
         response = None
-        self._running_since = time.monotonic()
+        if track:
+            self._running_since = time.monotonic()
         try:
             response = self._handle(job, frame, error)
         except BaseException as exc:  # noqa: BLE001 - SystemExit from a backend included: report, go on
             response = self._report(job, exc)
         finally:
-            self._running_since = None
-            job.finish(response)
+            if track:
+                self._running_since = None
+            if response is not ALREADY_ANSWERED:
+                job.finish(response)
 
     def _report(self, job: Optional[Job], exc: BaseException) -> Any:
         if self._on_error is None:
