@@ -98,12 +98,18 @@ BLIND = ("blind_a.tsv", "blind_b.tsv", "blind_c.tsv", "blind_d.tsv", "blind_e.ts
          "blind_w.tsv", "blind_x.tsv", "blind_y.tsv", "blind_z.tsv", "blind_aa.tsv", "blind_ab.tsv",
          "blind_ac.tsv", "blind_ad.tsv", "blind_ae.tsv", "blind_af.tsv",
          "blind_ag.tsv", "blind_ah.tsv", "blind_ai.tsv", "blind_aj.tsv", "blind_ak.tsv",
-         "blind_al.tsv", "blind_am.tsv", "blind_an.tsv", "blind_ao.tsv", "blind_ap.tsv", "blind_aq.tsv")
+         "blind_al.tsv", "blind_am.tsv", "blind_an.tsv", "blind_ao.tsv", "blind_ap.tsv", "blind_aq.tsv",
+         "blind_ar.tsv", "blind_as.tsv", "blind_at.tsv", "blind_au.tsv", "blind_av.tsv")
 # Lines of set E the normaliser does not read, each for a reason a rule would not fix in general: the
 # count described as a procedure ("count each mug as you move right; the second one you reach"), a
 # commentator's description instead of a request, a size word said after the request ("big loot"), "can?" as a
 # Singlish question tag after a request ("take that one can?": can is also a shape).
 PHRASE_GAPS = {
+    # set AR: with {s} = 'object', "count the objects: one, two, three" reads as a planner's record field
+    "start at the left and count the {s}s: one, two, three, that one": "with {s} = 'object', 'objects:' reads as "
+    "a planner's record field ('objects' is a record key) and the count as its value",
+    "start at the right and count the {s}s: one, two, three, that one": "with {s} = 'object', 'objects:' reads as "
+    "a planner's record field ('objects' is a record key) and the count as its value",
     "hey bot get the further {s} the one all the way at the back": "a comparative for the superlative ('the further "
     "mug'), restated after it",
     "Every single {s}: that's what you should collect.": "with {s} = 'object', 'every single object:' reads as a "

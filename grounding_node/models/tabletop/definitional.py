@@ -161,7 +161,8 @@ _SORT_PICK_RE = re.compile(
     rf"every )?(?:the )?(?P<np>{_NP})(?: (?:by|according to) {_KEY})?,? {_DIRECTION}"
     rf"(?:{_SEP}skip (?:over |past )?the first (?P<skip>one|two|1|2)(?: ones?| elements?| (?:{_NP}))?)?"
     rf"{_SEP}{_PICK} the (?:(?:one|element|item|entry|object|{_NP}) (?:(?:in|at) (?:the )?)?(?:position|place|slot|"
-    r"rank)(?: number)? (?P<pos>one|two|three|1|2|3)|(?P<posw>first|second|third|last|next)(?: one| element| item|"
+    r"rank)(?: number)? (?P<pos>one|two|three|1|2|3)|"
+    r"(?P<posw>first|second|third|1st|2nd|3rd|last|next)(?: one| element| item|"
     rf" entry| (?:{_NP}))?(?: (?:in|at) (?:the )?(?:position|place|slot|line|order))?){_END}")
 
 

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 from grounding_node.models.tabletop.agent import agent_phrase
+from grounding_node.models.tabletop.axes import plain_axes
 from grounding_node.models.tabletop.canonical import (
     COLORS,
     GENERIC,
@@ -53,6 +54,7 @@ from grounding_node.models.tabletop.canonical import (
     canonical_words,
     knows_vocabulary,
 )
+from grounding_node.models.tabletop.comparisons import plain_comparison
 from grounding_node.models.tabletop.definitional import definitional_phrase
 from grounding_node.models.tabletop.destinations import strip_destination
 from grounding_node.models.tabletop.discourse import single_request
@@ -61,6 +63,8 @@ from grounding_node.models.tabletop.instructions import strip_instruction
 from grounding_node.models.tabletop.learner import nth_one_of, plain_learner_english
 from grounding_node.models.tabletop.notation import plain_letters, read_notation
 from grounding_node.models.tabletop.records import plan_phrase, structured_phrase, term_phrase
+from grounding_node.models.tabletop.rejection import plain_rejection, rejection_unread
+from grounding_node.models.tabletop.routes import route_phrase
 from grounding_node.models.tabletop.verbose import plain_description
 
 _COLORS = "|".join(COLORS)   # the word classes live in canonical.py
@@ -161,7 +165,9 @@ _LEAD = [
     r"(?:i would|i'd) (?:rather|prefer to|prefer|sooner) (?:have|get|take)", r"(?:i would|i'd) (?:rather|prefer)",
     r"scan(?:ning)? (?:every|each|all(?: the)?) (?:quadrants?|rows?|columns?|parts? of the (?:image|picture))(?: and)?",
 ]
-_TRAIL = [r"please", r"thanks", r"thank you", r"for me", r"now", r"right now", r"quickly", r"if you can",
+# "right now" is no side, unless "right" is the side a word before it takes ("the mug furthest right now")
+_RIGHT_NOW = r"(?<!the )(?<!most )(?<!far )(?<!furthest )(?<!farthest )(?<!further )(?<!farther )(?<!to )\bright now"
+_TRAIL = [r"please", r"thanks", r"thank you", r"for me", r"now", _RIGHT_NOW, r"quickly", r"if you can",
 
           r"if you could", r"would you", r"(?:that )?(?:you|i|we) (?:can )?see",
           r"in (?:the|this) (?:scene|picture|image)",
@@ -799,6 +805,9 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
      rf"except(?: for)?|apart from|besides|but not|rather than|instead of) (?:the |a |an |any )?({_ATTR})"
      rf"((?:(?:,? (?:n?or|and)(?: not| also not| neither)?| nor|,)(?: (?:the|a|an|any))? {_ATTR})+)"
      rf"(?: ones?| things?)?\b", _excluded_attributes),
+    # "the mug, and I don't mean a small one"
+    (rf"(?:,\s*)?\b(?:and |but )?i (?:do )?not mean (?:a |an |the |any )({_ATTR})(?: ones?| things?)?\b",
+     r" that is not \1"),
     # negation: "not the red one", "anything but red", "other than the red one", "except the red one"
     (rf"(?:,\s*)?\b(?:(?:that|which|who) (?:is|are) |(?:is|are) )?(?:not|anything but|but|other than|except(?: for)?|apart from|besides|but not|rather than|instead of) (?:the |a |an |any )?({_ATTR})(?: ones?| things?)?\b",  # noqa: E501
      r" that is not \1"),
@@ -970,11 +979,27 @@ _CONTENT_WORD = re.compile(rf"\b(?:{_COLORS}|{_SIZES}|cubes?|blocks?|box(?:es)?|
                            r"smallest|biggest|second|third|leftmost|rightmost)\b")
 _CONTEXT_TAIL = re.compile(
     r",?\s*\b(?:(?:and|then|and then|so|before you|after you)\s+)?(?:(?:place|put|drop|set|hold|hand|bring|give|toss|"
-    r"move|carry|pass|show|lay|stick|throw|leave|store|stack|sort|weigh|check|scan|label|inspect|keep)(?: up)?\s+"
+    r"move|carry|pass|show|lay|stick|throw|leave|store|stack|sort|weigh|check|scan|label|inspect|keep|lift|raise)"
+    r"(?: up)?\s+"
     r"(?:it|them|that|those|this|these|that one|each one)\b|(?:then|and) (?:wait|stop|pause|come back|return|"
     r"we are done|we're done|we are finished)\b|(?:and )?after (?:that|this|which)\b|afterwards\b|"
     r"(?:this|that) (?:is|will be) the last one\b|(?:great|good|nice) (?:job|work)\b|don't drop it\b|"
-    r"do not drop it\b).*$")
+    r"do not drop it\b|"
+    # care and reassurance after the request: "..., and be careful with it", "you can't miss it", "it should be
+    # easy to spot" ("can't" would read as the shape "can")
+    r"(?:but |and )?(?:please )?be (?:careful|gentle)\b|you (?:can't|cannot|can not|cant|won't|will not|wont) "
+    r"miss (?:it|them)\b|it (?:should|will|would) be (?:easy|simple|obvious)(?: enough)? to (?:spot|find|see)\b|"
+    r"it(?:'s| is) (?:easy|simple) to (?:spot|find|see)\b|you should (?:be able to )?see (?:it|them)\b).*$")
+# an aside that points back to the object already named: "the non-red mug (the one I mentioned)"
+_ASIDE_RE = re.compile(r",?\s*\b(?:the one|the thing|which|that) (?:i|we) (?:mentioned|told you about|talked about|"
+                       r"pointed out|asked (?:you )?(?:for|about))(?: (?:before|earlier|already|just now))?\b,?"
+                       r"|\b(?:across|along) the (?:table|tabletop|workspace|bench)\b|\bcurrently\b|"
+                       # "right now" is no side; nor are a plural's manners ("one at a time", "don't miss any")
+                       rf"{_RIGHT_NOW}\b|\b(?:just now|from where you are)\b|,?\s*\bone at a time\b|"
+                       r",?\s*\b(?:and )?(?:don't|do not|not) miss (?:any|one)(?: of them)?\b|"
+                       # "all of the mugs - the ones just sitting on the table - ...": an aside between dashes
+                       r",\s*the ones? (?:that are |that is |which are )?(?:just )?(?:sitting|lying|standing|resting)"
+                       r"(?: there)? on the (?:table|tabletop)\s*(?=,)")
 
 
 _GENERIC_WORD = re.compile(r"\b(?:objects?|things?|ones?|items?|everything|all|every)\b")
@@ -983,6 +1008,7 @@ _MARKERS = {"right", "ok", "okay", "alright", "so", "now", "well", "then", "next
 
 
 def _without_context(text: str) -> str:
+    text = re.sub(r"\s+", " ", _ASIDE_RE.sub(" ", text)).strip()
     clauses = [c.strip() for c in text.split(",")]
     while len(clauses) > 1 and clauses[0] in _MARKERS:
         clauses = clauses[1:]
@@ -1004,7 +1030,8 @@ def _without_context(text: str) -> str:
 # a second request about the same object, said without a full stop as a speech recogniser writes it: "i need
 # the mug can you find it" (before repeated words are merged: "the red can can you find it" keeps its can)
 _ASK_AGAIN_RE = re.compile(r"(?<=\w),?\s+(?:can|could|will|would) you (?:please )?(?:find|get|grab|see|spot|"
-                           r"pick(?: up)?|fetch|locate|reach|bring)(?: me)? (?:it|that|that one|them|this)"
+                           r"pick(?: up)?|fetch|locate|reach|bring|point (?:to|at)|show me)(?: me)? "
+                           r"(?:it|that|that one|them|this)"
                            r"(?: for me)?(?: please)?\s*$")
 _PURPOSE_RE = re.compile(r"(?<=\w),?\s+(?:so|so that|in order that) (?:i|we|you|they|he|she|it|someone|somebody|"
                          r"the (?:robot|arm|gripper|system|team|kids?|customer|operator|next station))(?: later)? "
@@ -1125,11 +1152,16 @@ def _split_hashtags(text: str) -> str:
 
 def normalize_phrase(text: str) -> str:
     """Everyday phrase -> canonical wording (a string; unknown words are kept here, see `normalize_words`)."""
+    text = plain_axes(strip_instruction(text))   # "the mug with minimum x in the camera optical frame"
+    text = plain_comparison(text)   # "the cup that every other cup is right of": before the definitional reader
     # definitions before notation: it reads "left to right" as counting
-    text = read_notation(definitional_phrase(_split_hashtags(agent_phrase(strip_instruction(text)))))
+    text = read_notation(definitional_phrase(_split_hashtags(agent_phrase(text))))
     text = (structured_phrase(text) or term_phrase(text) or plan_phrase(text) or single_request(text)
             or text.replace("!=", " not "))
     t = self_correction(_clean(text))
+    t = plain_rejection(t)   # "i don't want the red mug, give me the other one": the mug that is not red
+    # before the context reader: it takes "and stop at the next mug" for an instruction after the request
+    t = route_phrase(t)   # "start at the box and look left: the cup there": the cup left of the box
     # a purpose after the request ("pick up the cup so I can check it") says nothing about which object, and
     # its "can" is a shape word; nor do the context clauses around a request ("sorry, I was unclear before:
     # ...; place it on the tray")
@@ -1456,6 +1488,9 @@ def _read_phrase_cached(text: str, vocab: Tuple[str, ...]) -> PhraseReading:
     if not knows_vocabulary(vocab):
         return PhraseReading(words, tuple(unknown))
     refusal = _refusal(words, unknown, phrase)
+    if not refusal and rejection_unread(self_correction(_clean(text))):
+        refusal = ("it says only which object is not wanted; name the one that is (e.g. 'the mug that is not "
+                   "red')")
     more = _more_excluded(words, " ".join(phrase))
     any_of, none_of = plural_exclusion(words)
     if more and not any_of:   # "the cube that is neither red nor blue": the cubes but the red and the blue ones

@@ -111,7 +111,9 @@ _TRAILING_VERB = re.compile(r"(?:,?\s*(?:please )?(?:to me )?(?:pick(?: it| that
 # a topic group said first, then the one wanted: "cups among, most left one", "in mugs, the one at most left",
 # "all mug of them, the most left one", "mugs, color is not red one", "in all mugs, size the most small"
 _TOPIC = re.compile(rf"^(?P<pre>(?:in|among|amongst|from|of) (?:all )?(?:the )?|all (?:the )?|(?:the )?)(?P<g>{_NP})"
-                    rf"(?P<post> among| of them| all| all of them)?,\s*(?!(?:but|not|and|or|except|then|i mean|no|"
+                    # (an exception after the comma is the group's, not a topic: "all the mugs, except the red one")
+                    r"(?P<post> among| of them| all| all of them)?,\s*(?!\s*(?:except|excluding|apart from|aside from|"
+                    r"other than|besides|save|barring|without|minus)\b)(?!(?:but|not|and|or|except|then|i mean|no|"
                     rf"sorry|that|this)\b)(?P<rest>.+)$")
 _ONE = re.compile(r"\b(?:one|piece|thing)\b")
 _BARE_SUPERLATIVE = re.compile(r"^(?:the )?(\w+most|\w+est)$")
