@@ -82,6 +82,22 @@ def test_a_sequence_of_objects_is_one_phrase_per_object():
         assert parse_command(text).phrases == [text], text
 
 
+def test_a_then_that_names_no_new_object_continues_its_phrase():
+    """Found with blind set AR (counting as you walk): "moving from the left, skip the first cube, then take the
+    next one" was split into "moving from the left, skip the first cube" and "take the next one", two requests
+    for the one object the whole phrase counts to (the second cube). A "then" part whose head is "one",
+    "next" or "other" refers back; it names no object of its own."""
+    for text in ["moving from the left, skip the first cube, then take the next one",
+                 "skip the leftmost mug and then the next one",
+                 "ignore the red ball, then grab the other one",
+                 "start at the right, pass two cans, then the following one"]:
+        assert parse_command(text).phrases == [text], text
+    assert parse_command("the cup, then the next one").phrases == ["the cup, then the next one"]
+    # a new object after "then" still splits, also after "one"
+    assert parse_command("the red one, then the blue ball").phrases == ["the red one", "the blue ball"]
+    assert parse_command("the cube, then the one after it").phrases == ["the cube, then the one after it"]
+
+
 def test_a_replacement_character_sent_as_text_is_not_called_bad_bytes():
     """An adversarial script: a literal U+FFFD in valid UTF-8 was reported as "bytes that are not UTF-8"."""
     parsed = parse_command("red \ufffd mug".encode("utf-8"))

@@ -60,12 +60,22 @@ def join_records(phrases: List[str]) -> List[str]:
     return out
 
 
+# what follows a "then" that refers back instead of naming an object: "..., skip the first cube, then take the
+# next one", "..., then grab the other one" (one request counted or contrasted in steps)
+_BACK_REFERENCE = re.compile(r"(?:(?:pick|grab|take|get|fetch|lift|find|bring|select|choose|locate)(?:\s+up)?\s+)?"
+                             r"(?:the|that|this)\s+(?:(?:next|other|following|same)\s+(?:one|ones)?|one\s+(?:after|"
+                             r"before|next to)\b|next\b)", re.IGNORECASE)
+
+
 def _split_sequence(phrase: str) -> List[str]:
-    """"the cup, then the ball" -> its requests; a "then" after a comparative is "than" and stays."""
+    """"the cup, then the ball" -> its requests; a "then" after a comparative is "than" and stays, and so does
+    one before a part that refers back ("..., then take the next one")."""
     parts, start = [], 0
     for m in _THEN.finditer(phrase):
         before = phrase[:m.start()].split()
         if before and _COMPARATIVE.fullmatch(before[-1]):
+            continue
+        if _BACK_REFERENCE.match(phrase, m.end()):
             continue
         parts.append(phrase[start:m.start()].strip())
         start = m.end()
