@@ -40,14 +40,16 @@ _FORMAT_SENTENCE = re.compile(
     rf"(?:^|(?<=[.?!;:]))\s*(?:please )?(?:answer|respond|reply|output|return|give|format|provide|express|use|"
     rf"report|write)\b[^.?!;]*?(?:\b{_BOX}|\bcoordinates?\b|\bjson\b|\bformat\b|\bpixel\b|\bboxes\b|\bbox as\b|"
     rf"\ba list\b|\bits box\b|\btheir boxes\b|\[\s*x|\(\s*x|\{{)[^.?!;]*[.?!;]?\s*$", re.IGNORECASE)
+# the verbs that ask for an answer's form
+_ANSWER_VERB = r"(?:return|output|give(?: me)?|provide|report|draw|predict|list)"
 # "... and return its bounding box as", "... and output their bounding boxes": a frame on its own
 _FORMAT_CLAUSE = re.compile(
-    rf",?\s*\b(?:and|then)\s+(?:return|output|give(?: me)?|provide|report|draw|predict)\s+(?:its|their|the|a|"
+    rf",?\s*\b(?:and|then)\s+{_ANSWER_VERB}\s+(?:its|their|the|a|"
     rf"all)?\s*(?:{_BOX}|(?<=its )box(?:es)?|(?<=their )box(?:es)?)\b.*$", re.IGNORECASE)
 # a last sentence that asks for boxes of what the question named: "Where are the cups? Give the boxes for each
 # one." (a frame on its own; "Pick up the cups. Give the boxes to me." is no such sentence)
 _BOXES_TAIL = re.compile(
-    rf"(?<=[.?!])\s*(?:please )?(?:give|output|return|provide|list|draw|report)\b[^.?!]*\b(?:{_BOX}|boxes for "
+    rf"(?<=[.?!])\s*(?:please )?{_ANSWER_VERB}\b[^.?!]*\b(?:{_BOX}|boxes for "
     rf"(?:each|every|all)|(?:its|their) box(?:es)?|coordinates|json)\b[^.?!]*[.?!]?\s*$", re.IGNORECASE)
 _EXAMPLE_TAIL = re.compile(r",?\s*\b(?:like|e\.?g\.?|for example|such as|in the (?:format|form)(?: of)?|as)\s*[.:]?$",
                            re.IGNORECASE)
