@@ -99,12 +99,20 @@ BLIND = ("blind_a.tsv", "blind_b.tsv", "blind_c.tsv", "blind_d.tsv", "blind_e.ts
          "blind_ac.tsv", "blind_ad.tsv", "blind_ae.tsv", "blind_af.tsv",
          "blind_ag.tsv", "blind_ah.tsv", "blind_ai.tsv", "blind_aj.tsv", "blind_ak.tsv",
          "blind_al.tsv", "blind_am.tsv", "blind_an.tsv", "blind_ao.tsv", "blind_ap.tsv", "blind_aq.tsv",
-         "blind_ar.tsv", "blind_as.tsv", "blind_at.tsv", "blind_au.tsv", "blind_av.tsv")
+         "blind_ar.tsv", "blind_as.tsv", "blind_at.tsv", "blind_au.tsv", "blind_av.tsv", "blind_aw.tsv",
+         "blind_ax.tsv")
 # Lines of set E the normaliser does not read, each for a reason a rule would not fix in general: the
 # count described as a procedure ("count each mug as you move right; the second one you reach"), a
 # commentator's description instead of a request, a size word said after the request ("big loot"), "can?" as a
 # Singlish question tag after a request ("take that one can?": can is also a shape).
 PHRASE_GAPS = {
+    # set AW: learners' structures the normaliser does not read
+    "Which {s} is more left than all others, take that one.": "'more left than all others' after 'which ... is'",
+    "All {s}s inside, most left one, bring me.": "a topic group said with 'inside' before the one wanted",
+    "The {s} in last on right side, bring please.": "'in last on right side' for the rightmost",
+    "{s}s in them, the one with maximum size, take.": "a topic group said with 'in them' before the one wanted",
+    "Left to right, which {s} comes in two number, that one take.": "'comes in two number' for the second",
+    "Count {s}s from right, one two three, the third one take.": "a count said aloud after 'count ... from right'",
     # set AR: with {s} = 'object', "count the objects: one, two, three" reads as a planner's record field
     "start at the left and count the {s}s: one, two, three, that one": "with {s} = 'object', 'objects:' reads as "
     "a planner's record field ('objects' is a record key) and the count as its value",

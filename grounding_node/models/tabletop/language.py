@@ -121,6 +121,9 @@ _LEAD = [
     r"hey", r"hi", r"ok(?:ay)?", r"robot", r"(?:ro)?bot", r"now", r"then", r"so", r"um+", r"uh+", r"well", r"please",
     r"kindly", r"just", r"quickly",
     r"you can(?= (?:pick|grab|take|get|give|bring|hand|fetch|lift|catch)\b)",
+    # "wait a second, ...": no ordinal (it was refused as "a second the red cup")
+    r"(?:wait|hang on|hold on|give me|just|one)(?: a| one)? (?:second|sec|moment|minute|mo)(?=\s*,|\s+(?:then|and|"
+    r"now|please|i|grab|get|take|pick|the)\b)",
     r"carefully", r"also", r"and", r"yo", r"alright", r"arm",
     r"you(?: should| must| need to| have to)?", r"up",
     r"if you (?:would|could) be so (?:kind|good) as to",
@@ -134,6 +137,8 @@ _LEAD = [
     r"(?:gather|round|collect)(?: up)?", r"robot(?: one| two| 1| 2)?", r"copy", r"roger",
     r"(?:could|can|would|will|might) you(?: please| kindly| just)?(?: be so (?:kind|good) as to)?(?: go ahead and)?",
     r"(?:could|can|may) i (?:have|get)",
+    # "can pick the mug or not?": a request asked with the subject dropped (blind set AW)
+    r"can(?= (?:pick|take|grab|get|bring|give|fetch|hand|lift)\b)",
     # a request asked as what we may do: "can we get the red cup", "may I grab ...", "so we can take ..."
     r"do you think",
     r"(?:could|can|may|might|shall) (?:we|i)(?: please| just)? (?:have|get|take|grab|pick(?: up| out)?|fetch|lift|"
@@ -165,8 +170,10 @@ _LEAD = [
     r"(?:i would|i'd) (?:rather|prefer to|prefer|sooner) (?:have|get|take)", r"(?:i would|i'd) (?:rather|prefer)",
     r"scan(?:ning)? (?:every|each|all(?: the)?) (?:quadrants?|rows?|columns?|parts? of the (?:image|picture))(?: and)?",
 ]
-# "right now" is no side, unless "right" is the side a word before it takes ("the mug furthest right now")
-_RIGHT_NOW = r"(?<!the )(?<!most )(?<!far )(?<!furthest )(?<!farthest )(?<!further )(?<!farther )(?<!to )\bright now"
+# "right now" is no side, unless "right" is the side a word before it takes ("the mug furthest right now"); nor
+# are "right away" and "right over there" (the model read "the leftmost mug right away" with a stray "right")
+_RIGHT_NOW = (r"(?<!the )(?<!most )(?<!far )(?<!furthest )(?<!farthest )(?<!further )(?<!farther )(?<!to )"
+              r"\bright (?:now|away(?! from)|over (?:here|there))")
 _TRAIL = [r"please", r"thanks", r"thank you", r"for me", r"now", _RIGHT_NOW, r"quickly", r"if you can",
 
           r"if you could", r"would you", r"(?:that )?(?:you|i|we) (?:can )?see",
@@ -369,7 +376,32 @@ def _skip_ordinal(m: "re.Match") -> str:
     return f"the {_ORDINAL_AFTER[skipped]} {' '.join(noun)} from the {side}"
 
 
+def _not_but(m: re.Match) -> str:
+    """"not the red cup but the blue one" -> "the blue cup": the object after "but", with the noun the rejected
+    one named when the wanted one says only "one"."""
+    noun = m[3] if m[3] not in ("one", "ones", "thing", "things") else (m[1] or m[3])
+    return f"the {m[2]}{noun}"
+
+
 _PHRASE_RULES: List[Tuple[str, str]] = [
+    # "can't" after its subject is a modal verb, not the shape: "I can't see the red cup" read "can the red cup"
+    (r"(?:(?<=\bi )|(?<=\byou )|(?<=\bwe )|(?<=\bthey )|(?<=\brobot )|(?<=\bwhy )|^)can not\b ?", ""),
+    # "grab one of the balls", "either of the two mugs": one object of the group, not all of them (the plural
+    # noun made it a plural request)
+    (rf"^(?:any |just |only )?(?:one|either|any one|any) of (?:the |those |these )?(?:two |three |2 |3 )?"
+     rf"((?:(?:{_ATTR}) )*)({_NOUNS_CONCRETE})\b", lambda m: f"the {m[1]}{_SINGULAR.get(m[2], m[2])}"),
+    # "the red cube, not the box": the model negates no noun, and the "not" left "the red cube the box", two
+    # objects; the one named first is the request
+    (rf"(\b(?:{_NOUNS_CONCRETE})),\s*not (?:the |a |an )(?:{_NOUNS_CONCRETE})$", r"\1"),
+    # "not red but green": a "but" after a "not" is contrastive, not "except" (the negation rules below read
+    # "the cup that is not red but green" as "... that is not green": the one colour asked for, excluded)
+    (rf"\b((?:that|which) is|is) not ({_ATTR}),? but ({_ATTR})\b", r"\1 \3"),
+    (rf"^not (?:the |a |an )?(?:(?:{_ATTR}) )*({_NOUNS_CONCRETE}|ones?|things?)?,? but (?:the |a |an )?"
+     rf"((?:(?:{_ATTR}) )+)({_NOUNS_CONCRETE}|ones?|things?)\b", _not_but),
+    # "one" as a determiner before the object's own words: "the one green thing that's farthest left", "get one
+    # red mug" (blind set AX); "the one on the left" keeps its "one"
+    (rf"(?:\b(the|a|that|this) |^)one (?=(?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS_CONCRETE}|things?|objects?)\b)",
+     lambda m: f"{m[1] or 'the'} "),
     # a reason or a story before the request (blind set AF): "my dog likes big toys, so the biggest mug ...",
     # "i am lining things up and the leftmost cup ...": only what follows names the object
     (r"^(?:my|our|i|i am|i'm|we|we are|we're|the kids?|this)\b[^,;]*?,? so (?=(?:i|the|that|any|every|all)\b)", ""),
@@ -565,9 +597,15 @@ _PHRASE_RULES: List[Tuple[str, str]] = [
     (r"\b(?:that|which) comes (second|third)(?: (?:going|counting|reading))? from (?:the )?(left|right)"
      r"(?: to (?:the )?(?:left|right))?\b", r"\1 from the \2"),
     (r"\bnext to (?:the )?(left|right) ?most\b (.+)$", r"second \2 from the \1"),
+    # "the cup right of the leftmost cup" counts along one kind: an anchor of another kind ("the ball right of the
+    # leftmost cup": balls at 1 and 2, the leftmost cup at 5; "the leftmost thing" may be a ball) or a target
+    # narrower than it ("the red cup right of the leftmost cup") is no second from the left
     (rf"^(?:the )?(.+?) (?:just |immediately |directly )?(?:to the )?(right|left) of the (left|right) ?most "
-     rf"(?:one|thing|{_NOUNS})$",
-     lambda m: (f"the second {m[1]} from the {m[3]}" if m[2] != m[3] else m[0])),
+     rf"((?:(?:{_ATTR}) )*(?:{_NOUNS}))$",
+     lambda m: (f"the second {m[1]} from the {m[3]}" if m[2] != m[3] and (
+         m[4] == "one" or " ".join(m[4].split()[:-1] + [_SINGULAR.get(m[4].split()[-1],
+                                                                                  m[4].split()[-1])]) == m[1])
+         else m[0])),
     (rf"\b(?:that|which) ({_NP}) is (?:to the |on the )?(left|right)(?: hand side)? of$", _inverted),
     (rf"\b(?:that|which) ({_NP}) is (behind|in front of)$", _inverted),
     (rf"\bwith ({_NP}) (?:on|to) its (left|right)(?: side)?\b", _inverted),
@@ -1015,8 +1053,10 @@ def _without_context(text: str) -> str:
     while len(clauses) > 1 and _CONTEXT_OPENER.match(clauses[0]) and not _CONTENT_WORD.search(
             re.sub(r"\bso\b.*$", "", clauses[0])):
         clauses = clauses[1:]
-        if clauses and re.match(r"^so\b", clauses[0]):
-            clauses[0] = clauses[0][2:].strip()
+        # "..., so pick ...", "I'm not sure which, but the red cup": a "but" here is no "except" ("but the red
+        # one" read as "that is not red": the one object asked for excluded)
+        if clauses and re.match(r"^(?:so|but)\b", clauses[0]):
+            clauses[0] = re.sub(r"^(?:so|but)\b", "", clauses[0]).strip()
     text = ", ".join(c for c in clauses if c)
     # "we're sorting things today so pick ..."
     text = re.sub(r"^(?:we are|we're|i am|i'm) [^,]*?\bso (?=\S)", "", text)
@@ -1475,6 +1515,17 @@ _DROPPED_RELATION_RE = re.compile(
     rf"(?:(?:{_COLORS}|{_SIZES}) )*(?:{_NOUNS})\b))\b(?! (?:me|you|us|the camera|the robot|the viewer)\b)")
 
 
+# a negation the normaliser left before a side, a rank or a relation ("not the leftmost cup", "the cup that is not
+# left of the box"), or with nothing after it ("the cup that is not", its "rightmost one" gone): the model's "not"
+# reads only a colour or a size, so the words reached it without the "not" and asked for the very object the
+# speaker excluded
+_NEGATED_PLACE_RE = re.compile(
+    r"\b(?:not|except)(?: (?:the|a|an|that|is|one|thing|things|ones|want|need|mean|take|grab|get|pick|up|me|"
+    r"fetch|choose|select|bring|give|hand))* (?:leftmost|rightmost|nearest|farthest|"
+    r"furthest|closest|largest|biggest|smallest|tiniest|first|second|third|last|left|right|behind|in front|front|"
+    r"closer|farther|further|nearer|from the)\b|\b(?:not|except)$")
+
+
 @lru_cache(maxsize=8192)
 def _read_phrase_cached(text: str, vocab: Tuple[str, ...]) -> PhraseReading:
     known = set(vocab)
@@ -1488,6 +1539,9 @@ def _read_phrase_cached(text: str, vocab: Tuple[str, ...]) -> PhraseReading:
     if not knows_vocabulary(vocab):
         return PhraseReading(words, tuple(unknown))
     refusal = _refusal(words, unknown, phrase)
+    if not refusal and _NEGATED_PLACE_RE.search(" ".join(phrase)):
+        refusal = ("the model negates only a colour or a size, not a side, a rank or a relation; name the object "
+                   "wanted (e.g. 'the second cup from the left')")
     if not refusal and rejection_unread(self_correction(_clean(text))):
         refusal = ("it says only which object is not wanted; name the one that is (e.g. 'the mug that is not "
                    "red')")

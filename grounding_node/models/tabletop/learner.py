@@ -99,6 +99,22 @@ _RULES: List[Rule] = [
     (rf"(?:^|(?<=, ))(?:the )?(left|right)(?: side)?(?:'s)? (first|second|third) (?:one )?({_NP})\b",
      r"the \2 \3 from the \1"),
     (rf"\bfrom (?:the )?(left|right),? (?:the )?(first|second|third) (?:one )?({_NP})\b", r"the \2 \3 from the \1"),
+    # prepositions of other first languages (blind set AW: Hindi/Urdu, Arabic, Turkish, Swahili, Malay ...):
+    # "left to the box", "right side to box", "at front of the box", "closer to camera compare to the box",
+    # "this side of the box, towards camera", "on other side of the box, away from camera"
+    (rf"\b(left|right)(?: hand)?(?: side)? to (?:the )?(?=(?:{_NP})\b)", r"\1 of the "),
+    (rf"\bat (?:the )?front of (?=(?:the )?(?:{_NP})\b)", "in front of "),
+    (rf"\b(closer|nearer|farther|further) to {_CAMERA},? (?:compared?|as compared|in comparison) (?:to|with) "
+     rf"(?=(?:the )?(?:{_NP})\b)", r"\1 than "),
+    (rf"\b(?:on |at )?this side of (?:the )?(?P<a>{_NP}),? (?:towards?|near(?:er)? to|closer to|facing) {_CAMERA}\b",
+     r"in front of the \g<a>"),
+    (rf"\b(?:on |at )?(?:the )?other side of (?:the )?(?P<a>{_NP}),? (?:away from|far from|farther from) "
+     rf"{_CAMERA}\b", r"behind the \g<a>"),
+    # "more left than all others", "on extreme left", "most away from camera", "at very front itself"
+    (r"\b(?:more|further|farther) (left|right) than (?:all|every|any)(?: the)? others?\b", r"furthest to the \1"),
+    (r"\b(?:on|at|in) (?:the )?extreme (left|right)\b", r"furthest to the \1"),
+    (rf"\bmost (?:far )?away from {_CAMERA}\b", "furthest from the camera"),
+    (r"\b(?:is )?at (?:the )?very front(?: itself)?\b", "closest to the camera"),
 ]
 _SUPERLATIVES_C = [(re.compile(p), r) for p, r in _SUPERLATIVES]
 _RULES_C = [(re.compile(p), r) for p, r in _RULES]
@@ -111,9 +127,11 @@ _TRAILING_VERB = re.compile(r"(?:,?\s*(?:please )?(?:to me )?(?:pick(?: it| that
 # a topic group said first, then the one wanted: "cups among, most left one", "in mugs, the one at most left",
 # "all mug of them, the most left one", "mugs, color is not red one", "in all mugs, size the most small"
 _TOPIC = re.compile(rf"^(?P<pre>(?:in|among|amongst|from|of) (?:all )?(?:the )?|all (?:the )?|(?:the )?)(?P<g>{_NP})"
-                    # (an exception after the comma is the group's, not a topic: "all the mugs, except the red one")
+                    # (an exception after the comma is the group's, not a topic: "all the mugs, except the red one",
+                    # "the cups, but not the red one": a "but" the look-ahead below missed, "\s*" giving a space
+                    # back, and it read as the topic "cups" and a singular request; "mugs, not small one" is one)
                     r"(?P<post> among| of them| all| all of them)?,\s*(?!\s*(?:except|excluding|apart from|aside from|"
-                    r"other than|besides|save|barring|without|minus)\b)(?!(?:but|not|and|or|except|then|i mean|no|"
+                    r"other than|besides|save|barring|without|minus|but)\b)(?!(?:but|not|and|or|except|then|i mean|no|"
                     rf"sorry|that|this)\b)(?P<rest>.+)$")
 _ONE = re.compile(r"\b(?:one|piece|thing)\b")
 _BARE_SUPERLATIVE = re.compile(r"^(?:the )?(\w+most|\w+est)$")

@@ -34,15 +34,25 @@ _REJECTED = re.compile(
     rf"{_NOT} (?:give|get|grab|take|bring|hand|pass|pick(?: up)?|fetch)(?: me| us)?) {_OBJECT}"
     rf"|^(?:(?:no|nope|sorry),? )*{_OBJECT} (?:is not|isn't|isnt|is n't|'s not) (?:the )?(?:one|thing|mug|cup|cube|"
     rf"box|ball|can) (?:i|we) (?:want|need|mean|meant|asked for|wanted)")
+# an object set aside before the request: "leave the red cup and take the blue one", "skip the red cup, ...",
+# "forget the red cup, I want the blue one", "I can't reach the red cup, get the blue one". Only with a request
+# after it (`plain_rejection`): alone, "leave the red cup on the tray" is a request for the red cup. Before, the
+# request after it was dropped as a restatement and the model was asked for the red cup.
+_SET_ASIDE = re.compile(
+    rf"^(?:(?:no|nope|sorry|please|oh|hmm|ok|okay),? )*(?:leave|skip|ignore|forget(?: about)?|never mind|"
+    rf"(?:i|we) (?:can not|cannot|can't|cant|could not|couldn't) (?:see|find|reach|get to|lift|grab|take|pick up)) "
+    rf"{_OBJECT}")
 # what follows: "..., give me the other one", "..., i want the other mug instead", "..., the other one please"
 _OTHER = re.compile(
-    rf"^,? ?(?:(?:so|but|just|instead|rather),? )*(?:(?:please )?(?:give|get|grab|hand|bring|pass|fetch|pick(?: up)?)"
+    rf"^,? ?(?:(?:so|but|just|instead|rather|and|then),? )*(?:(?:please )?(?:give|get|grab|take|hand|bring|pass|fetch|"
+    rf"pick(?: up)?)"
     rf"(?: me| us)?|(?:i|we) (?:want|need|would like|'d like|d like|will take|'ll take)|i mean|"
     rf"(?:can|could|would) (?:i|we) (?:have|get)|)? ?(?:the )?other(?: (one|thing|{_NOUN}))?s?"
     rf"(?: (?:instead|please|thanks|thank you))*,?$")
 # "..., i want the blue one": a request of its own
 _WANTED = re.compile(
-    rf"^,? ?(?:(?:so|but|just|instead|rather),? )*(?:(?:please )?(?:give|get|grab|hand|bring|pass|fetch|pick(?: up)?)"
+    rf"^,? ?(?:(?:so|but|just|instead|rather|and|then),? )*(?:(?:please )?(?:give|get|grab|take|hand|bring|pass|fetch|"
+    rf"pick(?: up)?)"
     rf"(?: me| us)?|(?:i|we) (?:want|need|would like|'d like|d like|will take|'ll take)|i mean|"
     rf"(?:can|could|would) (?:i|we) (?:have|get)) (?:the|a) ((?:(?:{_ATTR}) )+)({_NOUN}|one|thing)"
     rf"(?: (?:instead|please|thanks|thank you))*,?$")
@@ -51,6 +61,11 @@ _WANTED = re.compile(
 def plain_rejection(text: str) -> str:
     """Cleaned text -> the request its rejection says (see the module docstring), or the text unchanged."""
     m = _REJECTED.match(text)
+    set_aside = None if m else _SET_ASIDE.match(text)
+    if set_aside:
+        m = set_aside
+        if not (_WANTED.match(text[m.end():]) or _OTHER.match(text[m.end():])):
+            return text   # "leave the red cup on the tray": a request for it
     if not m:
         return text
     attrs, noun = (m[1], m[2]) if m[2] else (m[3], m[4])
