@@ -167,3 +167,19 @@ def test_the_result_warns_what_was_refused_and_what_was_dropped(backend, scenes)
     assert "'the cup beside the plate'" in text and "'beside', 'plate'" in text
     assert "the red cube" not in text
     assert all(o.phrase != "the banana" for o in result.objects)
+
+
+def test_an_unknown_word_in_the_objects_place_is_refused_even_with_a_superlative_or_a_relation():
+    """Found on the last read of this session: "pick up the banana" was refused, but "the banana on the left"
+    reached the model as "the thing furthest to the left" and "the largest banana" as "the largest thing", so
+    the robot picked the leftmost or largest object of any kind for a thing that is not on the table (and "the
+    banana left of the cup" read as "the left of the cup"). The object's own place names no word the model
+    knows: refused, like the banana alone. An unknown word beside a noun it knows is still dropped."""
+    from grounding_node.models.tabletop.language import read_phrase
+
+    for text in ["the banana on the left", "the largest banana", "the toolbox closest to the camera",
+                 "the banana left of the cup", "grab the stapler that is furthest to the right"]:
+        assert "names the object" in read_phrase(text, VOCAB).refusal, text
+    for text in ["the shiny red cup on the left", "the shiny one on the left", "the largest thing",
+                 "the leftmost cup", "the cup left of the banana", "the item on the left"]:
+        assert read_phrase(text, VOCAB).refusal == "", text

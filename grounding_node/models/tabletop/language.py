@@ -1489,6 +1489,17 @@ def _refusal(words: Sequence[str], unknown: Sequence[str], phrase: Sequence[str]
         return ""
     if not _NOUN_WORDS & set(words):
         return f"no word the model knows names the object ({_quoted(unknown)} unknown)"
+    # the object's own place holds only an unknown word: "the banana on the left" would be grounded as "the
+    # thing furthest to the left", some object of any kind. The target is what comes before a relation to an
+    # anchor; the unknown word stands where its noun would, before a place phrase or last after an article,
+    # attribute or superlative ("the largest banana", "the banana left of the cup")
+    target = _RELATION_ANCHOR.split(" ".join(phrase), maxsplit=1)[0].split()
+    if not _NOUN_WORDS & set(target):
+        for i, w in enumerate(target):
+            after = target[i + 1] if i + 1 < len(target) else None
+            before = target[i - 1] if i > 0 else None
+            if w in unknown and (after in _PLACE_START or after is None and before in _BEFORE_NOUN):
+                return f"no word the model knows names the object ({_quoted([w])} unknown)"
     negated = bool(_NEGATIONS & set(phrase))   # "not pink" asks for any of them: it still reads
     # a colour counts when it is the object's: before its noun ("the grey cube", "the grey metal cube") or
     # said of it ("the cup that is grey"), not of something else ("the cube near the grey wall")
@@ -1505,6 +1516,12 @@ def _refusal(words: Sequence[str], unknown: Sequence[str], phrase: Sequence[str]
         if w in _PAST_THIRD or (m and (int(m.group(1)) > 3 if m.group(2) else counted)):
             return f"{_quoted([w])}: the model counts no further than the third from a side"
     return ""
+
+
+# where the words about the object itself end and its anchor's begin; what may follow the object's noun
+_RELATION_ANCHOR = re.compile(r"\b(?:left of|right of|in front of|behind|closer than|farther away than)\b")
+_PLACE_START = frozenset({"furthest", "farthest", "closest", "nearest", "that", "on", "in", "at"})
+_BEFORE_NOUN = frozenset({"the", "a", "an", *COLORS, *SIZES, *SUPERLATIVES, *ORDINALS})
 
 
 # relations the normaliser drops whole with their object (the model has no word for them): reported, since
