@@ -65,7 +65,6 @@ class Rig:
         self.probe = Node(f"probe_{uuid.uuid4().hex[:6]}", namespace=self.ns)
         self.lock = threading.Lock()
         self.results: List[GroundedObjectArray] = []
-        self.result_times: List[float] = []
         self.probe.create_subscription(GroundedObjectArray, "detections", self._keep, KEEP_ALL)
         self.command_pub = self.probe.create_publisher(String, "command", KEEP_ALL)
         self.image_pub = self.probe.create_publisher(Image, "image", qos_profile_sensor_data)
@@ -98,7 +97,6 @@ class Rig:
     def _keep(self, msg: GroundedObjectArray) -> None:
         with self.lock:
             self.results.append(msg)
-            self.result_times.append(time.monotonic())
 
     def _tick(self) -> None:
         if not self.streaming:
@@ -249,9 +247,10 @@ def test_deactivate_answers_a_job_still_in_a_slow_backend_once_before_going_inac
         resp = call.result()
         assert not resp.success and "deactivated" in resp.message and resp.request_id == answers[0].request_id
     time.sleep(3.0)                          # the backend returns meanwhile: its result is not published
+    # (a late result would be a second "red slow" answer; when an answer is *received* says nothing here: both
+    # were published inside the transition, and delivery under load can take longer than the transition did,
+    # which failed this test once in a fresh-clone CI run)
     assert _answer_counts(r) == {"red slow": 1, "blue queued": 1}
-    with r.lock:
-        assert all(t <= inactive_at for t in r.result_times), "published after the node went inactive"
     # and the node works again after activate (the worker thread survived the dropped result)
     assert r.change_state(Transition.TRANSITION_ACTIVATE)
     ok = r.call("red again", timeout_s=5.0)
